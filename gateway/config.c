@@ -1,0 +1,723 @@
+/* Config loading: inih reads the file through our own line reader, which
+ * sees every raw line and so can do what Debian's inih build cannot
+ * (PLATFORM.md): refuse cut lines, know line numbers, notice sections
+ * (repeated or empty) and indented continuation lines. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct parser {
+	struct config *c;
+	const char *text;
+	size_t len, pos;
+	int lineno;             /* the line inih is working on */
+	int continuation;       /* it is an indented continuation line */
+	int have_prev_key;      /* mirrors inih's prev_name */
+	struct route *cur;      /* route of the current section */
+	int in_gateway;
+	int gateway_line;       /* of [gateway], 0 before it */
+	int skip_section;       /* bad section header: its keys are ignored */
+	int errline;
+	char *err;
+	size_t errlen;
+};
+
+static void fail(struct parser *p, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Keeps the first error only: inih goes on after one, and later errors are
+ * often its consequences. */
+static void fail(struct parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->errline)
+		return;
+	p->errline = line;
+	n = snprintf(p->err, p->errlen, "%s:%d: ", p->c->path, line);
+	if (n < 0 || (size_t)n >= p->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Joins dir and a relative path and removes "." and ".." segments
+ * lexically (symlinks are left to the kernel). */
+static char *path_resolve(const char *dir, const char *path)
+{
+	size_t n = strlen(dir) + strlen(path) + 2;
+	char *in = malloc(n), *out = malloc(n), *seg, *save = NULL;
+	size_t o = 0;
+
+	if (!in || !out) {
+		free(in);
+		free(out);
+		return NULL;
+	}
+	if (path[0] == '/')
+		snprintf(in, n, "%s", path);
+	else
+		snprintf(in, n, "%s/%s", dir, path);
+	for (seg = strtok_r(in, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+		if (strcmp(seg, ".") == 0)
+			continue;
+		if (strcmp(seg, "..") == 0) {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			continue;
+		}
+		out[o++] = '/';
+		memcpy(out + o, seg, strlen(seg));
+		o += strlen(seg);
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	free(in);
+	return out;
+}
+
+static const char *const reserved_env[] = {
+	"PROTO", "TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALIP", "TCPLOCALPORT",
+	"TCPREMOTEHOST", "TCPLOCALHOST", "TCPREMOTEINFO",
+	"REMOTE_ADDR", "REMOTE_PORT", "SERVER_ADDR", "SERVER_PORT",
+	"IPCLOCALPATH", "IPCREMOTEEUID", "IPCREMOTEEGID", "IPCREMOTEPID",
+	"GATEWAY_ROUTE", "GATEWAY_CONN",
+	"GATEWAY_INTERFACE", "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO",
+	"PATH_TRANSLATED", "QUERY_STRING", "CONTENT_LENGTH", "CONTENT_TYPE",
+	"SERVER_PROTOCOL", "REQUEST_URI", "REMOTE_HOST", "REMOTE_USER",
+	"REMOTE_IDENT", "AUTH_TYPE", "HTTPS",
+};
+
+int config_env_reserved(const char *name, size_t len)
+{
+	if (len >= 5 && strncmp(name, "HTTP_", 5) == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof reserved_env / sizeof *reserved_env; i++)
+		if (strlen(reserved_env[i]) == len &&
+		    strncmp(reserved_env[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+static int valid_env_name(const char *s, size_t n)
+{
+	if (n == 0 || isdigit((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+static int valid_route_name(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return 0;
+	return 1;
+}
+
+/* ---- values ---- */
+
+static int parse_long(const char *v, long min, long max, long *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end == v || *end || errno || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int parse_duration(const char *v, double *out)
+{
+	char *end;
+	double d;
+
+	if (!*v || !(isdigit((unsigned char)*v) || *v == '.'))
+		return -1;
+	d = strtod(v, &end);
+	if (*end || !isfinite(d) || d < 0 || d > 1e6)
+		return -1;
+	*out = d;
+	return 0;
+}
+
+static int parse_octal_mode(const char *v, int *out)
+{
+	char *end;
+	long n;
+
+	if (!*v || strspn(v, "01234567") != strlen(v))
+		return -1;
+	n = strtol(v, &end, 8);
+	if (n > 07777)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
+/* ---- [gateway] ---- */
+
+static void gateway_key(struct parser *p, const char *key, const char *v)
+{
+	struct config *c = p->c;
+	long n;
+
+	if (strcmp(key, "max_children") == 0) {
+		if (parse_long(v, 1, 1000000, &n) < 0)
+			fail(p, p->lineno, "max_children: expected a number from 1 to 1000000, not '%s'", v);
+		else
+			c->max_children = (unsigned)n;
+	} else if (strcmp(key, "shutdown_grace") == 0) {
+		if (parse_duration(v, &c->shutdown_grace) < 0)
+			fail(p, p->lineno, "shutdown_grace: expected seconds, not '%s'", v);
+	} else if (strcmp(key, "kill_grace") == 0) {
+		if (parse_duration(v, &c->kill_grace) < 0)
+			fail(p, p->lineno, "kill_grace: expected seconds, not '%s'", v);
+	} else if (strcmp(key, "on_shutdown") == 0 || strcmp(key, "log_format") == 0 ||
+	    strcmp(key, "workers") == 0) {
+		fail(p, p->lineno, "key '%s' is not supported by this version", key);
+	} else {
+		fail(p, p->lineno, "unknown key '%s' in [gateway]", key);
+	}
+}
+
+/* ---- routes ---- */
+
+static const char *const route_keys[] = {
+	"listen", "exec", "args", "cwd", "env", "pass_env", "stdin", "stderr",
+	"backlog", "socket_mode",
+};
+
+/* In the SPEC, not yet served: refused by name rather than as unknown. */
+static const char *const later_keys[] = {
+	"socket_user", "socket_group", "max_children", "max_per_source",
+	"on_busy", "busy_message", "timeout", "allow", "deny", "user", "group",
+	"umask", "rlimit_nofile", "rlimit_nproc", "rlimit_as", "rlimit_cpu",
+	"rlimit_core", "proxy_protocol", "proxy_from", "protocol", "path",
+	"max_pending",
+};
+
+static int in_list(const char *const *list, size_t n, const char *s, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == len && strncmp(list[i], s, len) == 0)
+			return 1;
+	return 0;
+}
+
+#define IN(list, s, len) in_list(list, sizeof list / sizeof *list, s, len)
+
+static void route_listen(struct parser *p, struct route *r, const char *v)
+{
+	struct strv words = { 0 };
+	const char *err;
+
+	if (words_split(v, &words, &err) < 0) {
+		fail(p, p->lineno, "listen: %s", err);
+		return;
+	}
+	for (size_t i = 0; i < words.n; i++) {
+		struct listen_addr a[ADDR_MAX_PER_TEXT], *grown;
+		int k = addr_parse(words.v[i], p->c->dir, a, &err);
+		if (k < 0) {
+			fail(p, p->lineno, "listen '%s': %s", words.v[i], err);
+			break;
+		}
+		grown = realloc(r->listen, (r->nlisten + k) * sizeof *grown);
+		if (!grown) {
+			fail(p, p->lineno, "%s", strerror(ENOMEM));
+			break;
+		}
+		r->listen = grown;
+		for (int j = 0; j < k; j++) {
+			a[j].line = p->lineno;
+			r->listen[r->nlisten++] = a[j];
+		}
+	}
+	strv_free(&words);
+}
+
+static void route_env(struct parser *p, struct route *r, const char *v)
+{
+	const char *eq = strchr(v, '=');
+	size_t n;
+
+	if (!eq) {
+		fail(p, p->lineno, "env: expected NAME=VALUE, not '%s'", v);
+		return;
+	}
+	n = (size_t)(eq - v);
+	if (!valid_env_name(v, n)) {
+		fail(p, p->lineno, "env: bad variable name '%.*s'", (int)n, v);
+		return;
+	}
+	if (config_env_reserved(v, n)) {
+		fail(p, p->lineno, "env: '%.*s' is set by the gateway for each connection", (int)n, v);
+		return;
+	}
+	for (size_t i = 0; i < r->env.n; i++)
+		if (strncmp(r->env.v[i], v, n + 1) == 0) {
+			fail(p, p->lineno, "env: '%.*s' given twice", (int)n, v);
+			return;
+		}
+	if (strv_push(&r->env, words_unescape(v)) < 0)
+		fail(p, p->lineno, "%s", strerror(ENOMEM));
+}
+
+static void route_pass_env(struct parser *p, struct route *r, const char *v)
+{
+	struct strv words = { 0 };
+	const char *err;
+
+	if (words_split(v, &words, &err) < 0) {
+		fail(p, p->lineno, "pass_env: %s", err);
+		return;
+	}
+	for (size_t i = 0; i < words.n; i++) {
+		const char *w = words.v[i];
+		if (!valid_env_name(w, strlen(w)))
+			fail(p, p->lineno, "pass_env: bad variable name '%s'", w);
+		else if (config_env_reserved(w, strlen(w)))
+			fail(p, p->lineno, "pass_env: '%s' is set by the gateway for each connection", w);
+		else if (strv_pushdup(&r->pass_env, w) < 0)
+			fail(p, p->lineno, "%s", strerror(ENOMEM));
+	}
+	strv_free(&words);
+}
+
+/* A key that takes one value, seen again: either written twice or
+ * continued by an indented line. */
+static int once(struct parser *p, const void *already, const char *key)
+{
+	if (!already)
+		return 1;
+	if (p->continuation)
+		fail(p, p->lineno, "'%s' takes one value; an indented line continues it", key);
+	else
+		fail(p, p->lineno, "'%s' given twice", key);
+	return 0;
+}
+
+static void route_key(struct parser *p, struct route *r, const char *key,
+    const char *v)
+{
+	const char *err;
+	long n;
+
+	if (strcmp(key, "listen") == 0) {
+		route_listen(p, r, v);
+	} else if (strcmp(key, "exec") == 0) {
+		if (!once(p, r->exec, key))
+			return;
+		if (!*v) {
+			fail(p, p->lineno, "exec: empty");
+			return;
+		}
+		r->exec_arg0 = words_unescape(v);
+		r->exec = r->exec_arg0 ? path_resolve(p->c->dir, r->exec_arg0) : NULL;
+		r->exec_line = p->lineno;
+	} else if (strcmp(key, "args") == 0) {
+		if (words_split(v, &r->argv, &err) < 0)
+			fail(p, p->lineno, "args: %s", err);
+	} else if (strcmp(key, "cwd") == 0) {
+		char *u;
+		if (!once(p, r->cwd, key))
+			return;
+		u = words_unescape(v);
+		r->cwd = u ? path_resolve(p->c->dir, u) : NULL;
+		r->cwd_line = p->lineno;
+		free(u);
+	} else if (strcmp(key, "env") == 0) {
+		route_env(p, r, v);
+	} else if (strcmp(key, "pass_env") == 0) {
+		route_pass_env(p, r, v);
+	} else if (strcmp(key, "stdin") == 0) {
+		if (strcmp(v, "socket") == 0)
+			r->stdin_mode = STDIN_SOCKET;
+		else if (strcmp(v, "null") == 0)
+			r->stdin_mode = STDIN_NULL;
+		else
+			fail(p, p->lineno, "stdin: expected socket or null, not '%s'", v);
+	} else if (strcmp(key, "stderr") == 0) {
+		if (strcmp(v, "log") == 0)
+			r->stderr_mode = STDERR_LOG;
+		else if (strcmp(v, "inherit") == 0)
+			r->stderr_mode = STDERR_INHERIT;
+		else if (strcmp(v, "null") == 0)
+			r->stderr_mode = STDERR_NULL;
+		else
+			fail(p, p->lineno, "stderr: expected log, inherit or null, not '%s'", v);
+	} else if (strcmp(key, "backlog") == 0) {
+		if (parse_long(v, 1, 65535, &n) < 0)
+			fail(p, p->lineno, "backlog: expected a number from 1 to 65535, not '%s'", v);
+		else
+			r->backlog = (int)n;
+	} else if (strcmp(key, "socket_mode") == 0) {
+		if (parse_octal_mode(v, &r->socket_mode) < 0)
+			fail(p, p->lineno, "socket_mode: expected an octal mode such as 0660, not '%s'", v);
+	} else if (IN(later_keys, key, strlen(key))) {
+		fail(p, p->lineno, "key '%s' is not supported by this version", key);
+	} else {
+		fail(p, p->lineno, "unknown key '%s' in route [%s]", key, r->name);
+	}
+}
+
+/* inih would silently make `  cwd = /x` part of the key above it. */
+static int indented_key(struct parser *p, const char *key, const char *v)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz_");
+	const char *after = v + n + strspn(v + n, " \t");
+	int known;
+
+	if (!p->continuation || n == 0 || (*after != '=' && *after != ':'))
+		return 0;
+	if (p->in_gateway)
+		known = in_list((const char *const[]){ "max_children",
+		    "shutdown_grace", "kill_grace", "on_shutdown", "log_format",
+		    "workers" }, 6, v, n);
+	else
+		known = IN(route_keys, v, n) || IN(later_keys, v, n);
+	if (!known)
+		return 0;
+	fail(p, p->lineno, "indented key '%.*s' would continue '%s'", (int)n, v, key);
+	return 1;
+}
+
+static int handler(void *user, const char *section, const char *key,
+    const char *value)
+{
+	struct parser *p = user;
+
+	(void)section; /* the reader tracks sections itself */
+	if (p->skip_section || indented_key(p, key, value))
+		return 1;
+	if (p->in_gateway)
+		gateway_key(p, key, value);
+	else if (p->cur)
+		route_key(p, p->cur, key, value);
+	else
+		fail(p, p->lineno, "key '%s' outside any section", key);
+	return 1;
+}
+
+/* ---- sections, seen by the reader ---- */
+
+static void section_begin(struct parser *p, const char *name, size_t n)
+{
+	char buf[256];
+	struct route *grown;
+
+	p->cur = NULL;
+	p->in_gateway = 0;
+	p->skip_section = 1;
+	if (n >= sizeof buf) {
+		fail(p, p->lineno, "section name too long");
+		return;
+	}
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+	for (size_t i = 0; i < p->c->nroutes; i++)
+		if (strcmp(p->c->routes[i].name, buf) == 0) {
+			fail(p, p->lineno, "section [%s] appears twice (first at line %d)",
+			    buf, p->c->routes[i].line);
+			return;
+		}
+	if (strcmp(buf, "gateway") == 0) {
+		if (p->gateway_line) {
+			fail(p, p->lineno, "section [gateway] appears twice (first at line %d)",
+			    p->gateway_line);
+			return;
+		}
+		p->gateway_line = p->lineno;
+		p->in_gateway = 1;
+		p->skip_section = 0;
+		return;
+	}
+	if (!valid_route_name(buf)) {
+		fail(p, p->lineno, "route name '%s': use letters, digits, '_', '.' and '-'", buf);
+		return;
+	}
+	grown = realloc(p->c->routes, (p->c->nroutes + 1) * sizeof *grown);
+	if (!grown) {
+		fail(p, p->lineno, "%s", strerror(ENOMEM));
+		return;
+	}
+	p->c->routes = grown;
+	p->cur = &grown[p->c->nroutes++];
+	memset(p->cur, 0, sizeof *p->cur);
+	p->cur->name = strdup(buf);
+	p->cur->line = p->lineno;
+	p->cur->backlog = 1024;
+	p->cur->socket_mode = -1;
+	p->skip_section = 0;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Classifies the line the way inih is about to (comment, continuation,
+ * section, key) so the handler knows where it is. */
+static void classify(struct parser *p, const char *line, size_t n)
+{
+	size_t i = 0;
+
+	while (n > 0 && is_space(line[n - 1]))
+		n--;
+	while (i < n && is_space(line[i]))
+		i++;
+	p->continuation = 0;
+	if (i == n || line[i] == ';' || line[i] == '#')
+		return;
+	if (p->have_prev_key && i > 0) {
+		p->continuation = 1;
+		return;
+	}
+	if (line[i] == '[') {
+		const char *close = memchr(line + i, ']', n - i);
+		p->have_prev_key = 0;
+		if (close)
+			section_begin(p, line + i + 1, (size_t)(close - line - i - 1));
+		return;
+	}
+	if (memchr(line + i, '=', n - i) || memchr(line + i, ':', n - i))
+		p->have_prev_key = 1;
+}
+
+static char *reader(char *str, int num, void *stream)
+{
+	struct parser *p = stream;
+	const char *line, *nl;
+	size_t n;
+
+	if (p->pos >= p->len)
+		return NULL;
+	line = p->text + p->pos;
+	nl = memchr(line, '\n', p->len - p->pos);
+	n = nl ? (size_t)(nl - line) : p->len - p->pos;
+	p->pos += n + (nl ? 1 : 0);
+	p->lineno++;
+	if (memchr(line, '\0', n)) {
+		fail(p, p->lineno, "NUL byte in line");
+		return NULL;
+	}
+	/* inih's buffer holds num - 1 characters; a longer line would be cut
+	 * and its tail parsed as a line of its own. */
+	if (n > (size_t)num - 1) {
+		fail(p, p->lineno, "line too long (more than %d characters)", num - 1);
+		return NULL;
+	}
+	memcpy(str, line, n);
+	str[n] = '\0';
+	classify(p, line, n);
+	return str;
+}
+
+/* ---- after parsing: the whole config ---- */
+
+static void check_exec(struct parser *p, struct route *r)
+{
+	struct stat st;
+
+	if (stat(r->exec, &st) < 0)
+		fail(p, r->exec_line, "exec '%s': %s", r->exec, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		fail(p, r->exec_line, "exec '%s': not a regular file", r->exec);
+	else if (access(r->exec, X_OK) < 0)
+		fail(p, r->exec_line, "exec '%s': %s", r->exec, strerror(errno));
+}
+
+static void check_cwd(struct parser *p, struct route *r)
+{
+	struct stat st;
+
+	if (!r->cwd) {
+		char *slash = strrchr(r->exec, '/');
+		r->cwd = strndup(r->exec, slash == r->exec ? 1 : (size_t)(slash - r->exec));
+		return;
+	}
+	if (stat(r->cwd, &st) < 0)
+		fail(p, r->cwd_line, "cwd '%s': %s", r->cwd, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		fail(p, r->cwd_line, "cwd '%s': not a directory", r->cwd);
+}
+
+static void check_route(struct parser *p, struct route *r)
+{
+	if (r->nlisten == 0)
+		fail(p, r->line, "route [%s] has no listen", r->name);
+	if (!r->exec) {
+		fail(p, r->line, "route [%s] has no exec", r->name);
+		return;
+	}
+	check_exec(p, r);
+	check_cwd(p, r);
+	for (size_t i = 0; i < r->pass_env.n; i++)
+		for (size_t j = 0; j < r->env.n; j++) {
+			size_t n = strlen(r->pass_env.v[i]);
+			if (strncmp(r->env.v[j], r->pass_env.v[i], n) == 0 &&
+			    r->env.v[j][n] == '=')
+				fail(p, r->line, "route [%s]: '%s' is in both env and pass_env",
+				    r->name, r->pass_env.v[i]);
+		}
+	for (size_t i = 0; i < r->nlisten; i++)
+		if (r->socket_mode >= 0 && r->listen[i].abstract)
+			fail(p, r->listen[i].line,
+			    "socket_mode: abstract socket '%s' has no file", r->listen[i].text);
+	/* argv: exec as written, then args. */
+	{
+		struct strv argv = { 0 };
+		strv_pushdup(&argv, r->exec_arg0);
+		for (size_t i = 0; i < r->argv.n; i++) {
+			strv_push(&argv, r->argv.v[i]);
+			r->argv.v[i] = NULL;
+		}
+		strv_free(&r->argv);
+		r->argv = argv;
+	}
+}
+
+static void check_overlaps(struct parser *p)
+{
+	struct config *c = p->c;
+
+	for (size_t i = 0; i < c->nroutes; i++)
+		for (size_t a = 0; a < c->routes[i].nlisten; a++)
+			for (size_t j = 0; j <= i; j++)
+				for (size_t b = 0; b < (j == i ? a : c->routes[j].nlisten); b++) {
+					const struct listen_addr *x = &c->routes[i].listen[a];
+					const struct listen_addr *y = &c->routes[j].listen[b];
+					if (addr_overlap(x, y))
+						fail(p, x->line, "listen '%s' overlaps '%s' of route [%s] (line %d)",
+						    x->text, y->text, c->routes[j].name, y->line);
+				}
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+struct config *config_parse(const char *path, const char *text, size_t len,
+    char *err, size_t errlen)
+{
+	struct parser p = { .text = text, .len = len, .err = err, .errlen = errlen };
+	int r;
+
+	p.c = calloc(1, sizeof *p.c);
+	if (!p.c) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return NULL;
+	}
+	p.c->path = strdup(path);
+	p.c->dir = dir_of(path);
+	p.c->max_children = 1024;
+	p.c->shutdown_grace = 10;
+	p.c->kill_grace = 2;
+	r = ini_parse_stream(reader, &p, handler, &p);
+	if (r > 0)
+		fail(&p, r, "syntax error: expected [section], key = value or a comment");
+	else if (r < 0)
+		fail(&p, p.lineno, "%s", strerror(ENOMEM));
+	if (!p.errline) {
+		if (p.c->nroutes == 0)
+			fail(&p, p.lineno ? p.lineno : 1, "no routes");
+		for (size_t i = 0; i < p.c->nroutes; i++)
+			check_route(&p, &p.c->routes[i]);
+		check_overlaps(&p);
+	}
+	if (p.errline) {
+		config_free(p.c);
+		return NULL;
+	}
+	return p.c;
+}
+
+struct config *config_load(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	struct config *c;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *grown = cap > (16u << 20) ? NULL :
+			    realloc(text, cap = cap ? 2 * cap : 4096);
+			if (!grown) {
+				snprintf(err, errlen, "%s: file too large", path);
+				free(text);
+				fclose(f);
+				return NULL;
+			}
+			text = grown;
+		}
+		size_t n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(text);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	c = config_parse(path, text, len, err, errlen);
+	free(text);
+	return c;
+}
+
+static void route_free(struct route *r)
+{
+	free(r->name);
+	free(r->listen);
+	free(r->exec);
+	free(r->exec_arg0);
+	strv_free(&r->argv);
+	free(r->cwd);
+	strv_free(&r->env);
+	strv_free(&r->pass_env);
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nroutes; i++)
+		route_free(&c->routes[i]);
+	free(c->routes);
+	free(c->path);
+	free(c->dir);
+	free(c);
+}

@@ -1,0 +1,58 @@
+/* The config model: what the INI file says, parsed and checked whole.
+ * Building a config never touches a socket; the runtime takes a
+ * finished one. */
+#ifndef GATEWAY_CONFIG_H
+#define GATEWAY_CONFIG_H
+
+#include <stddef.h>
+
+#include "addr.h"
+#include "words.h"
+
+enum stdin_mode { STDIN_SOCKET, STDIN_NULL };
+enum stderr_mode { STDERR_LOG, STDERR_INHERIT, STDERR_NULL };
+
+struct route {
+	char *name;
+	int line;                       /* of the [section] */
+	struct listen_addr *listen;
+	size_t nlisten;
+	char *exec;                     /* absolute */
+	char *exec_arg0;                /* as written: argv[0] */
+	struct strv argv;               /* argv[0..], NULL-terminated */
+	char *cwd;                      /* absolute */
+	struct strv env;                /* NAME=VALUE */
+	struct strv pass_env;           /* NAME */
+	enum stdin_mode stdin_mode;
+	enum stderr_mode stderr_mode;
+	int backlog;
+	int socket_mode;                /* -1: per umask */
+	int exec_line, cwd_line;
+};
+
+struct config {
+	char *path;                     /* absolute */
+	char *dir;                      /* its directory */
+	unsigned max_children;
+	double shutdown_grace;
+	double kill_grace;
+	struct route *routes;
+	size_t nroutes;
+};
+
+/* Parses and checks the text of the config file at `path` (used for
+ * messages and for resolving relative paths). On error returns NULL and
+ * writes "FILE:LINE: message" into err. */
+struct config *config_parse(const char *path, const char *text, size_t len,
+    char *err, size_t errlen);
+
+/* Reads and parses the file. */
+struct config *config_load(const char *path, char *err, size_t errlen);
+
+void config_free(struct config *c);
+
+/* Whether NAME is a variable the gateway sets per connection and that
+ * env/pass_env may therefore not name. */
+int config_env_reserved(const char *name, size_t len);
+
+#endif

@@ -1,0 +1,28 @@
+/* The child's environment, built from scratch for each connection. */
+#ifndef GATEWAY_ENV_H
+#define GATEWAY_ENV_H
+
+#include <sys/types.h>
+
+#include "config.h"
+
+/* What the gateway knows of one connection, in the SPEC's terms. */
+struct conn_info {
+	int tcp;                        /* PROTO=TCP, else IPC */
+	char remote_ip[64], local_ip[64];
+	unsigned remote_port, local_port;
+	const char *ipc_path;           /* IPCLOCALPATH */
+	int have_cred;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	unsigned long long id;
+};
+
+/* Builds the environment: the per-connection variables, PATH, the
+ * route's pass_env names found in `parent`, then its env entries (which
+ * win). Returns 0 and fills `out`, or -ENOMEM. */
+int env_build(const struct route *r, const struct conn_info *ci,
+    char *const *parent, struct strv *out);
+
+#endif

@@ -1,0 +1,223 @@
+#include "listener.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+/* A Unix path that exists: a stale socket (nobody listening) is removed,
+ * a live one is in use, and anything else is never touched. */
+static int unix_path_free(const struct listen_addr *a, char *err, size_t errlen)
+{
+	const char *path = a->ipc_path;
+	struct stat st;
+	int fd, r, e;
+
+	if (a->abstract)
+		return 0;
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "listen unix:%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "listen unix:%s: exists and is not a socket", path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "listen unix:%s: socket: %s", path, strerror(errno));
+		return -1;
+	}
+	r = connect(fd, (const struct sockaddr *)&a->ss, a->len);
+	e = errno;
+	close(fd);
+	/* EAGAIN: a live listener whose backlog is full. */
+	if (r == 0 || e == EAGAIN) {
+		snprintf(err, errlen, "listen unix:%s: %s", path, strerror(EADDRINUSE));
+		return -1;
+	}
+	if (e != ECONNREFUSED && e != ENOENT) {
+		snprintf(err, errlen, "listen unix:%s: %s", path, strerror(e));
+		return -1;
+	}
+	if (e == ECONNREFUSED && unlink(path) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "listen unix:%s: removing stale socket: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int open_socket(const struct listen_addr *a, int *family)
+{
+	int fd = socket(*family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	/* *:PORT on a host without IPv6 is 0.0.0.0:PORT. */
+	if (fd < 0 && errno == EAFNOSUPPORT && a->any_fallback) {
+		*family = AF_INET;
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	return fd;
+}
+
+int listener_open(struct listener *l, const struct route *r,
+    const struct listen_addr *a, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss = a->ss;
+	socklen_t len = a->len;
+	int family = a->family, one = 1;
+	const char *what = "socket";
+
+	memset(l, 0, sizeof *l);
+	l->fd = -1;
+	l->route = r;
+	l->addr = a;
+	if (family == AF_UNIX && unix_path_free(a, err, errlen) < 0)
+		return -1;
+	l->fd = open_socket(a, &family);
+	if (l->fd < 0)
+		goto fail;
+	if (family != a->family) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		unsigned short port = ((struct sockaddr_in6 *)&a->ss)->sin6_port;
+		memset(&ss, 0, sizeof ss);
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		len = sizeof *sin;
+	}
+	what = "setsockopt";
+	if (family != AF_UNIX &&
+	    setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+		goto fail;
+	if (family == AF_INET6 && setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY,
+	    &a->v6only, sizeof a->v6only) < 0)
+		goto fail;
+	what = "bind";
+	if (bind(l->fd, (struct sockaddr *)&ss, len) < 0)
+		goto fail;
+	if (family == AF_UNIX && !a->abstract) {
+		struct stat st;
+		l->made_file = 1;
+		if (lstat(a->ipc_path, &st) == 0) {
+			l->dev = st.st_dev;
+			l->ino = st.st_ino;
+		}
+		what = "chmod";
+		if (r->socket_mode >= 0 && chmod(a->ipc_path, r->socket_mode) < 0)
+			goto fail;
+	}
+	what = "listen";
+	if (listen(l->fd, r->backlog) < 0)
+		goto fail;
+	len = sizeof ss;
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) < 0)
+		len = 0;
+	if (family == AF_UNIX || len == 0)
+		snprintf(l->name, sizeof l->name, "%s", a->text);
+	else
+		addr_format((struct sockaddr *)&ss, len, l->name, sizeof l->name);
+	return 0;
+
+fail:
+	if (a->optional && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+		listener_close(l);
+		return 1;
+	}
+	snprintf(err, errlen, "listen %s: %s: %s", a->text, what, strerror(errno));
+	listener_close(l);
+	return -1;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+	struct listener *l = container_of(h, struct listener, poll);
+
+	(void)status;
+	(void)events;
+	l->on_readable(l);
+}
+
+int listener_watch(struct listener *l, uv_loop_t *loop,
+    void (*on_readable)(struct listener *))
+{
+	int r = uv_poll_init(loop, &l->poll, l->fd);
+
+	if (r < 0)
+		return r;
+	l->watching = 1;
+	l->on_readable = on_readable;
+	listener_accepting(l, 1);
+	return 0;
+}
+
+void listener_accepting(struct listener *l, int on)
+{
+	if (!l->watching || l->polling == on)
+		return;
+	l->polling = on;
+	if (on)
+		uv_poll_start(&l->poll, UV_READABLE, on_poll);
+	else
+		uv_poll_stop(&l->poll);
+}
+
+int listener_accept(struct listener *l, struct conn_info *ci)
+{
+	struct sockaddr_storage peer, local;
+	socklen_t plen = sizeof peer, llen = sizeof local;
+	int fd;
+
+	/* No SOCK_NONBLOCK: the child gets a blocking socket, and the
+	 * gateway never reads it. */
+	fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	memset(ci, 0, sizeof *ci);
+	if (peer.ss_family == AF_UNIX) {
+		struct ucred cred;
+		socklen_t clen = sizeof cred;
+		ci->ipc_path = l->addr->ipc_path;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+			ci->have_cred = 1;
+			ci->uid = cred.uid;
+			ci->gid = cred.gid;
+			ci->pid = cred.pid;
+		}
+		return fd;
+	}
+	ci->tcp = 1;
+	addr_host_port((struct sockaddr *)&peer, ci->remote_ip,
+	    sizeof ci->remote_ip, &ci->remote_port);
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+		addr_host_port((struct sockaddr *)&local, ci->local_ip,
+		    sizeof ci->local_ip, &ci->local_port);
+	return fd;
+}
+
+void listener_close(struct listener *l)
+{
+	struct stat st;
+
+	if (l->fd < 0)
+		return;
+	if (l->watching) {
+		uv_close((uv_handle_t *)&l->poll, NULL);
+		l->watching = l->polling = 0;
+	}
+	/* Only the file this listener made: never one that replaced it. */
+	if (l->made_file && lstat(l->addr->ipc_path, &st) == 0 &&
+	    st.st_dev == l->dev && st.st_ino == l->ino)
+		unlink(l->addr->ipc_path);
+	close(l->fd);
+	l->fd = -1;
+}

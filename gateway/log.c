@@ -1,0 +1,257 @@
+/* Event log. Lines go to fd 2 with blocking writes: a log line is never
+ * dropped, and the gateway never sets O_NONBLOCK on its own stderr (a
+ * child with stderr = inherit may, so EAGAIN is waited out with poll). */
+#include "log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum log_format log_format = LOG_TEXT;
+
+void log_set_format(enum log_format f)
+{
+	log_format = f;
+}
+
+static void put(struct logline *l, const char *s, size_t n)
+{
+	size_t room = sizeof l->buf - 2 - l->len; /* keep space for "}\n" */
+
+	if (n > room)
+		n = room;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+static void puts_(struct logline *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+static int needs_quote(const char *v, size_t n)
+{
+	if (n == 0)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = v[i];
+		if (c <= ' ' || c == 0x7f || c == '"' || c == '=' || c == '\\')
+			return 1;
+	}
+	return 0;
+}
+
+/* Escapes shared by both formats: \n \" \\ and \xNN (JSON: \u00NN) for
+ * other control bytes, so no value can forge a line or a field. */
+static size_t escape(char *dst, size_t cap, const char *v, size_t n, int json)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 6 < cap; i++) {
+		unsigned char c = v[i];
+		if (c == '\n') {
+			dst[o++] = '\\';
+			dst[o++] = 'n';
+		} else if (c == '"' || c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = c;
+		} else if (c < ' ' || c == 0x7f) {
+			o += snprintf(dst + o, cap - o, json ? "\\u%04x" : "\\x%02x", c);
+		} else {
+			dst[o++] = c;
+		}
+	}
+	return o;
+}
+
+size_t log_quote(char *dst, size_t cap, const char *v, size_t n)
+{
+	size_t o;
+
+	if (cap < 8)
+		return 0;
+	if (!needs_quote(v, n)) {
+		o = n < cap ? n : cap - 1;
+		memcpy(dst, v, o);
+		return o;
+	}
+	dst[0] = '"';
+	o = 1 + escape(dst + 1, cap - 2, v, n, 0);
+	dst[o++] = '"';
+	return o;
+}
+
+/* JSON strings must be valid UTF-8: each invalid byte becomes U+FFFD. */
+static size_t utf8_valid_len(const unsigned char *s, size_t n)
+{
+	size_t need;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		need = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		need = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		need = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n < need)
+		return 0;
+	for (size_t i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return need;
+}
+
+static void put_json_string(struct logline *l, const char *v, size_t n)
+{
+	char tmp[16];
+	const unsigned char *s = (const unsigned char *)v;
+
+	put(l, "\"", 1);
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_valid_len(s + i, n - i);
+		if (k == 0) {
+			put(l, "\xef\xbf\xbd", 3);
+			i++;
+		} else if (k == 1) {
+			put(l, tmp, escape(tmp, sizeof tmp, v + i, 1, 1));
+			i++;
+		} else {
+			put(l, v + i, k);
+			i += k;
+		}
+	}
+	put(l, "\"", 1);
+}
+
+static void put_key(struct logline *l, const char *key)
+{
+	if (l->json) {
+		put(l, ",\"", 2);
+		puts_(l, key);
+		put(l, "\":", 2);
+	} else {
+		put(l, " ", 1);
+		puts_(l, key);
+		put(l, "=", 1);
+	}
+}
+
+void log_begin(struct logline *l, const char *event)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[64];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+	l->len = 0;
+	l->json = log_format == LOG_JSON;
+	if (l->json) {
+		puts_(l, "{\"ts\":\"");
+		puts_(l, stamp);
+		puts_(l, "\",\"event\":");
+		put_json_string(l, event, strlen(event));
+	} else {
+		puts_(l, "ts=");
+		puts_(l, stamp);
+		puts_(l, " event=");
+		puts_(l, event);
+	}
+}
+
+void log_mem(struct logline *l, const char *key, const char *value, size_t n)
+{
+	char tmp[sizeof l->buf];
+
+	put_key(l, key);
+	if (l->json)
+		put_json_string(l, value, n);
+	else
+		put(l, tmp, log_quote(tmp, sizeof tmp, value, n));
+}
+
+void log_str(struct logline *l, const char *key, const char *value)
+{
+	log_mem(l, key, value, strlen(value));
+}
+
+void log_int(struct logline *l, const char *key, long long value)
+{
+	char tmp[32];
+
+	put_key(l, key);
+	put(l, tmp, snprintf(tmp, sizeof tmp, "%lld", value));
+}
+
+void log_uint(struct logline *l, const char *key, unsigned long long value)
+{
+	char tmp[32];
+
+	put_key(l, key);
+	put(l, tmp, snprintf(tmp, sizeof tmp, "%llu", value));
+}
+
+void log_end(struct logline *l)
+{
+	size_t off = 0;
+
+	if (l->json)
+		l->buf[l->len++] = '}';
+	l->buf[l->len++] = '\n';
+	while (off < l->len) {
+		ssize_t n = write(2, l->buf + off, l->len - off);
+		if (n >= 0) {
+			off += n;
+		} else if (errno == EAGAIN) {
+			struct pollfd p = { .fd = 2, .events = POLLOUT };
+			poll(&p, 1, -1);
+		} else if (errno != EINTR) {
+			return;
+		}
+	}
+}
+
+static void log_msg(const char *event, const char *fmt, va_list ap)
+{
+	struct logline l;
+	char msg[2048];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	log_begin(&l, event);
+	log_str(&l, "msg", msg);
+	log_end(&l);
+}
+
+void log_warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_msg("warning", fmt, ap);
+	va_end(ap);
+}
+
+void log_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_msg("fatal", fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,35 @@
+/* Event log: one line per event on stderr, key=value pairs or JSON. */
+#ifndef GATEWAY_LOG_H
+#define GATEWAY_LOG_H
+
+#include <stddef.h>
+
+enum log_format { LOG_TEXT, LOG_JSON };
+
+/* A line is built in place and written whole by log_end, so lines from
+ * one process never interleave. Values too long for the line are cut. */
+struct logline {
+	char buf[8192];
+	size_t len;
+	int json;
+};
+
+void log_set_format(enum log_format f);
+
+void log_begin(struct logline *l, const char *event);
+void log_str(struct logline *l, const char *key, const char *value);
+void log_mem(struct logline *l, const char *key, const char *value, size_t n);
+void log_int(struct logline *l, const char *key, long long value);
+void log_uint(struct logline *l, const char *key, unsigned long long value);
+void log_end(struct logline *l);
+
+/* The two verbs used outside the event code: event=warning / event=fatal
+ * with msg="...". */
+void log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Text quoting, exposed for the unit tests: writes the value of a text
+ * line (quoted when needed) into dst, returns its length. */
+size_t log_quote(char *dst, size_t cap, const char *v, size_t n);
+
+#endif

@@ -1,0 +1,158 @@
+/* gatewayd: command line, start-up, and the event loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/usr/local/etc"
+#endif
+#ifndef VERSION
+#define VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: gatewayd [-c FILE] [-t] [-h] [-V]\n"
+	    "  -c FILE  config file (default " SYSCONFDIR "/gateway/gateway.ini)\n"
+	    "  -t       check the config, print its routes, and exit\n"
+	    "  -h       this help\n"
+	    "  -V       version\n");
+}
+
+/* An accepted socket must never land on fd 0-2 (it would become the
+ * gateway's own stderr): keep them open, on /dev/null if need be. */
+static void ensure_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+}
+
+/* The path is made absolute once, so that reloads find the same file
+ * whatever the working directory becomes. */
+static char *absolute(const char *path)
+{
+	char cwd[4096];
+	char *out;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!getcwd(cwd, sizeof cwd))
+		return NULL;
+	if (asprintf(&out, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return out;
+}
+
+static void print_routes(const struct config *c)
+{
+	for (size_t i = 0; i < c->nroutes; i++) {
+		const struct route *r = &c->routes[i];
+		printf("%s listen=", r->name);
+		for (size_t j = 0, n = 0; j < r->nlisten; j++) {
+			/* localhost:P is two sockets but one address. */
+			if (r->listen[j].optional)
+				continue;
+			printf("%s%s", n++ ? "," : "", r->listen[j].text);
+		}
+		printf(" exec=%s protocol=raw\n", r->exec);
+	}
+}
+
+static void log_start(const struct config *c)
+{
+	struct logline l;
+
+	log_begin(&l, "start");
+	log_str(&l, "version", VERSION);
+	log_str(&l, "config", c->path);
+	log_int(&l, "pid", getpid());
+	log_uint(&l, "routes", c->nroutes);
+	log_end(&l);
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = SYSCONFDIR "/gateway/gateway.ini";
+	int check = 0, opt, status;
+	char err[1024], *path;
+	struct config *config;
+	struct server server;
+	uv_loop_t *loop;
+
+	ensure_stdio();
+	while ((opt = getopt(argc, argv, "c:thV")) != -1) {
+		switch (opt) {
+		case 'c':
+			file = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("gatewayd %s\n", VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "gatewayd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	path = absolute(file);
+	if (!path) {
+		fprintf(stderr, "gatewayd: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	config = config_load(path, err, sizeof err);
+	free(path);
+	if (!config) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		print_routes(config);
+		config_free(config);
+		return 0;
+	}
+
+	/* Writes to a closed socket are errors, not deaths. The children get
+	 * default dispositions back from uv_spawn. */
+	signal(SIGPIPE, SIG_IGN);
+	loop = uv_default_loop();
+	status = 0;
+	if (server_start(&server, loop, config) < 0) {
+		status = 1;
+	} else {
+		log_start(config);
+		uv_run(loop, UV_RUN_DEFAULT);
+	}
+	/* Let the closes started above complete. */
+	uv_run(loop, UV_RUN_NOWAIT);
+	if (status == 0 && uv_loop_close(loop) != 0)
+		log_warning("event loop closed with handles still open");
+	server_free(&server);
+	config_free(config);
+	return status;
+}

@@ -1,0 +1,47 @@
+/* The running gateway: its listeners, its children, the limits between
+ * them, and the way it stops. */
+#ifndef GATEWAY_SERVER_H
+#define GATEWAY_SERVER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "listener.h"
+
+struct child;
+
+struct server {
+	uv_loop_t *loop;
+	struct config *config;
+	struct listener *listeners;
+	size_t nlisteners;
+	struct child *children;         /* live or still draining stderr */
+	unsigned nchildren;             /* live processes */
+	unsigned long long last_conn;
+	int stopping;
+	int terminating;                /* children have been sent TERM */
+	int starved;                    /* out of fds or processes: paused */
+	uint64_t last_resource_log;     /* ms, for rate limiting */
+	uv_timer_t retry_timer;         /* ends a starved pause */
+	uv_timer_t stop_timer;          /* shutdown_grace, then kill_grace */
+	uv_signal_t sig[3];
+};
+
+/* Opens every listener of the config. Returns 0, or -1 after logging a
+ * fatal error (nothing is left open). */
+int server_start(struct server *s, uv_loop_t *loop, struct config *c);
+
+/* Releases what is left once the loop has ended. */
+void server_free(struct server *s);
+
+uv_loop_t *server_loop(struct server *s);
+
+/* Accounting, called by the child module. */
+void server_child_started(struct server *s, struct child *c);
+void server_child_exited(struct server *s, struct child *c);
+
+/* Lets go of a child struct that is now closing (unlinks it). */
+void server_child_forget(struct server *s, struct child *c);
+
+#endif

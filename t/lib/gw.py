@@ -1,0 +1,227 @@
+"""Helpers for the integration tests: start the real gatewayd on a scratch
+config, read its log, talk to it over real sockets."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+BIN = os.path.abspath(os.environ.get("GATEWAYD", os.path.join(TOP, "build", "gatewayd")))
+
+PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def unquote(v):
+    if not v.startswith('"'):
+        return v
+    out, i, s = [], 0, v[1:-1]
+    while i < len(s):
+        if s[i] == "\\":
+            c = s[i + 1]
+            if c == "n":
+                out.append("\n")
+            elif c == "x":
+                out.append(chr(int(s[i + 2:i + 4], 16)))
+                i += 2
+            else:
+                out.append(c)
+            i += 2
+        else:
+            out.append(s[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_line(line):
+    """One text log line as a dict (the last of a repeated key wins)."""
+    return {k: unquote(v) for k, v in PAIR.findall(line)}
+
+
+def wait_for(pred, timeout=10, what="condition"):
+    end = time.monotonic() + timeout
+    while True:
+        r = pred()
+        if r:
+            return r
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.01)
+
+
+class Gateway:
+    """A gatewayd on a config written into a fresh directory. In the text,
+    {dir} is that directory and {top} the project's top directory."""
+
+    def __init__(self, config, start=True, files=None):
+        self.dir = tempfile.mkdtemp(prefix="gwt-")
+        self.config = os.path.join(self.dir, "gateway.ini")
+        self.log_path = os.path.join(self.dir, "gateway.log")
+        for name, (text, mode) in (files or {}).items():
+            p = os.path.join(self.dir, name)
+            with open(p, "w") as f:
+                f.write(text.format(dir=self.dir, top=TOP))
+            os.chmod(p, mode)
+        with open(self.config, "w") as f:
+            f.write(config.format(dir=self.dir, top=TOP))
+        self.proc = None
+        if start:
+            self.start()
+
+    def start(self):
+        self.logf = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BIN, "-c", self.config], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=self.logf)
+        # The start event is logged once every listener is open.
+        wait_for(lambda: self.proc.poll() is not None or " event=start " in self.log(),
+                 what="gatewayd to start")
+        if self.proc.poll() is not None:
+            raise AssertionError("gatewayd exited %d:\n%s" % (self.proc.returncode, self.log()))
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def events(self, name=None, **match):
+        out = []
+        for line in self.log().splitlines():
+            d = parse_line(line)
+            if name and d.get("event") != name:
+                continue
+            if all(d.get(k) == str(v) for k, v in match.items()):
+                out.append(d)
+        return out
+
+    def wait_event(self, name, count=1, timeout=10, **match):
+        return wait_for(lambda: len(self.events(name, **match)) >= count and
+                        self.events(name, **match), timeout,
+                        "%d %s event(s) %s in:\n%s" % (count, name, match, self.log()))
+
+    def addr(self, route, index=0):
+        """(host, port) or a Unix path of a route's listener, as logged."""
+        a = self.events("listen", route=route)[index]["addr"]
+        return split_addr(a)
+
+    def connect(self, route, index=0, timeout=10):
+        return connect(self.addr(route, index), timeout)
+
+    def kill(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("gatewayd did not stop:\n" + self.log())
+        return self.proc.returncode
+
+    def pid(self):
+        return self.proc.pid
+
+    def fds(self):
+        return sorted(os.listdir("/proc/%d/fd" % self.proc.pid), key=int)
+
+    def children(self):
+        """(pid, state) of the gateway's direct children."""
+        out = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % p) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            fields = st[st.rindex(")") + 2:].split()
+            if int(fields[1]) == self.proc.pid:
+                out.append((int(p), fields[0]))
+        return out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def split_addr(a):
+    if a.startswith("unix:"):
+        return a[5:]
+    host, port = a.rsplit(":", 1)
+    return (host.strip("[]"), int(port))
+
+
+def connect(addr, timeout=10):
+    if isinstance(addr, str):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect("\0" + addr[1:] if addr.startswith("@") else addr)
+        return s
+    fam = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
+    s = socket.create_connection(addr, timeout) if fam == socket.AF_INET else socket.socket(fam)
+    if fam == socket.AF_INET6:
+        s.settimeout(timeout)
+        s.connect(addr)
+    return s
+
+
+def recv_all(s, limit=1 << 26):
+    chunks, n = [], 0
+    while n < limit:
+        b = s.recv(65536)
+        if not b:
+            break
+        chunks.append(b)
+        n += len(b)
+    return b"".join(chunks)
+
+
+def talk(addr, data=b"", timeout=10):
+    """Sends data, half-closes, and returns everything the server said."""
+    s = connect(addr, timeout)
+    try:
+        if data:
+            s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        return recv_all(s)
+    finally:
+        s.close()
+
+
+def run_config_check(config_text, files=None):
+    """gatewayd -t on a config: (status, stdout, stderr, dir)."""
+    g = Gateway(config_text, start=False, files=files)
+    p = subprocess.run([BIN, "-t", "-c", g.config], capture_output=True, text=True, timeout=10)
+    return p.returncode, p.stdout, p.stderr, g.dir
+
+
+def main(ns):
+    """Runs every test_* function of the calling module; prints one line
+    per case and exits 1 if any failed."""
+    names = [n for n in ns if n.startswith("test_") and callable(ns[n])]
+    only = sys.argv[1:]
+    failed = 0
+    for n in names:
+        if only and n not in only:
+            continue
+        t0 = time.monotonic()
+        try:
+            ns[n]()
+            print("ok   %s (%.2fs)" % (n, time.monotonic() - t0))
+        except Exception:
+            failed += 1
+            print("FAIL %s" % n)
+            traceback.print_exc()
+        sys.stdout.flush()
+    sys.exit(1 if failed else 0)
