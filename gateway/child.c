@@ -17,14 +17,14 @@
 
 extern char **environ;
 
-static void log_conn(struct logline *l, const struct route *r,
+void child_log_conn(struct logline *l, const struct route *r,
     const struct conn_info *ci)
 {
 	log_str(l, "route", r->name);
 	log_uint(l, "conn", ci->id);
 }
 
-static void log_peer(struct logline *l, const struct conn_info *ci)
+void child_log_peer(struct logline *l, const struct conn_info *ci)
 {
 	char peer[96];
 
@@ -47,7 +47,7 @@ static void log_stderr_line(struct child *c, const char *s, size_t n)
 	struct logline l;
 
 	log_begin(&l, "stderr");
-	log_conn(&l, c->route, &c->ci);
+	child_log_conn(&l, c->route, &c->ci);
 	log_int(&l, "pid", c->pid);
 	log_mem(&l, "line", s, n);
 	log_end(&l);
@@ -138,6 +138,30 @@ static void stderr_drain(struct child *c)
 		stderr_flush(c);
 }
 
+/* ---- timeout ---- */
+
+static void on_timer(uv_timer_t *t)
+{
+	struct child *c = t->data;
+
+	if (!c->killing) {
+		c->killing = 1;
+		child_signal(c, SIGTERM, "timeout");
+		uv_timer_start(&c->timer, on_timer,
+		    (uint64_t)(c->kill_grace * 1000 + 0.5), 0);
+	} else {
+		child_signal(c, SIGKILL, "timeout");
+	}
+}
+
+static void timer_close(struct child *c)
+{
+	if (!c->timer_open)
+		return;
+	c->timer_open = 0;
+	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
 /* ---- exit ---- */
 
 static void on_child_exit(uv_process_t *p, int64_t status, int sig)
@@ -148,7 +172,7 @@ static void on_child_exit(uv_process_t *p, int64_t status, int sig)
 
 	stderr_drain(c);
 	log_begin(&l, "exit");
-	log_conn(&l, c->route, &c->ci);
+	child_log_conn(&l, c->route, &c->ci);
 	log_int(&l, "pid", c->pid);
 	if (sig) {
 		const char *name = sigabbrev_np(sig);
@@ -159,17 +183,29 @@ static void on_child_exit(uv_process_t *p, int64_t status, int sig)
 	} else {
 		log_int(&l, "status", status);
 	}
-	{
-		char d[32];
-		snprintf(d, sizeof d, "%.3f", secs);
-		log_str(&l, "duration", d);
-	}
+	log_seconds(&l, "duration", secs);
 	if (c->end_reason)
 		log_str(&l, "reason", c->end_reason);
 	log_end(&l);
 	c->alive = 0;
+	timer_close(c);
 	uv_close((uv_handle_t *)&c->proc, on_handle_closed);
 	server_child_exited(c->srv, c);
+}
+
+int child_needs_gateway(const struct child *c)
+{
+	return c->route->stderr_mode == STDERR_LOG;
+}
+
+void child_detach(struct child *c)
+{
+	if (!c->alive)
+		return;
+	/* libuv stops watching the pid; init reaps it once we are gone. */
+	c->alive = 0;
+	timer_close(c);
+	uv_close((uv_handle_t *)&c->proc, on_handle_closed);
 }
 
 void child_signal(struct child *c, int sig, const char *reason)
@@ -200,8 +236,8 @@ static void log_spawn_error(const struct route *r, const struct conn_info *ci,
 	struct logline l;
 
 	log_begin(&l, "spawn_error");
-	log_conn(&l, r, ci);
-	log_peer(&l, ci);
+	child_log_conn(&l, r, ci);
+	child_log_peer(&l, ci);
 	log_str(&l, "error", uv_strerror(err));
 	log_end(&l);
 }
@@ -211,9 +247,9 @@ static void log_spawn(const struct child *c)
 	struct logline l;
 
 	log_begin(&l, "spawn");
-	log_conn(&l, c->route, &c->ci);
+	child_log_conn(&l, c->route, &c->ci);
 	log_int(&l, "pid", c->pid);
-	log_peer(&l, &c->ci);
+	child_log_peer(&l, &c->ci);
 	log_end(&l);
 }
 
@@ -239,8 +275,8 @@ static void set_stdio(uv_stdio_container_t *s, const struct route *r,
 	}
 }
 
-int child_spawn(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci)
+struct child *child_spawn(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, double kill_grace, int *errp)
 {
 	uv_loop_t *loop = server_loop(s);
 	uv_process_options_t o;
@@ -253,9 +289,11 @@ int child_spawn(struct server *s, const struct route *r, int fd,
 		free(c);
 		close(fd);
 		log_spawn_error(r, ci, UV_ENOMEM);
-		return UV_ENOMEM;
+		*errp = UV_ENOMEM;
+		return NULL;
 	}
 	c->srv = s;
+	c->kill_grace = kill_grace;
 	c->route = r;
 	c->ci = *ci;
 	if (r->stderr_mode == STDERR_LOG) {
@@ -288,13 +326,20 @@ int child_spawn(struct server *s, const struct route *r, int fd,
 			c->pipe_open = 0;
 			uv_close((uv_handle_t *)&c->errpipe, on_handle_closed);
 		}
-		return err;
+		*errp = err;
+		return NULL;
 	}
 	c->pid = c->proc.pid;
 	c->alive = 1;
 	if (c->pipe_open)
 		uv_read_start((uv_stream_t *)&c->errpipe, on_stderr_alloc, on_stderr_read);
-	server_child_started(s, c);
+	if (r->timeout > 0) {
+		uv_timer_init(loop, &c->timer);
+		c->timer.data = c;
+		c->timer_open = 1;
+		c->handles++;
+		uv_timer_start(&c->timer, on_timer, (uint64_t)(r->timeout * 1000 + 0.5), 0);
+	}
 	log_spawn(c);
-	return 0;
+	return c;
 }

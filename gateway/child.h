@@ -1,4 +1,4 @@
-/* One connection's child: spawn, stderr lines, exit, ending it. */
+/* One connection's child: spawn, stderr lines, timeout, exit. */
 #ifndef GATEWAY_CHILD_H
 #define GATEWAY_CHILD_H
 
@@ -7,21 +7,29 @@
 
 #include "config.h"
 #include "env.h"
+#include "source.h"
 
 struct server;
+struct route_state;
 
 #define CHILD_LINE_MAX 1024     /* longer stderr lines are split */
 
 struct child {
 	uv_process_t proc;
 	uv_pipe_t errpipe;              /* stderr = log */
+	uv_timer_t timer;               /* timeout, then kill_grace */
 	struct server *srv;
 	const struct route *route;
+	struct route_state *rs;         /* the server's accounting */
+	struct source_key source;
 	struct conn_info ci;
 	uint64_t started;               /* uv_hrtime() */
+	double kill_grace;
 	int pid;
-	int alive;                      /* not yet reaped */
+	int alive;                      /* not yet reaped, still watched */
 	int pipe_open;
+	int timer_open;
+	int killing;                    /* TERM sent by the timeout */
 	int handles;                    /* open libuv handles; freed at 0 */
 	int listed;                     /* on the server's list */
 	const char *end_reason;         /* why the gateway signalled it */
@@ -31,15 +39,27 @@ struct child {
 };
 
 /* Spawns the route's program on the accepted socket `fd`, which it closes
- * in every case. On success the child is on the server's list and counted;
- * on failure a spawn_error is logged and a negative errno returned. */
-int child_spawn(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci);
+ * in every case. Returns the child, or NULL after logging a spawn_error
+ * with *err set to the negative errno. */
+struct child *child_spawn(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, double kill_grace, int *err);
 
 /* Signals the child's process group (it is a session leader). */
 void child_signal(struct child *c, int sig, const char *reason);
 
+/* Whether the child still needs the gateway once it stops: its stderr
+ * lines come through it. */
+int child_needs_gateway(const struct child *c);
+
+/* Stops watching a running child, which carries on by itself. */
+void child_detach(struct child *c);
+
 /* Stops reading its stderr pipe, for a gateway that is exiting. */
 void child_release(struct child *c);
+
+/* Log fields naming the connection, shared with the server's events. */
+void child_log_conn(struct logline *l, const struct route *r,
+    const struct conn_info *ci);
+void child_log_peer(struct logline *l, const struct conn_info *ci);
 
 #endif

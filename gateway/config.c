@@ -195,9 +195,23 @@ static void gateway_key(struct parser *p, const char *key, const char *v)
 	} else if (strcmp(key, "kill_grace") == 0) {
 		if (parse_duration(v, &c->kill_grace) < 0)
 			fail(p, p->lineno, "kill_grace: expected seconds, not '%s'", v);
-	} else if (strcmp(key, "on_shutdown") == 0 || strcmp(key, "log_format") == 0 ||
-	    strcmp(key, "workers") == 0) {
-		fail(p, p->lineno, "key '%s' is not supported by this version", key);
+	} else if (strcmp(key, "on_shutdown") == 0) {
+		if (strcmp(v, "wait") == 0)
+			c->on_shutdown = SHUTDOWN_WAIT;
+		else if (strcmp(v, "detach") == 0)
+			c->on_shutdown = SHUTDOWN_DETACH;
+		else
+			fail(p, p->lineno, "on_shutdown: expected wait or detach, not '%s'", v);
+	} else if (strcmp(key, "log_format") == 0) {
+		if (strcmp(v, "text") == 0)
+			c->log_format = LOG_TEXT;
+		else if (strcmp(v, "json") == 0)
+			c->log_format = LOG_JSON;
+		else
+			fail(p, p->lineno, "log_format: expected text or json, not '%s'", v);
+	} else if (strcmp(key, "workers") == 0) {
+		if (strcmp(v, "1") != 0)
+			fail(p, p->lineno, "workers: this version runs one process; only 1 is supported");
 	} else {
 		fail(p, p->lineno, "unknown key '%s' in [gateway]", key);
 	}
@@ -207,13 +221,13 @@ static void gateway_key(struct parser *p, const char *key, const char *v)
 
 static const char *const route_keys[] = {
 	"listen", "exec", "args", "cwd", "env", "pass_env", "stdin", "stderr",
-	"backlog", "socket_mode",
+	"backlog", "socket_mode", "max_children", "on_busy", "busy_message",
+	"max_per_source", "timeout", "allow", "deny",
 };
 
 /* In the SPEC, not yet served: refused by name rather than as unknown. */
 static const char *const later_keys[] = {
-	"socket_user", "socket_group", "max_children", "max_per_source",
-	"on_busy", "busy_message", "timeout", "allow", "deny", "user", "group",
+	"socket_user", "socket_group", "user", "group",
 	"umask", "rlimit_nofile", "rlimit_nproc", "rlimit_as", "rlimit_cpu",
 	"rlimit_core", "proxy_protocol", "proxy_from", "protocol", "path",
 	"max_pending",
@@ -307,6 +321,68 @@ static void route_pass_env(struct parser *p, struct route *r, const char *v)
 	strv_free(&words);
 }
 
+static void route_acl(struct parser *p, struct acl *acl, const char *key,
+    const char *v)
+{
+	struct strv words = { 0 };
+	const char *err;
+	char *list = strdup(v);
+
+	/* Blanks or commas separate entries. */
+	for (char *c = list; c && *c; c++)
+		if (*c == ',')
+			*c = ' ';
+	if (!list || words_split(list, &words, &err) < 0) {
+		fail(p, p->lineno, "%s: %s", key, list ? err : strerror(ENOMEM));
+		free(list);
+		return;
+	}
+	for (size_t i = 0; i < words.n; i++) {
+		struct cidr c;
+		if (cidr_parse(words.v[i], &c, &err) < 0) {
+			fail(p, p->lineno, "%s '%s': %s", key, words.v[i], err);
+			break;
+		}
+		if (acl_add(acl, &c) < 0) {
+			fail(p, p->lineno, "%s", strerror(ENOMEM));
+			break;
+		}
+	}
+	strv_free(&words);
+	free(list);
+}
+
+/* busy_message: \r \n \t \\ escapes (and \; like every value). */
+static void route_busy_message(struct parser *p, struct route *r, const char *v)
+{
+	char *out = malloc(strlen(v) + 1);
+	size_t n = 0;
+
+	if (!out) {
+		fail(p, p->lineno, "%s", strerror(ENOMEM));
+		return;
+	}
+	for (; *v; v++) {
+		if (*v != '\\') {
+			out[n++] = *v;
+			continue;
+		}
+		switch (*++v) {
+		case 'r': out[n++] = '\r'; break;
+		case 'n': out[n++] = '\n'; break;
+		case 't': out[n++] = '\t'; break;
+		case '\\': out[n++] = '\\'; break;
+		case ';': out[n++] = ';'; break;
+		default:
+			fail(p, p->lineno, "busy_message: unknown escape '\\%.1s'", v);
+			free(out);
+			return;
+		}
+	}
+	r->busy_message = out;
+	r->busy_len = n;
+}
+
 /* A key that takes one value, seen again: either written twice or
  * continued by an indented line. */
 static int once(struct parser *p, const void *already, const char *key)
@@ -377,6 +453,33 @@ static void route_key(struct parser *p, struct route *r, const char *key,
 	} else if (strcmp(key, "socket_mode") == 0) {
 		if (parse_octal_mode(v, &r->socket_mode) < 0)
 			fail(p, p->lineno, "socket_mode: expected an octal mode such as 0660, not '%s'", v);
+	} else if (strcmp(key, "max_children") == 0) {
+		if (parse_long(v, 0, 1000000, &n) < 0)
+			fail(p, p->lineno, "max_children: expected a number from 0 to 1000000, not '%s'", v);
+		else
+			r->max_children = (unsigned)n;
+	} else if (strcmp(key, "max_per_source") == 0) {
+		if (parse_long(v, 0, 1000000, &n) < 0)
+			fail(p, p->lineno, "max_per_source: expected a number from 0 to 1000000, not '%s'", v);
+		else
+			r->max_per_source = (unsigned)n;
+	} else if (strcmp(key, "on_busy") == 0) {
+		if (strcmp(v, "wait") == 0)
+			r->on_busy = BUSY_WAIT;
+		else if (strcmp(v, "refuse") == 0)
+			r->on_busy = BUSY_REFUSE;
+		else
+			fail(p, p->lineno, "on_busy: expected wait or refuse, not '%s'", v);
+	} else if (strcmp(key, "busy_message") == 0) {
+		if (once(p, r->busy_message, key))
+			route_busy_message(p, r, v);
+	} else if (strcmp(key, "timeout") == 0) {
+		if (parse_duration(v, &r->timeout) < 0)
+			fail(p, p->lineno, "timeout: expected seconds, not '%s'", v);
+	} else if (strcmp(key, "allow") == 0) {
+		route_acl(p, &r->allow, key, v);
+	} else if (strcmp(key, "deny") == 0) {
+		route_acl(p, &r->deny, key, v);
 	} else if (IN(later_keys, key, strlen(key))) {
 		fail(p, p->lineno, "key '%s' is not supported by this version", key);
 	} else {
@@ -583,10 +686,16 @@ static void check_route(struct parser *p, struct route *r)
 				fail(p, r->line, "route [%s]: '%s' is in both env and pass_env",
 				    r->name, r->pass_env.v[i]);
 		}
-	for (size_t i = 0; i < r->nlisten; i++)
+	for (size_t i = 0; i < r->nlisten; i++) {
 		if (r->socket_mode >= 0 && r->listen[i].abstract)
 			fail(p, r->listen[i].line,
 			    "socket_mode: abstract socket '%s' has no file", r->listen[i].text);
+		/* A Unix peer has no address to match (until a PROXY header
+		 * gives it one). */
+		if ((r->allow.n || r->deny.n) && r->listen[i].family == AF_UNIX)
+			fail(p, r->listen[i].line,
+			    "allow/deny: unix listener '%s' has no client addresses", r->listen[i].text);
+	}
 	/* argv: exec as written, then args. */
 	{
 		struct strv argv = { 0 };
@@ -708,6 +817,9 @@ static void route_free(struct route *r)
 	free(r->cwd);
 	strv_free(&r->env);
 	strv_free(&r->pass_env);
+	free(r->busy_message);
+	acl_free(&r->allow);
+	acl_free(&r->deny);
 }
 
 void config_free(struct config *c)

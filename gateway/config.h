@@ -6,11 +6,15 @@
 
 #include <stddef.h>
 
+#include "acl.h"
 #include "addr.h"
+#include "log.h"
 #include "words.h"
 
 enum stdin_mode { STDIN_SOCKET, STDIN_NULL };
 enum stderr_mode { STDERR_LOG, STDERR_INHERIT, STDERR_NULL };
+enum on_busy { BUSY_WAIT, BUSY_REFUSE };
+enum on_shutdown { SHUTDOWN_WAIT, SHUTDOWN_DETACH };
 
 struct route {
 	char *name;
@@ -27,6 +31,13 @@ struct route {
 	enum stderr_mode stderr_mode;
 	int backlog;
 	int socket_mode;                /* -1: per umask */
+	unsigned max_children;          /* 0: no limit of its own */
+	enum on_busy on_busy;
+	char *busy_message;             /* escapes decoded */
+	size_t busy_len;
+	unsigned max_per_source;        /* 0: none */
+	double timeout;                 /* seconds, 0: none */
+	struct acl allow, deny;
 	int exec_line, cwd_line;
 };
 
@@ -36,6 +47,8 @@ struct config {
 	unsigned max_children;
 	double shutdown_grace;
 	double kill_grace;
+	enum on_shutdown on_shutdown;
+	enum log_format log_format;
 	struct route *routes;
 	size_t nroutes;
 };

@@ -2,6 +2,7 @@
 #ifndef GATEWAY_ENV_H
 #define GATEWAY_ENV_H
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -17,6 +18,7 @@ struct conn_info {
 	gid_t gid;
 	pid_t pid;
 	unsigned long long id;
+	struct sockaddr_storage peer;   /* as accepted */
 };
 
 /* Builds the environment: the per-connection variables, PATH, the

@@ -183,6 +183,7 @@ int listener_accept(struct listener *l, struct conn_info *ci)
 	if (fd < 0)
 		return -errno;
 	memset(ci, 0, sizeof *ci);
+	ci->peer = peer;
 	if (peer.ss_family == AF_UNIX) {
 		struct ucred cred;
 		socklen_t clen = sizeof cred;

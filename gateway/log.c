@@ -207,6 +207,14 @@ void log_uint(struct logline *l, const char *key, unsigned long long value)
 	put(l, tmp, snprintf(tmp, sizeof tmp, "%llu", value));
 }
 
+void log_seconds(struct logline *l, const char *key, double secs)
+{
+	char tmp[48];
+
+	put_key(l, key);
+	put(l, tmp, snprintf(tmp, sizeof tmp, "%.3f", secs));
+}
+
 void log_end(struct logline *l)
 {
 	size_t off = 0;

@@ -21,6 +21,7 @@ void log_str(struct logline *l, const char *key, const char *value);
 void log_mem(struct logline *l, const char *key, const char *value, size_t n);
 void log_int(struct logline *l, const char *key, long long value);
 void log_uint(struct logline *l, const char *key, unsigned long long value);
+void log_seconds(struct logline *l, const char *key, double secs); /* 1.234 */
 void log_end(struct logline *l);
 
 /* The two verbs used outside the event code: event=warning / event=fatal

@@ -140,6 +140,7 @@ int main(int argc, char **argv)
 	/* Writes to a closed socket are errors, not deaths. The children get
 	 * default dispositions back from uv_spawn. */
 	signal(SIGPIPE, SIG_IGN);
+	log_set_format(config->log_format);
 	loop = uv_default_loop();
 	status = 0;
 	if (server_start(&server, loop, config) < 0) {

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "child.h"
 #include "log.h"
@@ -14,13 +16,29 @@
 #define ACCEPT_BATCH 32
 #define RETRY_MS 1000
 
+static struct route_state *state_of(struct server *s, const struct route *r)
+{
+	return &s->rstate[r - s->config->routes];
+}
+
+static int route_full(struct server *s, const struct route *r)
+{
+	return r->max_children && state_of(s, r)->live >= r->max_children;
+}
+
+/* The gateway-wide limit always waits; a route's own limit waits only
+ * with on_busy = wait, and then for that route's listeners alone. */
+static int may_accept(struct server *s, const struct listener *l)
+{
+	return !s->stopping && !s->starved &&
+	    s->nchildren < s->config->max_children &&
+	    !(l->route->on_busy == BUSY_WAIT && route_full(s, l->route));
+}
+
 static void update_accepting(struct server *s)
 {
-	int on = !s->stopping && !s->starved &&
-	    s->nchildren < s->config->max_children;
-
 	for (size_t i = 0; i < s->nlisteners; i++)
-		listener_accepting(&s->listeners[i], on);
+		listener_accepting(&s->listeners[i], may_accept(s, &s->listeners[i]));
 }
 
 static void on_retry(uv_timer_t *t)
@@ -67,16 +85,91 @@ static int is_client_error(int err)
 	    err == ENETUNREACH || err == EPERM;
 }
 
+/* Refused: the message (if any) is written without blocking, our side
+ * is shut, and what the client already sent is read away so that the
+ * close does not turn into a reset that loses the message. */
+static void refuse(const struct route *r, int fd, struct conn_info *ci,
+    const char *reason, int with_message)
+{
+	struct logline l;
+	char junk[4096];
+
+	if (with_message && r->busy_len)
+		send(fd, r->busy_message, r->busy_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
+		;
+	close(fd);
+	log_begin(&l, "refuse");
+	child_log_conn(&l, r, ci);
+	child_log_peer(&l, ci);
+	log_str(&l, "reason", reason);
+	log_end(&l);
+}
+
+static void source_of(const struct conn_info *ci, struct source_key *k)
+{
+	if (ci->tcp)
+		source_key_addr(k, (const struct sockaddr *)&ci->peer);
+	else
+		source_key_uid(k, ci->uid);
+}
+
+/* The checks between accept and spawn. Returns 0 to go on, or -1 when
+ * the connection was refused (and closed). */
+static int admit(struct server *s, const struct route *r, int fd,
+    struct conn_info *ci, struct source_key *src)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)&ci->peer;
+
+	if (ci->tcp && ((r->deny.n && acl_match(&r->deny, peer)) ||
+	    (r->allow.n && !acl_match(&r->allow, peer)))) {
+		refuse(r, fd, ci, "deny", 0);
+		return -1;
+	}
+	if (route_full(s, r)) {
+		refuse(r, fd, ci, "busy", 1);
+		return -1;
+	}
+	source_of(ci, src);
+	if (r->max_per_source &&
+	    source_count(&state_of(s, r)->sources, src) >= r->max_per_source) {
+		refuse(r, fd, ci, "per_source", 1);
+		return -1;
+	}
+	return 0;
+}
+
+static void child_started(struct server *s, struct child *c,
+    const struct source_key *src)
+{
+	struct route_state *rs = state_of(s, c->route);
+
+	c->rs = rs;
+	c->source = *src;
+	rs->live++;
+	/* Without memory for the entry the source goes uncounted. */
+	if (source_add(&rs->sources, src) < 0)
+		c->source.kind = 0;
+	c->listed = 1;
+	c->prev = NULL;
+	c->next = s->children;
+	if (s->children)
+		s->children->prev = c;
+	s->children = c;
+	s->nchildren++;
+}
+
 static void on_readable(struct listener *l)
 {
 	struct server *s = l->data;
 	struct conn_info ci;
+	struct source_key src;
 
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
+	for (int i = 0; i < ACCEPT_BATCH && may_accept(s, l); i++) {
+		struct child *c;
 		int fd, err;
 
-		if (s->stopping || s->starved || s->nchildren >= s->config->max_children)
-			break;
 		fd = listener_accept(l, &ci);
 		if (fd == -EAGAIN || fd == -EWOULDBLOCK)
 			break;
@@ -87,8 +180,12 @@ static void on_readable(struct listener *l)
 			break;
 		}
 		ci.id = ++s->last_conn;
-		err = child_spawn(s, l->route, fd, &ci);
-		if (err < 0 && is_resource_error(-err)) {
+		if (admit(s, l->route, fd, &ci, &src) < 0)
+			continue;
+		c = child_spawn(s, l->route, fd, &ci, s->config->kill_grace, &err);
+		if (c) {
+			child_started(s, c, &src);
+		} else if (is_resource_error(-err)) {
 			starve(s, NULL, -err);
 			break;
 		}
@@ -101,17 +198,6 @@ static void on_readable(struct listener *l)
 uv_loop_t *server_loop(struct server *s)
 {
 	return s->loop;
-}
-
-void server_child_started(struct server *s, struct child *c)
-{
-	c->listed = 1;
-	c->prev = NULL;
-	c->next = s->children;
-	if (s->children)
-		s->children->prev = c;
-	s->children = c;
-	s->nchildren++;
 }
 
 void server_child_forget(struct server *s, struct child *c)
@@ -129,10 +215,17 @@ void server_child_forget(struct server *s, struct child *c)
 
 static void finish(struct server *s);
 
+static void child_uncount(struct server *s, struct child *c)
+{
+	c->rs->live--;
+	if (c->source.kind)
+		source_remove(&c->rs->sources, &c->source);
+	s->nchildren--;
+}
+
 void server_child_exited(struct server *s, struct child *c)
 {
-	(void)c;
-	s->nchildren--;
+	child_uncount(s, c);
 	if (s->stopping) {
 		if (s->nchildren == 0)
 			finish(s);
@@ -203,9 +296,25 @@ static void finish(struct server *s)
 	}
 }
 
+/* on_shutdown = detach: children that no longer need the gateway are
+ * left to finish on their own; the others are waited for. */
+static unsigned detach_children(struct server *s)
+{
+	unsigned n = 0;
+
+	for (struct child *c = s->children; c; c = c->next)
+		if (c->alive && !child_needs_gateway(c)) {
+			child_detach(c);
+			child_uncount(s, c);
+			n++;
+		}
+	return n;
+}
+
 static void stop(struct server *s, int sig)
 {
 	struct logline l;
+	unsigned detached = 0;
 
 	if (s->stopping) {
 		/* A second signal: end the children now. */
@@ -213,9 +322,13 @@ static void stop(struct server *s, int sig)
 		return;
 	}
 	s->stopping = 1;
+	if (s->config->on_shutdown == SHUTDOWN_DETACH)
+		detached = detach_children(s);
 	log_begin(&l, "stop");
 	log_str(&l, "signal", sigabbrev_np(sig));
 	log_uint(&l, "children", s->nchildren);
+	if (s->config->on_shutdown == SHUTDOWN_DETACH)
+		log_uint(&l, "detached", detached);
 	log_end(&l);
 	close_listeners(s);
 	uv_timer_stop(&s->retry_timer);
@@ -276,6 +389,11 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c)
 	memset(s, 0, sizeof *s);
 	s->loop = loop;
 	s->config = c;
+	s->rstate = calloc(c->nroutes, sizeof *s->rstate);
+	if (!s->rstate) {
+		log_fatal("%s", strerror(ENOMEM));
+		return -1;
+	}
 	if (open_listeners(s) < 0)
 		return -1;
 	for (size_t i = 0; i < s->nlisteners; i++) {
@@ -307,6 +425,10 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c)
 
 void server_free(struct server *s)
 {
+	for (size_t i = 0; s->rstate && i < s->config->nroutes; i++)
+		source_table_free(&s->rstate[i].sources);
+	free(s->rstate);
+	s->rstate = NULL;
 	free(s->listeners);
 	s->listeners = NULL;
 	s->nlisteners = 0;

@@ -8,16 +8,24 @@
 
 #include "config.h"
 #include "listener.h"
+#include "source.h"
 
 struct child;
+
+/* What the server counts for each route. */
+struct route_state {
+	unsigned live;                  /* children alive */
+	struct source_table sources;    /* live children per source */
+};
 
 struct server {
 	uv_loop_t *loop;
 	struct config *config;
+	struct route_state *rstate;     /* parallel to config->routes */
 	struct listener *listeners;
 	size_t nlisteners;
 	struct child *children;         /* live or still draining stderr */
-	unsigned nchildren;             /* live processes */
+	unsigned nchildren;             /* live processes, watched */
 	unsigned long long last_conn;
 	int stopping;
 	int terminating;                /* children have been sent TERM */
@@ -37,11 +45,9 @@ void server_free(struct server *s);
 
 uv_loop_t *server_loop(struct server *s);
 
-/* Accounting, called by the child module. */
-void server_child_started(struct server *s, struct child *c);
+/* Called by the child module: a watched child has exited, and a child
+ * struct is about to be freed. */
 void server_child_exited(struct server *s, struct child *c);
-
-/* Lets go of a child struct that is now closing (unlinks it). */
 void server_child_forget(struct server *s, struct child *c);
 
 #endif
