@@ -5,6 +5,7 @@
 #include "child.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "util.h"
 #include "server.h"
+#include "setup.h"
 
 extern char **environ;
 
@@ -170,6 +172,12 @@ static void on_child_exit(uv_process_t *p, int64_t status, int sig)
 	struct logline l;
 	double secs = (double)(uv_hrtime() - c->started) / 1e9;
 
+	if (c->setup_failed) {
+		/* Reported as a spawn_error already; never counted. */
+		c->alive = 0;
+		uv_close((uv_handle_t *)&c->proc, on_handle_closed);
+		return;
+	}
 	stderr_drain(c);
 	log_begin(&l, "exit");
 	child_log_conn(&l, c->route, &c->ci);
@@ -231,15 +239,44 @@ void child_release(struct child *c)
 /* ---- spawn ---- */
 
 static void log_spawn_error(const struct route *r, const struct conn_info *ci,
-    int err)
+    const char *stage, int err)
 {
 	struct logline l;
+	char msg[256];
 
+	snprintf(msg, sizeof msg, "%s%s%s", stage ? stage : "",
+	    stage ? ": " : "", uv_strerror(err));
 	log_begin(&l, "spawn_error");
 	child_log_conn(&l, r, ci);
 	child_log_peer(&l, ci);
-	log_str(&l, "error", uv_strerror(err));
+	log_str(&l, "error", msg);
 	log_end(&l);
+}
+
+/* Waits for the setup step to exec the program (EOF on the close-on-exec
+ * status pipe) or to report the stage that failed, as uv_spawn itself
+ * waits for its exec. Returns 0 or a negative errno with *stage set. */
+static int setup_wait(int fd, char *stage, size_t stagelen)
+{
+	char buf[128];
+	size_t n = 0;
+	ssize_t r;
+	int err;
+
+	while (n < sizeof buf - 1) {
+		r = read(fd, buf + n, sizeof buf - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n == 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%d %63s", &err, stage) != 2 || stagelen < 64)
+		return UV_EIO;
+	return -err;
 }
 
 static void log_spawn(const struct child *c)
@@ -275,20 +312,95 @@ static void set_stdio(uv_stdio_container_t *s, const struct route *r,
 	}
 }
 
+/* Runs uv_spawn, through the setup step when the route needs one, and
+ * closes the gateway's copy of the socket. Returns 0 or a negative errno
+ * (with *stage naming the setup step's failing call, if it was that). */
+static int start_process(struct child *c, uv_loop_t *loop, int fd,
+    char **env, char *stage, size_t stagelen)
+{
+	const struct route *r = c->route;
+	uv_process_options_t o;
+	uv_stdio_container_t stdio[SETUP_STATUS_FD + 1];
+	struct strv setup = { 0 };
+	int err, status[2] = { -1, -1 };
+
+	memset(&o, 0, sizeof o);
+	o.file = r->exec;
+	o.args = r->argv.v;
+	o.env = env;
+	o.cwd = r->cwd;
+	o.flags = UV_PROCESS_DETACHED;
+	o.exit_cb = on_child_exit;
+	o.stdio = stdio;
+	o.stdio_count = 3;
+	set_stdio(stdio, r, c, fd);
+	if (setup_needed(r)) {
+		if (pipe2(status, O_CLOEXEC) < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (setup_argv(r, "gatewayd", &setup) < 0) {
+			err = UV_ENOMEM;
+			goto out;
+		}
+		/* The forked child's own binary, even if replaced on disk. */
+		o.file = "/proc/self/exe";
+		o.args = setup.v;
+		o.cwd = NULL; /* entered by the setup step, as the new user */
+		stdio[SETUP_STATUS_FD].flags = UV_INHERIT_FD;
+		stdio[SETUP_STATUS_FD].data.fd = status[1];
+		o.stdio_count = SETUP_STATUS_FD + 1;
+	}
+	c->started = uv_hrtime();
+	err = uv_spawn(loop, &c->proc, &o);
+	c->proc.data = c;
+	c->handles++;
+	if (err == 0)
+		c->alive = 1;
+out:
+	/* The child has its own copies now (or never will): ours go at once. */
+	close(fd);
+	if (status[1] >= 0)
+		close(status[1]);
+	if (err == 0 && status[0] >= 0)
+		err = setup_wait(status[0], stage, stagelen);
+	if (status[0] >= 0)
+		close(status[0]);
+	strv_free(&setup);
+	return err;
+}
+
+static void spawn_failed(struct child *c, const char *stage, int err)
+{
+	log_spawn_error(c->route, &c->ci, *stage ? stage : NULL, err);
+	if (c->pipe_open) {
+		c->pipe_open = 0;
+		uv_close((uv_handle_t *)&c->errpipe, on_handle_closed);
+	}
+	if (c->alive) {
+		/* The setup step failed and exits by itself: reaped quietly. */
+		c->setup_failed = 1;
+		return;
+	}
+	if (c->handles > 0)
+		uv_close((uv_handle_t *)&c->proc, on_handle_closed);
+	else
+		free(c);
+}
+
 struct child *child_spawn(struct server *s, const struct route *r, int fd,
     const struct conn_info *ci, double kill_grace, int *errp)
 {
 	uv_loop_t *loop = server_loop(s);
-	uv_process_options_t o;
-	uv_stdio_container_t stdio[3];
 	struct strv env = { 0 };
 	struct child *c = calloc(1, sizeof *c);
+	char stage[64] = "";
 	int err;
 
 	if (!c || env_build(r, ci, environ, &env) < 0) {
 		free(c);
 		close(fd);
-		log_spawn_error(r, ci, UV_ENOMEM);
+		log_spawn_error(r, ci, NULL, UV_ENOMEM);
 		*errp = UV_ENOMEM;
 		return NULL;
 	}
@@ -302,35 +414,14 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 		c->pipe_open = 1;
 		c->handles++;
 	}
-	memset(&o, 0, sizeof o);
-	o.file = r->exec;
-	o.args = r->argv.v;
-	o.env = env.v;
-	o.cwd = r->cwd;
-	o.flags = UV_PROCESS_DETACHED;
-	o.exit_cb = on_child_exit;
-	o.stdio = stdio;
-	o.stdio_count = 3;
-	set_stdio(stdio, r, c, fd);
-	c->started = uv_hrtime();
-	err = uv_spawn(loop, &c->proc, &o);
-	/* The child has its own copy now (or never will): ours goes at once. */
-	close(fd);
+	err = start_process(c, loop, fd, env.v, stage, sizeof stage);
 	strv_free(&env);
-	c->proc.data = c;
-	c->handles++;
 	if (err < 0) {
-		log_spawn_error(r, ci, err);
-		uv_close((uv_handle_t *)&c->proc, on_handle_closed);
-		if (c->pipe_open) {
-			c->pipe_open = 0;
-			uv_close((uv_handle_t *)&c->errpipe, on_handle_closed);
-		}
+		spawn_failed(c, stage, err);
 		*errp = err;
 		return NULL;
 	}
 	c->pid = c->proc.pid;
-	c->alive = 1;
 	if (c->pipe_open)
 		uv_read_start((uv_stream_t *)&c->errpipe, on_stderr_alloc, on_stderr_read);
 	if (r->timeout > 0) {

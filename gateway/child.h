@@ -30,6 +30,7 @@ struct child {
 	int pipe_open;
 	int timer_open;
 	int killing;                    /* TERM sent by the timeout */
+	int setup_failed;               /* the setup step reported an error */
 	int handles;                    /* open libuv handles; freed at 0 */
 	int listed;                     /* on the server's list */
 	const char *end_reason;         /* why the gateway signalled it */

@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <ini.h>
 #include <limits.h>
 #include <math.h>
@@ -90,6 +92,13 @@ static char *path_resolve(const char *dir, const char *path)
 	free(in);
 	return out;
 }
+
+const int route_rlimit_resource[ROUTE_RLIMITS] = {
+	RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_AS, RLIMIT_CPU, RLIMIT_CORE,
+};
+const char *const route_rlimit_key[ROUTE_RLIMITS] = {
+	"rlimit_nofile", "rlimit_nproc", "rlimit_as", "rlimit_cpu", "rlimit_core",
+};
 
 static const char *const reserved_env[] = {
 	"PROTO", "TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALIP", "TCPLOCALPORT",
@@ -222,15 +231,14 @@ static void gateway_key(struct parser *p, const char *key, const char *v)
 static const char *const route_keys[] = {
 	"listen", "exec", "args", "cwd", "env", "pass_env", "stdin", "stderr",
 	"backlog", "socket_mode", "max_children", "on_busy", "busy_message",
-	"max_per_source", "timeout", "allow", "deny",
+	"max_per_source", "timeout", "allow", "deny", "user", "group", "umask",
+	"rlimit_nofile", "rlimit_nproc", "rlimit_as", "rlimit_cpu", "rlimit_core",
 };
 
 /* In the SPEC, not yet served: refused by name rather than as unknown. */
 static const char *const later_keys[] = {
-	"socket_user", "socket_group", "user", "group",
-	"umask", "rlimit_nofile", "rlimit_nproc", "rlimit_as", "rlimit_cpu",
-	"rlimit_core", "proxy_protocol", "proxy_from", "protocol", "path",
-	"max_pending",
+	"socket_user", "socket_group", "proxy_protocol", "proxy_from",
+	"protocol", "path", "max_pending",
 };
 
 static int in_list(const char *const *list, size_t n, const char *s, size_t len)
@@ -383,6 +391,62 @@ static void route_busy_message(struct parser *p, struct route *r, const char *v)
 	r->busy_len = n;
 }
 
+/* "unlimited", or a number with an optional k, m or g (1024-based). */
+static int parse_rlim(const char *v, rlim_t *out)
+{
+	unsigned long long n, mult = 1;
+	char *end;
+
+	if (strcmp(v, "unlimited") == 0 || strcmp(v, "infinity") == 0) {
+		*out = RLIM_INFINITY;
+		return 0;
+	}
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno)
+		return -1;
+	if (*end && !end[1] && strchr("kKmMgG", *end))
+		mult = *end == 'k' || *end == 'K' ? 1ull << 10 :
+		    *end == 'm' || *end == 'M' ? 1ull << 20 : 1ull << 30;
+	else if (*end)
+		return -1;
+	if (n > (unsigned long long)RLIM_INFINITY / mult)
+		return -1;
+	*out = (rlim_t)(n * mult);
+	return 0;
+}
+
+/* rlimit_*: N (soft and hard) or SOFT:HARD. */
+static void route_rlimit(struct parser *p, struct route *r, int i, const char *v)
+{
+	char soft[64];
+	const char *colon = strchr(v, ':');
+	struct rlimit lim;
+	size_t n = colon ? (size_t)(colon - v) : strlen(v);
+
+	if (n >= sizeof soft)
+		goto bad;
+	memcpy(soft, v, n);
+	soft[n] = '\0';
+	if (parse_rlim(soft, &lim.rlim_cur) < 0)
+		goto bad;
+	lim.rlim_max = lim.rlim_cur;
+	if (colon && parse_rlim(colon + 1, &lim.rlim_max) < 0)
+		goto bad;
+	if (lim.rlim_cur > lim.rlim_max) {
+		fail(p, p->lineno, "%s: soft limit above hard limit", route_rlimit_key[i]);
+		return;
+	}
+	r->rlimit[i].set = 1;
+	r->rlimit[i].lim = lim;
+	return;
+bad:
+	fail(p, p->lineno, "%s: expected N, SOFT:HARD or unlimited, not '%s'",
+	    route_rlimit_key[i], v);
+}
+
 /* A key that takes one value, seen again: either written twice or
  * continued by an indented line. */
 static int once(struct parser *p, const void *already, const char *key)
@@ -480,6 +544,26 @@ static void route_key(struct parser *p, struct route *r, const char *key,
 		route_acl(p, &r->allow, key, v);
 	} else if (strcmp(key, "deny") == 0) {
 		route_acl(p, &r->deny, key, v);
+	} else if (strcmp(key, "user") == 0) {
+		if (once(p, r->user, key)) {
+			r->user = strdup(v);
+			r->user_line = p->lineno;
+		}
+	} else if (strcmp(key, "group") == 0) {
+		if (once(p, r->group, key)) {
+			r->group = strdup(v);
+			r->group_line = p->lineno;
+		}
+	} else if (strcmp(key, "umask") == 0) {
+		int mode;
+		if (parse_octal_mode(v, &mode) < 0 || mode > 0777)
+			fail(p, p->lineno, "umask: expected an octal mask such as 022, not '%s'", v);
+		else
+			r->umask = mode;
+	} else if (strncmp(key, "rlimit_", 7) == 0 && IN(route_keys, key, strlen(key))) {
+		for (int i = 0; i < ROUTE_RLIMITS; i++)
+			if (strcmp(key, route_rlimit_key[i]) == 0)
+				route_rlimit(p, r, i, v);
 	} else if (IN(later_keys, key, strlen(key))) {
 		fail(p, p->lineno, "key '%s' is not supported by this version", key);
 	} else {
@@ -574,6 +658,7 @@ static void section_begin(struct parser *p, const char *name, size_t n)
 	p->cur->line = p->lineno;
 	p->cur->backlog = 1024;
 	p->cur->socket_mode = -1;
+	p->cur->umask = -1;
 	p->skip_section = 0;
 }
 
@@ -668,6 +753,95 @@ static void check_cwd(struct parser *p, struct route *r)
 		fail(p, r->cwd_line, "cwd '%s': not a directory", r->cwd);
 }
 
+/* Root, or CAP_SETUID and CAP_SETGID in the effective set. */
+static int can_change_ids(void)
+{
+	char line[256];
+	unsigned long long caps = 0;
+	FILE *f;
+
+	if (geteuid() == 0)
+		return 1;
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return (caps & (1ull << 6)) && (caps & (1ull << 7));
+}
+
+static int parse_id(const char *v, unsigned long *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	*out = strtoul(v, &end, 10);
+	return *end || errno ? -1 : 0;
+}
+
+/* user and group are resolved here, at load: NSS has no place in a
+ * child between fork and exec. */
+static void resolve_ids(struct parser *p, struct route *r)
+{
+	struct passwd *pw = NULL;
+	unsigned long id;
+	int ng = 0;
+
+	if (r->group) {
+		struct group *gr = parse_id(r->group, &id) == 0 ?
+		    getgrgid((gid_t)id) : getgrnam(r->group);
+		if (!gr && parse_id(r->group, &id) < 0) {
+			fail(p, r->group_line, "group '%s': no such group", r->group);
+			return;
+		}
+		r->gid = gr ? gr->gr_gid : (gid_t)id;
+		r->set_gid = 1;
+	}
+	if (r->user) {
+		pw = parse_id(r->user, &id) == 0 ? getpwuid((uid_t)id) : getpwnam(r->user);
+		if (!pw && (parse_id(r->user, &id) < 0 || !r->group)) {
+			fail(p, r->user_line, pw || parse_id(r->user, &id) < 0 ?
+			    "user '%s': no such user" :
+			    "user '%s': no passwd entry, so group is needed", r->user);
+			return;
+		}
+		r->uid = pw ? pw->pw_uid : (uid_t)id;
+		r->set_uid = 1;
+		if (!r->set_gid)
+			r->gid = pw->pw_gid;
+		r->set_gid = 1;
+	}
+	if (!r->set_gid)
+		return;
+	if (!can_change_ids()) {
+		if ((!r->set_uid || r->uid == geteuid()) && r->gid == getegid()) {
+			/* It names our own ids: nothing to change. */
+			r->set_uid = r->set_gid = 0;
+			return;
+		}
+		fail(p, r->user ? r->user_line : r->group_line,
+		    "%s: changing ids needs root or CAP_SETUID and CAP_SETGID",
+		    r->user ? "user" : "group");
+		return;
+	}
+	/* initgroups: the user's groups, with the chosen primary one. */
+	r->set_groups = 1;
+	if (!pw) {
+		r->groups = malloc(sizeof *r->groups);
+		if (r->groups)
+			r->groups[r->ngroups++] = r->gid;
+		return;
+	}
+	getgrouplist(pw->pw_name, r->gid, NULL, &ng);
+	r->groups = calloc((size_t)ng + 1, sizeof *r->groups);
+	if (r->groups && getgrouplist(pw->pw_name, r->gid, r->groups, &ng) >= 0)
+		r->ngroups = (size_t)ng;
+}
+
 static void check_route(struct parser *p, struct route *r)
 {
 	if (r->nlisten == 0)
@@ -678,6 +852,7 @@ static void check_route(struct parser *p, struct route *r)
 	}
 	check_exec(p, r);
 	check_cwd(p, r);
+	resolve_ids(p, r);
 	for (size_t i = 0; i < r->pass_env.n; i++)
 		for (size_t j = 0; j < r->env.n; j++) {
 			size_t n = strlen(r->pass_env.v[i]);
@@ -820,6 +995,9 @@ static void route_free(struct route *r)
 	free(r->busy_message);
 	acl_free(&r->allow);
 	acl_free(&r->deny);
+	free(r->user);
+	free(r->group);
+	free(r->groups);
 }
 
 void config_free(struct config *c)

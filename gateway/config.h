@@ -5,6 +5,8 @@
 #define GATEWAY_CONFIG_H
 
 #include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
 
 #include "acl.h"
 #include "addr.h"
@@ -15,6 +17,11 @@ enum stdin_mode { STDIN_SOCKET, STDIN_NULL };
 enum stderr_mode { STDERR_LOG, STDERR_INHERIT, STDERR_NULL };
 enum on_busy { BUSY_WAIT, BUSY_REFUSE };
 enum on_shutdown { SHUTDOWN_WAIT, SHUTDOWN_DETACH };
+
+/* rlimit_nofile, rlimit_nproc, rlimit_as, rlimit_cpu, rlimit_core */
+#define ROUTE_RLIMITS 5
+extern const int route_rlimit_resource[ROUTE_RLIMITS];
+extern const char *const route_rlimit_key[ROUTE_RLIMITS];
 
 struct route {
 	char *name;
@@ -38,7 +45,15 @@ struct route {
 	unsigned max_per_source;        /* 0: none */
 	double timeout;                 /* seconds, 0: none */
 	struct acl allow, deny;
-	int exec_line, cwd_line;
+	char *user, *group;             /* as written */
+	int set_uid, set_gid, set_groups;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;                  /* supplementary (initgroups) */
+	size_t ngroups;
+	int umask;                      /* -1: the gateway's */
+	struct { int set; struct rlimit lim; } rlimit[ROUTE_RLIMITS];
+	int exec_line, cwd_line, user_line, group_line;
 };
 
 struct config {

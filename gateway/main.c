@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "setup.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/usr/local/etc"
@@ -74,6 +75,17 @@ static void print_routes(const struct config *c)
 	}
 }
 
+/* A gateway running as root runs unprivileged programs only when told. */
+static void warn_root_routes(const struct config *c)
+{
+	if (geteuid() != 0)
+		return;
+	for (size_t i = 0; i < c->nroutes; i++)
+		if (!c->routes[i].set_uid)
+			log_warning("route [%s] runs its program as uid 0; set user = to drop privileges",
+			    c->routes[i].name);
+}
+
 static void log_start(const struct config *c)
 {
 	struct logline l;
@@ -95,6 +107,9 @@ int main(int argc, char **argv)
 	struct server server;
 	uv_loop_t *loop;
 
+	/* The setup step between uv_spawn and a route's program. */
+	if (argc > 1 && strcmp(argv[1], SETUP_ARG) == 0)
+		return setup_main(argc, argv);
 	ensure_stdio();
 	while ((opt = getopt(argc, argv, "c:thV")) != -1) {
 		switch (opt) {
@@ -147,6 +162,7 @@ int main(int argc, char **argv)
 		status = 1;
 	} else {
 		log_start(config);
+		warn_root_routes(config);
 		uv_run(loop, UV_RUN_DEFAULT);
 	}
 	/* Let the closes started above complete. */

@@ -1,0 +1,25 @@
+/* The setup step: the gateway re-executed between uv_spawn and the
+ * route's program, to do what uv_spawn cannot (PLATFORM.md): rlimits,
+ * umask, supplementary groups, and chdir after the ids are dropped. Like
+ * s6's chain-loading programs it does its one job and execs the next. */
+#ifndef GATEWAY_SETUP_H
+#define GATEWAY_SETUP_H
+
+#include "config.h"
+#include "words.h"
+
+#define SETUP_ARG "--setup"
+#define SETUP_STATUS_FD 3       /* where a failure is reported */
+
+/* Whether the route's children go through the setup step. */
+int setup_needed(const struct route *r);
+
+/* The argv that runs the setup step (self is the gateway's binary) and
+ * then the route's program. Returns 0 or -ENOMEM. */
+int setup_argv(const struct route *r, const char *self, struct strv *out);
+
+/* The setup mode's main: argv as built above. Execs or exits 127 after
+ * writing "errno stage" to SETUP_STATUS_FD. */
+int setup_main(int argc, char **argv);
+
+#endif
