@@ -172,6 +172,12 @@ static int is_any(const struct listen_addr *a)
 	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
 }
 
+int addr_same(const struct listen_addr *a, const struct listen_addr *b)
+{
+	return a->family == b->family && a->len == b->len &&
+	    a->v6only == b->v6only && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
 int addr_overlap(const struct listen_addr *a, const struct listen_addr *b)
 {
 	if ((a->family == AF_UNIX) != (b->family == AF_UNIX))

@@ -29,6 +29,9 @@ struct listen_addr {
 int addr_parse(const char *text, const char *dir, struct listen_addr *out,
     const char **err);
 
+/* Whether two listen addresses are the same socket (a reload keeps it). */
+int addr_same(const struct listen_addr *a, const struct listen_addr *b);
+
 /* Whether two listen addresses would take the same connections. */
 int addr_overlap(const struct listen_addr *a, const struct listen_addr *b);
 

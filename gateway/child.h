@@ -20,7 +20,8 @@ struct child {
 	uv_timer_t timer;               /* timeout, then kill_grace */
 	struct server *srv;
 	const struct route *route;
-	struct route_state *rs;         /* the server's accounting */
+	struct config *config;          /* held: route points into it */
+	struct route_state *rs;         /* the server's accounting, held */
 	struct source_key source;
 	struct conn_info ci;
 	uint64_t started;               /* uv_hrtime() */

@@ -918,6 +918,7 @@ struct config *config_parse(const char *path, const char *text, size_t len,
 		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
 		return NULL;
 	}
+	p.c->refs = 1;
 	p.c->path = strdup(path);
 	p.c->dir = dir_of(path);
 	p.c->max_children = 1024;
@@ -998,6 +999,17 @@ static void route_free(struct route *r)
 	free(r->user);
 	free(r->group);
 	free(r->groups);
+}
+
+void config_hold(struct config *c)
+{
+	c->refs++;
+}
+
+void config_release(struct config *c)
+{
+	if (c && --c->refs == 0)
+		config_free(c);
 }
 
 void config_free(struct config *c)

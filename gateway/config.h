@@ -57,6 +57,7 @@ struct route {
 };
 
 struct config {
+	unsigned refs;                  /* the server's, and each child's */
 	char *path;                     /* absolute */
 	char *dir;                      /* its directory */
 	unsigned max_children;
@@ -77,6 +78,9 @@ struct config *config_parse(const char *path, const char *text, size_t len,
 /* Reads and parses the file. */
 struct config *config_load(const char *path, char *err, size_t errlen);
 
+/* A config lives while the server or a child of it holds it. */
+void config_hold(struct config *c);
+void config_release(struct config *c);
 void config_free(struct config *c);
 
 /* Whether NAME is a variable the gateway sets per connection and that

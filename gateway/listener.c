@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,6 +12,14 @@
 
 #include "log.h"
 #include "util.h"
+
+static mode_t current_umask(void)
+{
+	mode_t m = umask(0);
+
+	umask(m);
+	return m;
+}
 
 /* A Unix path that exists: a stale socket (nobody listening) is removed,
  * a live one is in use, and anything else is never touched. */
@@ -69,20 +78,29 @@ static int open_socket(const struct listen_addr *a, int *family)
 	return fd;
 }
 
-int listener_open(struct listener *l, const struct route *r,
+struct listener *listener_open(const struct route *r,
     const struct listen_addr *a, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss = a->ss;
 	socklen_t len = a->len;
 	int family = a->family, one = 1;
 	const char *what = "socket";
+	struct listener *l = calloc(1, sizeof *l);
 
-	memset(l, 0, sizeof *l);
+	err[0] = '\0';
+	if (!l) {
+		snprintf(err, errlen, "listen %s: %s", a->text, strerror(ENOMEM));
+		return NULL;
+	}
 	l->fd = -1;
 	l->route = r;
 	l->addr = a;
-	if (family == AF_UNIX && unix_path_free(a, err, errlen) < 0)
-		return -1;
+	l->backlog = r->backlog;
+	l->socket_mode = r->socket_mode;
+	if (family == AF_UNIX && unix_path_free(a, err, errlen) < 0) {
+		free(l);
+		return NULL;
+	}
 	l->fd = open_socket(a, &family);
 	if (l->fd < 0)
 		goto fail;
@@ -126,16 +144,29 @@ int listener_open(struct listener *l, const struct route *r,
 		snprintf(l->name, sizeof l->name, "%s", a->text);
 	else
 		addr_format((struct sockaddr *)&ss, len, l->name, sizeof l->name);
-	return 0;
+	return l;
 
 fail:
-	if (a->optional && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
-		listener_close(l);
-		return 1;
-	}
-	snprintf(err, errlen, "listen %s: %s: %s", a->text, what, strerror(errno));
+	if (!(a->optional && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)))
+		snprintf(err, errlen, "listen %s: %s: %s", a->text, what, strerror(errno));
 	listener_close(l);
-	return -1;
+	return NULL;
+}
+
+void listener_adopt(struct listener *l, const struct route *r,
+    const struct listen_addr *a)
+{
+	l->route = r;
+	l->addr = a;
+	/* listen(2) on a listening socket changes its backlog in place. */
+	if (r->backlog != l->backlog && listen(l->fd, r->backlog) == 0)
+		l->backlog = r->backlog;
+	if (l->made_file && r->socket_mode != l->socket_mode) {
+		mode_t mode = r->socket_mode >= 0 ? (mode_t)r->socket_mode :
+		    0777 & ~current_umask();
+		if (chmod(a->ipc_path, mode) == 0)
+			l->socket_mode = r->socket_mode;
+	}
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -205,20 +236,24 @@ int listener_accept(struct listener *l, struct conn_info *ci)
 	return fd;
 }
 
+static void on_closed(uv_handle_t *h)
+{
+	free(container_of(h, struct listener, poll));
+}
+
 void listener_close(struct listener *l)
 {
 	struct stat st;
 
-	if (l->fd < 0)
-		return;
-	if (l->watching) {
-		uv_close((uv_handle_t *)&l->poll, NULL);
-		l->watching = l->polling = 0;
-	}
 	/* Only the file this listener made: never one that replaced it. */
 	if (l->made_file && lstat(l->addr->ipc_path, &st) == 0 &&
 	    st.st_dev == l->dev && st.st_ino == l->ino)
 		unlink(l->addr->ipc_path);
-	close(l->fd);
-	l->fd = -1;
+	/* uv_close takes the fd out of the loop at once: then it may go. */
+	if (l->watching)
+		uv_close((uv_handle_t *)&l->poll, on_closed);
+	if (l->fd >= 0)
+		close(l->fd);
+	if (!l->watching)
+		free(l);
 }

@@ -19,6 +19,7 @@ struct listener {
 	const struct route *route;
 	const struct listen_addr *addr;
 	char name[160];                 /* bound address, for logs */
+	int backlog, socket_mode;       /* as applied */
 	dev_t dev;                      /* the socket file we made, if any */
 	ino_t ino;
 	int made_file;
@@ -26,10 +27,16 @@ struct listener {
 	void *data;                     /* the owner's */
 };
 
-/* Opens, binds and listens. Returns 0, 1 when an optional address (the
- * ::1 of localhost) is unavailable on this host, or -1 with err set. */
-int listener_open(struct listener *l, const struct route *r,
+/* Opens, binds and listens. Returns the listener, or NULL with err set,
+ * or NULL with err empty when an optional address (the ::1 of localhost)
+ * is unavailable on this host. */
+struct listener *listener_open(const struct route *r,
     const struct listen_addr *a, char *err, size_t errlen);
+
+/* Hands a listener that a reloaded config keeps to its new route,
+ * applying a new backlog and socket_mode in place. */
+void listener_adopt(struct listener *l, const struct route *r,
+    const struct listen_addr *a);
 
 int listener_watch(struct listener *l, uv_loop_t *loop,
     void (*on_readable)(struct listener *));
@@ -41,7 +48,7 @@ void listener_accepting(struct listener *l, int on);
  * what the child's environment needs. Returns the fd or -errno. */
 int listener_accept(struct listener *l, struct conn_info *ci);
 
-/* Closes the socket and removes the socket file it made. */
+/* Closes the socket, removes the socket file it made, and frees l. */
 void listener_close(struct listener *l);
 
 #endif

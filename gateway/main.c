@@ -101,7 +101,7 @@ static void log_start(const struct config *c)
 int main(int argc, char **argv)
 {
 	const char *file = SYSCONFDIR "/gateway/gateway.ini";
-	int check = 0, opt, status;
+	int check = 0, opt;
 	char err[1024], *path;
 	struct config *config;
 	struct server server;
@@ -157,19 +157,16 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_set_format(config->log_format);
 	loop = uv_default_loop();
-	status = 0;
 	if (server_start(&server, loop, config) < 0) {
-		status = 1;
-	} else {
-		log_start(config);
-		warn_root_routes(config);
-		uv_run(loop, UV_RUN_DEFAULT);
+		config_release(config);
+		uv_run(loop, UV_RUN_NOWAIT); /* completes the closes */
+		return 1;
 	}
-	/* Let the closes started above complete. */
-	uv_run(loop, UV_RUN_NOWAIT);
-	if (status == 0 && uv_loop_close(loop) != 0)
+	log_start(config);
+	warn_root_routes(config);
+	uv_run(loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(loop) != 0)
 		log_warning("event loop closed with handles still open");
 	server_free(&server);
-	config_free(config);
-	return status;
+	return 0;
 }

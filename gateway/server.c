@@ -16,15 +16,70 @@
 #define ACCEPT_BATCH 32
 #define RETRY_MS 1000
 
+/* ---- route states ---- */
+
+static struct route_state *state_new(const char *name)
+{
+	struct route_state *rs = calloc(1, sizeof *rs);
+
+	if (rs && !(rs->name = strdup(name))) {
+		free(rs);
+		return NULL;
+	}
+	if (rs)
+		rs->refs = 1;
+	return rs;
+}
+
+static void state_release(struct route_state *rs)
+{
+	if (!rs || --rs->refs > 0)
+		return;
+	source_table_free(&rs->sources);
+	free(rs->name);
+	free(rs);
+}
+
+/* States for each route of c: the one of the same name from the running
+ * config (its children count toward the new limits), or a new one. */
+static struct route_state **states_for(struct server *s, struct config *c)
+{
+	struct route_state **v = calloc(c->nroutes ? c->nroutes : 1, sizeof *v);
+
+	for (size_t i = 0; v && i < c->nroutes; i++) {
+		for (size_t j = 0; s->config && j < s->config->nroutes; j++)
+			if (strcmp(s->rstate[j]->name, c->routes[i].name) == 0) {
+				v[i] = s->rstate[j];
+				v[i]->refs++;
+			}
+		if (!v[i] && !(v[i] = state_new(c->routes[i].name))) {
+			while (i-- > 0)
+				state_release(v[i]);
+			free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static void states_release(struct route_state **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		state_release(v[i]);
+	free(v);
+}
+
 static struct route_state *state_of(struct server *s, const struct route *r)
 {
-	return &s->rstate[r - s->config->routes];
+	return s->rstate[r - s->config->routes];
 }
 
 static int route_full(struct server *s, const struct route *r)
 {
 	return r->max_children && state_of(s, r)->live >= r->max_children;
 }
+
+/* ---- accepting ---- */
 
 /* The gateway-wide limit always waits; a route's own limit waits only
  * with on_busy = wait, and then for that route's listeners alone. */
@@ -38,7 +93,7 @@ static int may_accept(struct server *s, const struct listener *l)
 static void update_accepting(struct server *s)
 {
 	for (size_t i = 0; i < s->nlisteners; i++)
-		listener_accepting(&s->listeners[i], may_accept(s, &s->listeners[i]));
+		listener_accepting(s->listeners[i], may_accept(s, s->listeners[i]));
 }
 
 static void on_retry(uv_timer_t *t)
@@ -140,14 +195,19 @@ static int admit(struct server *s, const struct route *r, int fd,
 	return 0;
 }
 
+/* The child joins the server's list and counts, and holds what its
+ * route lives in until it is freed. */
 static void child_started(struct server *s, struct child *c,
     const struct source_key *src)
 {
 	struct route_state *rs = state_of(s, c->route);
 
+	c->config = s->config;
+	config_hold(c->config);
 	c->rs = rs;
-	c->source = *src;
+	rs->refs++;
 	rs->live++;
+	c->source = *src;
 	/* Without memory for the entry the source goes uncounted. */
 	if (source_add(&rs->sources, src) < 0)
 		c->source.kind = 0;
@@ -211,9 +271,9 @@ void server_child_forget(struct server *s, struct child *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->listed = 0;
+	state_release(c->rs);
+	config_release(c->config);
 }
-
-static void finish(struct server *s);
 
 static void child_uncount(struct server *s, struct child *c)
 {
@@ -222,6 +282,8 @@ static void child_uncount(struct server *s, struct child *c)
 		source_remove(&c->rs->sources, &c->source);
 	s->nchildren--;
 }
+
+static void finish(struct server *s);
 
 void server_child_exited(struct server *s, struct child *c)
 {
@@ -243,6 +305,181 @@ static void signal_children(struct server *s, int sig)
 {
 	for (struct child *c = s->children; c; c = c->next)
 		child_signal(c, sig, "shutdown");
+}
+
+/* ---- listeners ---- */
+
+static void log_listen(const struct listener *l)
+{
+	struct logline line;
+
+	log_begin(&line, "listen");
+	log_str(&line, "route", l->route->name);
+	log_str(&line, "addr", l->name);
+	log_end(&line);
+}
+
+static void close_listeners(struct listener **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i])
+			listener_close(v[i]);
+}
+
+/* The listeners of config c: those of `old` with the same address are
+ * taken over (they never stop listening), the others are opened. On
+ * failure nothing of `old` has changed and what was opened is closed.
+ * `kept` marks the old listeners taken over. */
+static struct listener **open_listeners(struct server *s, struct config *c,
+    struct listener **old, size_t nold, char *kept, size_t *n,
+    char *err, size_t errlen)
+{
+	size_t total = 0, k = 0;
+	struct listener **v;
+
+	for (size_t i = 0; i < c->nroutes; i++)
+		total += c->routes[i].nlisten;
+	v = calloc(total ? total : 1, sizeof *v);
+	if (!v) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	for (size_t i = 0; i < c->nroutes; i++)
+		for (size_t j = 0; j < c->routes[i].nlisten; j++) {
+			const struct listen_addr *a = &c->routes[i].listen[j];
+			size_t o;
+			for (o = 0; o < nold; o++)
+				if (!kept[o] && addr_same(old[o]->addr, a))
+					break;
+			if (o < nold) {
+				kept[o] = 1;
+				v[k++] = old[o];
+				continue;
+			}
+			v[k] = listener_open(&c->routes[i], a, err, errlen);
+			if (v[k]) {
+				v[k]->data = s;
+				k++;
+			} else if (err[0]) {
+				/* Close only what was opened here. */
+				for (size_t x = 0; x < k; x++)
+					for (o = 0; o < nold; o++)
+						if (v[x] == old[o])
+							v[x] = NULL;
+				close_listeners(v, k);
+				free(v);
+				return NULL;
+			}
+		}
+	*n = k;
+	return v;
+}
+
+/* Watches the listeners that are new, and hands the kept ones their new
+ * route. Returns 0 or a libuv error. */
+static int watch_listeners(struct server *s)
+{
+	for (size_t i = 0; i < s->nlisteners; i++) {
+		struct listener *l = s->listeners[i];
+		int r;
+		if (l->watching)
+			continue;
+		r = listener_watch(l, s->loop, on_readable);
+		if (r < 0) {
+			log_fatal("listen %s: %s", l->name, uv_strerror(r));
+			return r;
+		}
+		log_listen(l);
+	}
+	return 0;
+}
+
+/* ---- reload ---- */
+
+static void reload_error(const char *msg)
+{
+	struct logline l;
+
+	log_begin(&l, "reload_error");
+	log_str(&l, "error", msg);
+	log_end(&l);
+}
+
+/* Gives each kept listener the route (and address) of the new config
+ * that listens on it. */
+static void adopt_listeners(struct server *s, struct config *c)
+{
+	for (size_t i = 0; i < s->nlisteners; i++) {
+		struct listener *l = s->listeners[i];
+		for (size_t r = 0; r < c->nroutes; r++)
+			for (size_t j = 0; j < c->routes[r].nlisten; j++)
+				if (addr_same(l->addr, &c->routes[r].listen[j])) {
+					listener_adopt(l, &c->routes[r], &c->routes[r].listen[j]);
+					goto next;
+				}
+next:
+		;
+	}
+}
+
+void server_reload(struct server *s)
+{
+	char err[1024];
+	struct config *c;
+	struct listener **v;
+	struct route_state **states;
+	char *kept;
+	size_t n = 0, opened = 0, closed = 0;
+	struct logline l;
+
+	if (s->stopping)
+		return;
+	c = config_load(s->config->path, err, sizeof err);
+	if (!c) {
+		reload_error(err);
+		return;
+	}
+	kept = calloc(s->nlisteners + 1, 1);
+	states = states_for(s, c);
+	v = kept && states ? open_listeners(s, c, s->listeners, s->nlisteners,
+	    kept, &n, err, sizeof err) : NULL;
+	if (!v) {
+		if (!kept || !states)
+			snprintf(err, sizeof err, "%s", strerror(ENOMEM));
+		reload_error(err);
+		states_release(states, c->nroutes);
+		free(kept);
+		config_release(c);
+		return;
+	}
+	/* Committed: from here on nothing fails. */
+	for (size_t i = 0; i < s->nlisteners; i++)
+		if (!kept[i]) {
+			listener_close(s->listeners[i]);
+			closed++;
+		}
+	free(kept);
+	free(s->listeners);
+	s->listeners = v;
+	s->nlisteners = n;
+	adopt_listeners(s, c);
+	states_release(s->rstate, s->config->nroutes);
+	s->rstate = states;
+	config_release(s->config);
+	s->config = c;
+	log_set_format(c->log_format);
+	for (size_t i = 0; i < n; i++)
+		opened += !v[i]->watching;
+	if (watch_listeners(s) < 0)
+		reload_error("a new listener could not be watched");
+	log_begin(&l, "reload");
+	log_str(&l, "config", c->path);
+	log_uint(&l, "routes", c->nroutes);
+	log_uint(&l, "listeners", n);
+	log_uint(&l, "opened", opened);
+	log_uint(&l, "closed", closed);
+	log_end(&l);
+	update_accepting(s);
 }
 
 /* ---- stopping ---- */
@@ -272,12 +509,6 @@ static void terminate_children(struct server *s)
 static void on_shutdown_grace_over(uv_timer_t *t)
 {
 	terminate_children(container_of(t, struct server, stop_timer));
-}
-
-static void close_listeners(struct server *s)
-{
-	for (size_t i = 0; i < s->nlisteners; i++)
-		listener_close(&s->listeners[i]);
 }
 
 static void finish(struct server *s)
@@ -330,7 +561,8 @@ static void stop(struct server *s, int sig)
 	if (s->config->on_shutdown == SHUTDOWN_DETACH)
 		log_uint(&l, "detached", detached);
 	log_end(&l);
-	close_listeners(s);
+	close_listeners(s->listeners, s->nlisteners);
+	s->nlisteners = 0;
 	uv_timer_stop(&s->retry_timer);
 	if (s->nchildren == 0) {
 		finish(s);
@@ -344,73 +576,38 @@ static void on_signal(uv_signal_t *h, int sig)
 {
 	struct server *s = h->data;
 
-	if (sig == SIGHUP) {
-		log_warning("SIGHUP: reload is not supported by this version; the config is unchanged");
-		return;
-	}
-	stop(s, sig);
+	if (sig == SIGHUP)
+		server_reload(s);
+	else
+		stop(s, sig);
 }
 
 /* ---- start ---- */
 
-static int open_listeners(struct server *s)
-{
-	struct config *c = s->config;
-	size_t total = 0;
-	char err[512];
-
-	for (size_t i = 0; i < c->nroutes; i++)
-		total += c->routes[i].nlisten;
-	s->listeners = calloc(total, sizeof *s->listeners);
-	if (!s->listeners) {
-		log_fatal("%s", strerror(ENOMEM));
-		return -1;
-	}
-	for (size_t i = 0; i < c->nroutes; i++)
-		for (size_t j = 0; j < c->routes[i].nlisten; j++) {
-			struct listener *l = &s->listeners[s->nlisteners];
-			int r = listener_open(l, &c->routes[i], &c->routes[i].listen[j],
-			    err, sizeof err);
-			if (r < 0) {
-				log_fatal("%s", err);
-				close_listeners(s);
-				return -1;
-			}
-			if (r == 0)
-				s->nlisteners++;
-		}
-	return 0;
-}
-
 int server_start(struct server *s, uv_loop_t *loop, struct config *c)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	char err[1024], *kept = NULL;
 
 	memset(s, 0, sizeof *s);
 	s->loop = loop;
-	s->config = c;
-	s->rstate = calloc(c->nroutes, sizeof *s->rstate);
-	if (!s->rstate) {
-		log_fatal("%s", strerror(ENOMEM));
+	s->rstate = states_for(s, c);
+	s->listeners = s->rstate ? open_listeners(s, c, NULL, 0, kept,
+	    &s->nlisteners, err, sizeof err) : NULL;
+	if (!s->listeners) {
+		log_fatal("%s", s->rstate ? err : strerror(ENOMEM));
+		states_release(s->rstate, c->nroutes);
+		s->rstate = NULL;
 		return -1;
 	}
-	if (open_listeners(s) < 0)
+	s->config = c;
+	if (watch_listeners(s) < 0) {
+		close_listeners(s->listeners, s->nlisteners);
+		s->nlisteners = 0;
+		states_release(s->rstate, c->nroutes);
+		s->rstate = NULL;
+		s->config = NULL;
 		return -1;
-	for (size_t i = 0; i < s->nlisteners; i++) {
-		struct listener *l = &s->listeners[i];
-		struct logline line;
-		int r;
-		l->data = s;
-		r = listener_watch(l, loop, on_readable);
-		if (r < 0) {
-			log_fatal("listen %s: %s", l->name, uv_strerror(r));
-			close_listeners(s);
-			return -1;
-		}
-		log_begin(&line, "listen");
-		log_str(&line, "route", l->route->name);
-		log_str(&line, "addr", l->name);
-		log_end(&line);
 	}
 	uv_timer_init(loop, &s->retry_timer);
 	uv_timer_init(loop, &s->stop_timer);
@@ -425,10 +622,11 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c)
 
 void server_free(struct server *s)
 {
-	for (size_t i = 0; s->rstate && i < s->config->nroutes; i++)
-		source_table_free(&s->rstate[i].sources);
-	free(s->rstate);
+	if (s->config)
+		states_release(s->rstate, s->config->nroutes);
 	s->rstate = NULL;
+	config_release(s->config);
+	s->config = NULL;
 	free(s->listeners);
 	s->listeners = NULL;
 	s->nlisteners = 0;

@@ -1,5 +1,5 @@
 /* The running gateway: its listeners, its children, the limits between
- * them, and the way it stops. */
+ * them, reload, and the way it stops. */
 #ifndef GATEWAY_SERVER_H
 #define GATEWAY_SERVER_H
 
@@ -12,17 +12,20 @@
 
 struct child;
 
-/* What the server counts for each route. */
+/* What the server counts for a route. It outlives a reload: the new
+ * route of the same name takes it over, and children hold it. */
 struct route_state {
+	unsigned refs;
+	char *name;
 	unsigned live;                  /* children alive */
 	struct source_table sources;    /* live children per source */
 };
 
 struct server {
 	uv_loop_t *loop;
-	struct config *config;
-	struct route_state *rstate;     /* parallel to config->routes */
-	struct listener *listeners;
+	struct config *config;          /* the current one */
+	struct route_state **rstate;    /* parallel to config->routes */
+	struct listener **listeners;
 	size_t nlisteners;
 	struct child *children;         /* live or still draining stderr */
 	unsigned nchildren;             /* live processes, watched */
@@ -36,11 +39,15 @@ struct server {
 	uv_signal_t sig[3];
 };
 
-/* Opens every listener of the config. Returns 0, or -1 after logging a
- * fatal error (nothing is left open). */
+/* Opens every listener of the config, which the server then owns (it
+ * releases it in server_free). Returns 0, or -1 after logging a fatal
+ * error: nothing is left open and the config is still the caller's. */
 int server_start(struct server *s, uv_loop_t *loop, struct config *c);
 
-/* Releases what is left once the loop has ended. */
+/* SIGHUP: the config file again, all or nothing. */
+void server_reload(struct server *s);
+
+/* Releases what is left once the loop has ended, the config included. */
 void server_free(struct server *s);
 
 uv_loop_t *server_loop(struct server *s);
