@@ -336,21 +336,23 @@ static struct listener **open_listeners(struct server *s, struct config *c,
 {
 	size_t total = 0, k = 0;
 	struct listener **v;
+	const struct listen_addr **olds = calloc(nold + 1, sizeof *olds);
 
 	for (size_t i = 0; i < c->nroutes; i++)
 		total += c->routes[i].nlisten;
 	v = calloc(total ? total : 1, sizeof *v);
-	if (!v) {
+	if (!v || !olds) {
+		free(v);
+		free(olds);
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return NULL;
 	}
+	for (size_t o = 0; o < nold; o++)
+		olds[o] = old[o]->addr;
 	for (size_t i = 0; i < c->nroutes; i++)
 		for (size_t j = 0; j < c->routes[i].nlisten; j++) {
 			const struct listen_addr *a = &c->routes[i].listen[j];
-			size_t o;
-			for (o = 0; o < nold; o++)
-				if (!kept[o] && addr_same(old[o]->addr, a))
-					break;
+			size_t o = addr_find(a, olds, nold, kept);
 			if (o < nold) {
 				kept[o] = 1;
 				v[k++] = old[o];
@@ -368,9 +370,11 @@ static struct listener **open_listeners(struct server *s, struct config *c,
 							v[x] = NULL;
 				close_listeners(v, k);
 				free(v);
+				free(olds);
 				return NULL;
 			}
 		}
+	free(olds);
 	*n = k;
 	return v;
 }
