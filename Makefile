@@ -1,8 +1,9 @@
 # gatewayd — build, test, install.
 #   make            build build/gatewayd
 #   make run        install missing dependencies, build, serve etc/gateway.ini
-#   make check      install missing dependencies, build, run every test
-#                   (then again under AddressSanitizer and UBSan)
+#   make check      install missing dependencies, build, run every test;
+#                   the integration tests again on the uv_spawn path, then
+#                   everything under AddressSanitizer and UBSan
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX     ?= /usr/local
@@ -17,8 +18,11 @@ CFLAGS     ?= -O2 -g
 WARN        = -Wall -Wextra -Werror
 SAN        ?=
 PKGS        = libuv inih
+# SPAWN=uv builds the portable uv_spawn path instead of Linux's clone.
+SPAWN      ?=
 
-ALL_CPPFLAGS = -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DVERSION='"$(VERSION)"' $(CPPFLAGS)
+ALL_CPPFLAGS = -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DVERSION='"$(VERSION)"' \
+	$(if $(filter uv,$(SPAWN)),-DGATEWAY_SPAWN_UV) $(CPPFLAGS)
 ALL_CFLAGS   = -std=c11 $(WARN) $(CFLAGS) $(SAN) $(shell pkg-config --cflags $(PKGS))
 LIBS         = $(shell pkg-config --libs $(PKGS))
 TEST_LIBS    = $(shell pkg-config --libs check)
@@ -61,6 +65,7 @@ integration: $(B)/gatewayd
 
 check: deps
 	$(MAKE) unit integration
+	$(MAKE) B=build/uv SPAWN=uv integration
 	$(MAKE) sanitize
 
 # The same suite, built with AddressSanitizer and UBSan in a tree of its own.

@@ -1,7 +1,7 @@
-/* The spawn path goes through libuv's uv_spawn: the accepted socket is
- * handed over as fds 0 and 1 (UV_INHERIT_FD), UV_PROCESS_DETACHED gives
- * the child its own session and process group, and libuv resets signal
- * dispositions and the mask in the child. */
+/* One connection's child. The accepted socket becomes its fds 0 and 1
+ * (spawn.c starts it), a pipe read here its fd 2 when stderr = log; the
+ * gateway's copy of the socket is closed as soon as the child has its
+ * own. */
 #include "child.h"
 
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include "log.h"
 #include "util.h"
 #include "server.h"
-#include "setup.h"
+#include "spawn.h"
 
 extern char **environ;
 
@@ -84,14 +84,22 @@ static void stderr_flush(struct child *c)
 	c->linelen = 0;
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void handle_done(struct child *c)
 {
-	struct child *c = h->data;
-
 	if (--c->handles == 0) {
 		server_child_forget(c->srv, c);
 		free(c);
 	}
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	handle_done(h->data);
+}
+
+static void on_proc_closed(struct proc *p)
+{
+	handle_done(container_of(p, struct child, proc));
 }
 
 static void stderr_close(struct child *c)
@@ -166,18 +174,12 @@ static void timer_close(struct child *c)
 
 /* ---- exit ---- */
 
-static void on_child_exit(uv_process_t *p, int64_t status, int sig)
+static void on_child_exit(struct proc *p, int64_t status, int sig)
 {
 	struct child *c = container_of(p, struct child, proc);
 	struct logline l;
 	double secs = (double)(uv_hrtime() - c->started) / 1e9;
 
-	if (c->setup_failed) {
-		/* Reported as a spawn_error already; never counted. */
-		c->alive = 0;
-		uv_close((uv_handle_t *)&c->proc, on_handle_closed);
-		return;
-	}
 	stderr_drain(c);
 	log_begin(&l, "exit");
 	child_log_conn(&l, c->route, &c->ci);
@@ -197,7 +199,7 @@ static void on_child_exit(uv_process_t *p, int64_t status, int sig)
 	log_end(&l);
 	c->alive = 0;
 	timer_close(c);
-	uv_close((uv_handle_t *)&c->proc, on_handle_closed);
+	proc_close(&c->proc);
 	server_child_exited(c->srv, c);
 }
 
@@ -210,10 +212,10 @@ void child_detach(struct child *c)
 {
 	if (!c->alive)
 		return;
-	/* libuv stops watching the pid; init reaps it once we are gone. */
+	/* Nobody watches it now; init reaps it once we are gone. */
 	c->alive = 0;
 	timer_close(c);
-	uv_close((uv_handle_t *)&c->proc, on_handle_closed);
+	proc_close(&c->proc);
 }
 
 void child_signal(struct child *c, int sig, const char *reason)
@@ -253,32 +255,6 @@ static void log_spawn_error(const struct route *r, const struct conn_info *ci,
 	log_end(&l);
 }
 
-/* Waits for the setup step to exec the program (EOF on the close-on-exec
- * status pipe) or to report the stage that failed, as uv_spawn itself
- * waits for its exec. Returns 0 or a negative errno with *stage set. */
-static int setup_wait(int fd, char *stage, size_t stagelen)
-{
-	char buf[128];
-	size_t n = 0;
-	ssize_t r;
-	int err;
-
-	while (n < sizeof buf - 1) {
-		r = read(fd, buf + n, sizeof buf - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n == 0)
-		return 0;
-	buf[n] = '\0';
-	if (sscanf(buf, "%d %63s", &err, stage) != 2 || stagelen < 64)
-		return UV_EIO;
-	return -err;
-}
-
 static void log_spawn(const struct child *c)
 {
 	struct logline l;
@@ -290,102 +266,49 @@ static void log_spawn(const struct child *c)
 	log_end(&l);
 }
 
-static void set_stdio(uv_stdio_container_t *s, const struct route *r,
-    struct child *c, int fd)
+/* stderr = log: a pipe whose read end the loop watches. Returns the
+ * write end for the child, or a negative errno. */
+static int stderr_open(struct child *c, uv_loop_t *loop)
 {
-	s[0].flags = r->stdin_mode == STDIN_SOCKET ? UV_INHERIT_FD : UV_IGNORE;
-	s[0].data.fd = fd;
-	s[1].flags = UV_INHERIT_FD;
-	s[1].data.fd = fd;
-	switch (r->stderr_mode) {
-	case STDERR_LOG:
-		s[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-		s[2].data.stream = (uv_stream_t *)&c->errpipe;
-		break;
-	case STDERR_INHERIT:
-		s[2].flags = UV_INHERIT_FD;
-		s[2].data.fd = 2;
-		break;
-	case STDERR_NULL:
-		s[2].flags = UV_IGNORE; /* libuv opens /dev/null for 0-2 */
-		break;
-	}
-}
+	int fds[2], err;
 
-/* Runs uv_spawn, through the setup step when the route needs one, and
- * closes the gateway's copy of the socket. Returns 0 or a negative errno
- * (with *stage naming the setup step's failing call, if it was that). */
-static int start_process(struct child *c, uv_loop_t *loop, int fd,
-    char **env, char *stage, size_t stagelen)
-{
-	const struct route *r = c->route;
-	uv_process_options_t o;
-	uv_stdio_container_t stdio[SETUP_STATUS_FD + 1];
-	struct strv setup = { 0 };
-	int err, status[2] = { -1, -1 };
-
-	memset(&o, 0, sizeof o);
-	o.file = r->exec;
-	o.args = r->argv.v;
-	o.env = env;
-	o.cwd = r->cwd;
-	o.flags = UV_PROCESS_DETACHED;
-	o.exit_cb = on_child_exit;
-	o.stdio = stdio;
-	o.stdio_count = 3;
-	set_stdio(stdio, r, c, fd);
-	if (setup_needed(r)) {
-		if (pipe2(status, O_CLOEXEC) < 0) {
-			err = -errno;
-			goto out;
-		}
-		if (setup_argv(r, "gatewayd", &setup) < 0) {
-			err = UV_ENOMEM;
-			goto out;
-		}
-		/* The forked child's own binary, even if replaced on disk. */
-		o.file = "/proc/self/exe";
-		o.args = setup.v;
-		o.cwd = NULL; /* entered by the setup step, as the new user */
-		stdio[SETUP_STATUS_FD].flags = UV_INHERIT_FD;
-		stdio[SETUP_STATUS_FD].data.fd = status[1];
-		o.stdio_count = SETUP_STATUS_FD + 1;
-	}
-	c->started = uv_hrtime();
-	err = uv_spawn(loop, &c->proc, &o);
-	c->proc.data = c;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	uv_pipe_init(loop, &c->errpipe, 0);
+	c->errpipe.data = c;
 	c->handles++;
-	if (err == 0)
-		c->alive = 1;
-out:
-	/* The child has its own copies now (or never will): ours go at once. */
-	close(fd);
-	if (status[1] >= 0)
-		close(status[1]);
-	if (err == 0 && status[0] >= 0)
-		err = setup_wait(status[0], stage, stagelen);
-	if (status[0] >= 0)
-		close(status[0]);
-	strv_free(&setup);
-	return err;
+	c->pipe_open = 1;
+	err = uv_pipe_open(&c->errpipe, fds[0]);
+	if (err < 0) {
+		/* The handle stays open: spawn_failed closes it. */
+		close(fds[0]);
+		close(fds[1]);
+		return err;
+	}
+	return fds[1];
 }
 
+static int stderr_fd(struct child *c, uv_loop_t *loop)
+{
+	switch (c->route->stderr_mode) {
+	case STDERR_LOG:
+		return stderr_open(c, loop);
+	case STDERR_INHERIT:
+		return 2;
+	default:
+		return -1;
+	}
+}
+
+/* Frees the child once the handles it opened are closed. */
 static void spawn_failed(struct child *c, const char *stage, int err)
 {
-	log_spawn_error(c->route, &c->ci, *stage ? stage : NULL, err);
-	if (c->pipe_open) {
-		c->pipe_open = 0;
-		uv_close((uv_handle_t *)&c->errpipe, on_handle_closed);
-	}
-	if (c->alive) {
-		/* The setup step failed and exits by itself: reaped quietly. */
-		c->setup_failed = 1;
-		return;
-	}
-	if (c->handles > 0)
-		uv_close((uv_handle_t *)&c->proc, on_handle_closed);
-	else
-		free(c);
+	log_spawn_error(c->route, &c->ci, stage, err);
+	c->handles++; /* hold it while closing */
+	stderr_close(c);
+	if (c->proc.closing)
+		c->handles++; /* on_proc_closed releases it */
+	handle_done(c);
 }
 
 struct child *child_spawn(struct server *s, const struct route *r, int fd,
@@ -393,9 +316,10 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 {
 	uv_loop_t *loop = server_loop(s);
 	struct strv env = { 0 };
+	struct spawn_req req;
 	struct child *c = calloc(1, sizeof *c);
-	char stage[64] = "";
-	int err;
+	const char *stage = NULL;
+	int err, errfd;
 
 	if (!c || env_build(r, ci, environ, &env) < 0) {
 		free(c);
@@ -408,13 +332,28 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 	c->kill_grace = kill_grace;
 	c->route = r;
 	c->ci = *ci;
-	if (r->stderr_mode == STDERR_LOG) {
-		uv_pipe_init(loop, &c->errpipe, 0);
-		c->errpipe.data = c;
-		c->pipe_open = 1;
-		c->handles++;
+	c->proc.on_exit = on_child_exit;
+	c->proc.on_close = on_proc_closed;
+	errfd = stderr_fd(c, loop);
+	if (errfd < -1) {
+		err = errfd;
+		close(fd);
+		strv_free(&env);
+		spawn_failed(c, NULL, err);
+		*errp = err;
+		return NULL;
 	}
-	err = start_process(c, loop, fd, env.v, stage, sizeof stage);
+	req.route = r;
+	req.env = env.v;
+	req.fd_in = r->stdin_mode == STDIN_SOCKET ? fd : -1;
+	req.fd_out = fd;
+	req.fd_err = errfd;
+	c->started = uv_hrtime();
+	err = proc_spawn(loop, &c->proc, &req, &stage);
+	/* The child has its own copies now (or never will): ours go at once. */
+	close(fd);
+	if (r->stderr_mode == STDERR_LOG)
+		close(errfd);
 	strv_free(&env);
 	if (err < 0) {
 		spawn_failed(c, stage, err);
@@ -422,6 +361,8 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 		return NULL;
 	}
 	c->pid = c->proc.pid;
+	c->alive = 1;
+	c->handles++;
 	if (c->pipe_open)
 		uv_read_start((uv_stream_t *)&c->errpipe, on_stderr_alloc, on_stderr_read);
 	if (r->timeout > 0) {

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "env.h"
 #include "source.h"
+#include "spawn.h"
 
 struct server;
 struct route_state;
@@ -15,7 +16,7 @@ struct route_state;
 #define CHILD_LINE_MAX 1024     /* longer stderr lines are split */
 
 struct child {
-	uv_process_t proc;
+	struct proc proc;
 	uv_pipe_t errpipe;              /* stderr = log */
 	uv_timer_t timer;               /* timeout, then kill_grace */
 	struct server *srv;
@@ -31,7 +32,6 @@ struct child {
 	int pipe_open;
 	int timer_open;
 	int killing;                    /* TERM sent by the timeout */
-	int setup_failed;               /* the setup step reported an error */
 	int handles;                    /* open libuv handles; freed at 0 */
 	int listed;                     /* on the server's list */
 	const char *end_reason;         /* why the gateway signalled it */

@@ -18,7 +18,7 @@ enum stderr_mode { STDERR_LOG, STDERR_INHERIT, STDERR_NULL };
 enum on_busy { BUSY_WAIT, BUSY_REFUSE };
 enum on_shutdown { SHUTDOWN_WAIT, SHUTDOWN_DETACH };
 
-/* rlimit_nofile, rlimit_nproc, rlimit_as, rlimit_cpu, rlimit_core */
+/* rlimit_nofile (first), rlimit_nproc, rlimit_as, rlimit_cpu, rlimit_core */
 #define ROUTE_RLIMITS 5
 extern const int route_rlimit_resource[ROUTE_RLIMITS];
 extern const char *const route_rlimit_key[ROUTE_RLIMITS];

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "server.h"
 #include "setup.h"
+#include "spawn.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/usr/local/etc"
@@ -94,6 +95,7 @@ static void log_start(const struct config *c)
 	log_str(&l, "version", VERSION);
 	log_str(&l, "config", c->path);
 	log_int(&l, "pid", getpid());
+	log_str(&l, "spawn", spawn_path);
 	log_uint(&l, "routes", c->nroutes);
 	log_end(&l);
 }
@@ -101,7 +103,7 @@ static void log_start(const struct config *c)
 int main(int argc, char **argv)
 {
 	const char *file = SYSCONFDIR "/gateway/gateway.ini";
-	int check = 0, opt;
+	int check = 0, opt, err_no;
 	char err[1024], *path;
 	struct config *config;
 	struct server server;
@@ -156,6 +158,11 @@ int main(int argc, char **argv)
 	 * default dispositions back from uv_spawn. */
 	signal(SIGPIPE, SIG_IGN);
 	log_set_format(config->log_format);
+	if ((err_no = spawn_init()) < 0) {
+		log_fatal("/dev/null: %s", strerror(-err_no));
+		config_release(config);
+		return 1;
+	}
 	loop = uv_default_loop();
 	if (server_start(&server, loop, config) < 0) {
 		config_release(config);
