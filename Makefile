@@ -4,6 +4,7 @@
 #   make check      install missing dependencies, build, run every test;
 #                   the integration tests again on the uv_spawn path, then
 #                   everything under AddressSanitizer and UBSan
+#   make bench      gatewayd beside ceilingd, tcpserver, tcpsvd, xinetd, socat
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX     ?= /usr/local
@@ -33,7 +34,7 @@ OBJS    = $(SRCS:gateway/%.c=$(B)/obj/%.o)
 LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
 UNITS   = $(patsubst t/unit/%.c,$(B)/t/%,$(wildcard t/unit/test_*.c))
 
-.PHONY: all deps run check unit integration sanitize install clean
+.PHONY: all deps run check unit integration sanitize bench install clean
 
 all: $(B)/gatewayd
 
@@ -72,6 +73,15 @@ check: deps
 sanitize:
 	$(MAKE) B=build/asan CFLAGS='-O1 -g -fno-omit-frame-pointer' \
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' unit integration
+
+# Peers from Debian (installed only for this), the yardsticks from
+# ../shared/bench built into build/bench, then scripts/bench.
+BENCH_PEERS = ucspi-tcp ipsvd xinetd socat gnuplot-nox
+bench: 
+	scripts/bootstrap $(BENCH_PEERS)
+	$(MAKE) all
+	$(MAKE) -C ../shared/bench O=$(CURDIR)/build/bench
+	scripts/bench
 
 install: $(B)/gatewayd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/gateway
