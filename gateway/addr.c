@@ -45,12 +45,46 @@ static void set_v6(struct listen_addr *a, const struct in6_addr *ip,
 	a->v6only = v6only;
 }
 
+/* Removes ".", ".." and repeated slashes of an absolute path in place,
+ * lexically, as config.c does for exec and cwd: one file written two ways
+ * must be seen as one socket (overlaps, the reload diff). */
+static void path_clean(char *path)
+{
+	char *w = path;
+	const char *r = path;
+
+	while (*r) {
+		const char *seg;
+		size_t len;
+
+		while (*r == '/')
+			r++;
+		seg = r;
+		len = strcspn(r, "/");
+		r += len;
+		if (len == 0 || (len == 1 && seg[0] == '.'))
+			continue;
+		if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+			while (w > path && *--w != '/')
+				;
+			continue;
+		}
+		*w++ = '/';
+		memmove(w, seg, len);
+		w += len;
+	}
+	if (w == path)
+		*w++ = '/';
+	*w = '\0';
+}
+
 static int parse_unix(const char *spec, const char *dir,
     struct listen_addr *a, const char **err)
 {
 	struct sockaddr_un *sun = (struct sockaddr_un *)&a->ss;
 	size_t max = sizeof sun->sun_path - 1; /* 107 */
 	size_t n;
+	char *path;
 
 	sun->sun_family = AF_UNIX;
 	a->family = AF_UNIX;
@@ -73,15 +107,19 @@ static int parse_unix(const char *spec, const char *dir,
 		*err = "empty unix socket path";
 		return -1;
 	}
-	if (spec[0] == '/')
-		n = (size_t)snprintf(sun->sun_path, sizeof sun->sun_path, "%s", spec);
-	else
-		n = (size_t)snprintf(sun->sun_path, sizeof sun->sun_path, "%s/%s",
-		    dir, spec);
+	if (asprintf(&path, "%s/%s", spec[0] == '/' ? "" : dir, spec) < 0) {
+		*err = "out of memory";
+		return -1;
+	}
+	path_clean(path);
+	n = strlen(path);
 	if (n > max) {
+		free(path);
 		*err = "unix socket path longer than 107 bytes";
 		return -1;
 	}
+	memcpy(sun->sun_path, path, n + 1);
+	free(path);
 	a->len = offsetof(struct sockaddr_un, sun_path) + n + 1;
 	memcpy(a->ipc_path, sun->sun_path, n + 1);
 	return 1;
@@ -243,11 +281,16 @@ void addr_format(const struct sockaddr *sa, socklen_t len, char *out,
 		const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
 		size_t n = len > offsetof(struct sockaddr_un, sun_path) ?
 		    len - offsetof(struct sockaddr_un, sun_path) : 0;
+		/* Only len bytes are the address: an unbound peer has none,
+		 * and a full-length path has no NUL. */
+		if (n > sizeof sun->sun_path)
+			n = sizeof sun->sun_path;
 		if (n > 0 && sun->sun_path[0] == '\0')
 			snprintf(out, outlen, "unix:@%.*s", (int)(n - 1),
 			    sun->sun_path + 1);
 		else
-			snprintf(out, outlen, "unix:%s", sun->sun_path);
+			snprintf(out, outlen, "unix:%.*s",
+			    (int)strnlen(sun->sun_path, n), sun->sun_path);
 		return;
 	}
 	if (addr_host_port(sa, host, sizeof host, &port) < 0) {

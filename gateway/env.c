@@ -34,15 +34,27 @@ static const char *lookup(char *const *env, const char *name)
 	return NULL;
 }
 
-static int set_by_route(const struct route *r, const char *name)
+/* Whether env, or pass_env with the name present in parent, sets name:
+ * a pass_env name the gateway lacks sets nothing. */
+static int set_by_route(const struct route *r, char *const *parent,
+    const char *name)
 {
 	size_t n = strlen(name);
 
 	for (size_t i = 0; i < r->pass_env.n; i++)
-		if (strcmp(r->pass_env.v[i], name) == 0)
+		if (strcmp(r->pass_env.v[i], name) == 0 && lookup(parent, name))
 			return 1;
 	for (size_t i = 0; i < r->env.n; i++)
 		if (strncmp(r->env.v[i], name, n) == 0 && r->env.v[i][n] == '=')
+			return 1;
+	return 0;
+}
+
+/* pass_env may name a variable twice; the child gets it once. */
+static int named_before(const struct strv *names, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(names->v[j], names->v[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -81,11 +93,12 @@ int env_build(const struct route *r, const struct conn_info *ci,
 {
 	if (conn_vars(ci, r, out) < 0)
 		goto nomem;
-	if (!set_by_route(r, "PATH") && push(out, "PATH", DEFAULT_PATH) < 0)
+	if (!set_by_route(r, parent, "PATH") && push(out, "PATH", DEFAULT_PATH) < 0)
 		goto nomem;
 	for (size_t i = 0; i < r->pass_env.n; i++) {
 		const char *v = lookup(parent, r->pass_env.v[i]);
-		if (v && push(out, r->pass_env.v[i], v) < 0)
+		if (v && !named_before(&r->pass_env, i) &&
+		    push(out, r->pass_env.v[i], v) < 0)
 			goto nomem;
 	}
 	for (size_t i = 0; i < r->env.n; i++)

@@ -18,12 +18,16 @@ void log_set_format(enum log_format f)
 	log_format = f;
 }
 
+/* What a field may still take: "}\n" always fits after it. */
+static size_t room(const struct logline *l)
+{
+	return sizeof l->buf - 2 - l->len;
+}
+
 static void put(struct logline *l, const char *s, size_t n)
 {
-	size_t room = sizeof l->buf - 2 - l->len; /* keep space for "}\n" */
-
-	if (n > room)
-		n = room;
+	if (n > room(l))
+		n = room(l);
 	memcpy(l->buf + l->len, s, n);
 	l->len += n;
 }
@@ -122,22 +126,34 @@ static void put_json_string(struct logline *l, const char *v, size_t n)
 	put(l, "\"", 1);
 	for (size_t i = 0; i < n;) {
 		size_t k = utf8_valid_len(s + i, n - i);
+		const char *piece = v + i;
+		size_t len = k;
 		if (k == 0) {
-			put(l, "\xef\xbf\xbd", 3);
-			i++;
+			piece = "\xef\xbf\xbd";
+			len = 3;
+			k = 1;
 		} else if (k == 1) {
-			put(l, tmp, escape(tmp, sizeof tmp, v + i, 1, 1));
-			i++;
-		} else {
-			put(l, v + i, k);
-			i += k;
+			piece = tmp;
+			len = escape(tmp, sizeof tmp, v + i, 1, 1);
 		}
+		/* A cut value ends on a whole character or escape, and
+		 * keeps its closing quote: the line stays valid JSON. */
+		if (len + 1 > room(l))
+			break;
+		put(l, piece, len);
+		i += k;
 	}
 	put(l, "\"", 1);
 }
 
-static void put_key(struct logline *l, const char *key)
+/* A field goes in whole or not at all: its key only with room for a
+ * number or a cut string after it. */
+#define FIELD_MIN 32
+
+static int put_key(struct logline *l, const char *key)
 {
+	if (strlen(key) + 4 + FIELD_MIN > room(l))
+		return -1;
 	if (l->json) {
 		put(l, ",\"", 2);
 		puts_(l, key);
@@ -147,6 +163,7 @@ static void put_key(struct logline *l, const char *key)
 		puts_(l, key);
 		put(l, "=", 1);
 	}
+	return 0;
 }
 
 void log_begin(struct logline *l, const char *event)
@@ -179,11 +196,12 @@ void log_mem(struct logline *l, const char *key, const char *value, size_t n)
 {
 	char tmp[sizeof l->buf];
 
-	put_key(l, key);
+	if (put_key(l, key) < 0)
+		return;
 	if (l->json)
 		put_json_string(l, value, n);
 	else
-		put(l, tmp, log_quote(tmp, sizeof tmp, value, n));
+		put(l, tmp, log_quote(tmp, room(l) + 1, value, n));
 }
 
 void log_str(struct logline *l, const char *key, const char *value)
@@ -195,7 +213,8 @@ void log_int(struct logline *l, const char *key, long long value)
 {
 	char tmp[32];
 
-	put_key(l, key);
+	if (put_key(l, key) < 0)
+		return;
 	put(l, tmp, snprintf(tmp, sizeof tmp, "%lld", value));
 }
 
@@ -203,16 +222,24 @@ void log_uint(struct logline *l, const char *key, unsigned long long value)
 {
 	char tmp[32];
 
-	put_key(l, key);
+	if (put_key(l, key) < 0)
+		return;
 	put(l, tmp, snprintf(tmp, sizeof tmp, "%llu", value));
 }
 
 void log_seconds(struct logline *l, const char *key, double secs)
 {
 	char tmp[48];
+	int n;
 
-	put_key(l, key);
-	put(l, tmp, snprintf(tmp, sizeof tmp, "%.3f", secs));
+	if (put_key(l, key) < 0)
+		return;
+	/* snprintf counts what it would have written: a huge value must
+	 * not be copied from past tmp. */
+	n = snprintf(tmp, sizeof tmp, "%.3f", secs);
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		n = snprintf(tmp, sizeof tmp, "%.3e", secs);
+	put(l, tmp, (size_t)n);
 }
 
 void log_end(struct logline *l)

@@ -1,0 +1,417 @@
+/* The child's environment: built from scratch, per the SPEC's table. */
+#include <string.h>
+
+#include "env.h"
+#include "unit.h"
+
+static struct route route(void)
+{
+	struct route r;
+
+	memset(&r, 0, sizeof r);
+	r.name = "echo";
+	return r;
+}
+
+static struct conn_info tcp_conn(void)
+{
+	struct conn_info ci;
+
+	memset(&ci, 0, sizeof ci);
+	ci.tcp = 1;
+	strcpy(ci.remote_ip, "192.0.2.7");
+	ci.remote_port = 51122;
+	strcpy(ci.local_ip, "127.0.0.1");
+	ci.local_port = 8000;
+	ci.id = 42;
+	return ci;
+}
+
+static struct conn_info ipc_conn(const char *path)
+{
+	struct conn_info ci;
+
+	memset(&ci, 0, sizeof ci);
+	ci.ipc_path = path;
+	ci.have_cred = 1;
+	ci.uid = 1000;
+	ci.gid = 100;
+	ci.pid = 4321;
+	ci.id = 7;
+	return ci;
+}
+
+static struct strv build(const struct route *r, const struct conn_info *ci,
+    char *const *parent)
+{
+	struct strv out = { 0 };
+
+	ck_assert_int_eq(env_build(r, ci, parent, &out), 0);
+	ck_assert_ptr_nonnull(out.v);
+	ck_assert_ptr_null(out.v[out.n]);
+	/* No name twice: getenv and a shell could disagree on which wins. */
+	for (size_t i = 0; i < out.n; i++) {
+		size_t n = strcspn(out.v[i], "=");
+		ck_assert_msg(out.v[i][n] == '=', "'%s' has no '='", out.v[i]);
+		for (size_t j = i + 1; j < out.n; j++)
+			ck_assert_msg(strncmp(out.v[i], out.v[j], n + 1) != 0,
+			    "'%.*s' appears twice", (int)n, out.v[i]);
+	}
+	return out;
+}
+
+/* The value of NAME in env, or NULL. */
+static const char *get(const struct strv *env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < env->n; i++)
+		if (strncmp(env->v[i], name, n) == 0 && env->v[i][n] == '=')
+			return env->v[i] + n + 1;
+	return NULL;
+}
+
+#define ASSERT_VAR(env, name, want) do {                                \
+	const char *v_ = get(env, name);                                \
+	ck_assert_msg(v_ != NULL, "%s missing", name);                  \
+	ck_assert_str_eq(v_, want);                                     \
+} while (0)
+
+START_TEST(tcp_has_ucspi_and_cgi_names)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	struct strv e = build(&r, &ci, NULL);
+
+	ASSERT_VAR(&e, "PROTO", "TCP");
+	ASSERT_VAR(&e, "TCPREMOTEIP", "192.0.2.7");
+	ASSERT_VAR(&e, "TCPREMOTEPORT", "51122");
+	ASSERT_VAR(&e, "TCPLOCALIP", "127.0.0.1");
+	ASSERT_VAR(&e, "TCPLOCALPORT", "8000");
+	ASSERT_VAR(&e, "REMOTE_ADDR", "192.0.2.7");
+	ASSERT_VAR(&e, "REMOTE_PORT", "51122");
+	ASSERT_VAR(&e, "SERVER_ADDR", "127.0.0.1");
+	ASSERT_VAR(&e, "SERVER_PORT", "8000");
+	ASSERT_VAR(&e, "GATEWAY_ROUTE", "echo");
+	ASSERT_VAR(&e, "GATEWAY_CONN", "42");
+	strv_free(&e);
+}
+END_TEST
+
+START_TEST(tcp_has_nothing_else)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	struct strv e = build(&r, &ci, NULL);
+
+	/* The eleven above and PATH. */
+	ck_assert_uint_eq(e.n, 12);
+	ck_assert_ptr_null(get(&e, "IPCLOCALPATH"));
+	ck_assert_ptr_null(get(&e, "IPCREMOTEEUID"));
+	strv_free(&e);
+}
+END_TEST
+
+START_TEST(tcp_v6_addresses_as_given)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	struct strv e;
+
+	strcpy(ci.remote_ip, "2001:db8::1");
+	strcpy(ci.local_ip, "::1");
+	e = build(&r, &ci, NULL);
+	ASSERT_VAR(&e, "TCPREMOTEIP", "2001:db8::1");
+	ASSERT_VAR(&e, "REMOTE_ADDR", "2001:db8::1");
+	ASSERT_VAR(&e, "TCPLOCALIP", "::1");
+	strv_free(&e);
+}
+END_TEST
+
+START_TEST(ipc_has_path_and_credentials)
+{
+	struct route r = route();
+	struct conn_info ci = ipc_conn("/run/gw.sock");
+	struct strv e = build(&r, &ci, NULL);
+
+	ASSERT_VAR(&e, "PROTO", "IPC");
+	ASSERT_VAR(&e, "IPCLOCALPATH", "/run/gw.sock");
+	ASSERT_VAR(&e, "IPCREMOTEEUID", "1000");
+	ASSERT_VAR(&e, "IPCREMOTEEGID", "100");
+	ASSERT_VAR(&e, "IPCREMOTEPID", "4321");
+	ASSERT_VAR(&e, "GATEWAY_ROUTE", "echo");
+	ASSERT_VAR(&e, "GATEWAY_CONN", "7");
+	ck_assert_uint_eq(e.n, 8);
+	strv_free(&e);
+}
+END_TEST
+
+START_TEST(ipc_has_no_tcp_names)
+{
+	struct route r = route();
+	struct conn_info ci = ipc_conn("/run/gw.sock");
+	struct strv e = build(&r, &ci, NULL);
+	const char *tcp[] = { "TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALIP",
+	    "TCPLOCALPORT", "REMOTE_ADDR", "REMOTE_PORT", "SERVER_ADDR",
+	    "SERVER_PORT" };
+
+	for (size_t i = 0; i < sizeof tcp / sizeof *tcp; i++)
+		ck_assert_msg(!get(&e, tcp[i]), "%s set on a unix route", tcp[i]);
+	strv_free(&e);
+}
+END_TEST
+
+START_TEST(ipc_abstract_path_is_at_name)
+{
+	struct route r = route();
+	struct conn_info ci = ipc_conn("@gw-echo");
+	struct strv e = build(&r, &ci, NULL);
+
+	ASSERT_VAR(&e, "IPCLOCALPATH", "@gw-echo");
+	strv_free(&e);
+}
+END_TEST
+
+START_TEST(ipc_without_credentials_omits_them)
+{
+	struct route r = route();
+	struct conn_info ci = ipc_conn("/run/gw.sock");
+	struct strv e;
+
+	ci.have_cred = 0;
+	e = build(&r, &ci, NULL);
+	ck_assert_ptr_null(get(&e, "IPCREMOTEEUID"));
+	ck_assert_ptr_null(get(&e, "IPCREMOTEEGID"));
+	ck_assert_ptr_null(get(&e, "IPCREMOTEPID"));
+	ASSERT_VAR(&e, "PROTO", "IPC");
+	strv_free(&e);
+}
+END_TEST
+
+START_TEST(conn_id_full_range)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	struct strv e;
+
+	ci.id = 18446744073709551615ull;
+	e = build(&r, &ci, NULL);
+	ASSERT_VAR(&e, "GATEWAY_CONN", "18446744073709551615");
+	strv_free(&e);
+}
+END_TEST
+
+START_TEST(path_default)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	char *parent[] = { "PATH=/opt/evil/bin", NULL };
+	struct strv e = build(&r, &ci, parent);
+
+	ASSERT_VAR(&e, "PATH", "/usr/local/bin:/usr/bin:/bin");
+	strv_free(&e);
+}
+END_TEST
+
+START_TEST(path_from_env)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	struct strv e;
+
+	strv_pushdup(&r.env, "PATH=/opt/app/bin");
+	e = build(&r, &ci, NULL);
+	ASSERT_VAR(&e, "PATH", "/opt/app/bin");
+	strv_free(&e);
+	strv_free(&r.env);
+}
+END_TEST
+
+START_TEST(path_from_pass_env)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	char *parent[] = { "HOME=/root", "PATH=/gw/bin:/bin", NULL };
+	struct strv e;
+
+	strv_pushdup(&r.pass_env, "PATH");
+	e = build(&r, &ci, parent);
+	ASSERT_VAR(&e, "PATH", "/gw/bin:/bin");
+	ck_assert_ptr_null(get(&e, "HOME"));
+	strv_free(&e);
+	strv_free(&r.pass_env);
+}
+END_TEST
+
+START_TEST(path_pass_env_absent_keeps_default)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	char *parent[] = { "HOME=/root", NULL };
+	struct strv e;
+
+	/* pass_env only sets PATH when the gateway has one. */
+	strv_pushdup(&r.pass_env, "PATH");
+	e = build(&r, &ci, parent);
+	ASSERT_VAR(&e, "PATH", "/usr/local/bin:/usr/bin:/bin");
+	strv_free(&e);
+	strv_free(&r.pass_env);
+}
+END_TEST
+
+START_TEST(pass_env_copies_present_names_only)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	char *parent[] = { "LANG=C.UTF-8", "TZ=UTC", "SECRET=x", "EMPTY=", NULL };
+	struct strv e;
+
+	strv_pushdup(&r.pass_env, "LANG");
+	strv_pushdup(&r.pass_env, "MISSING");
+	strv_pushdup(&r.pass_env, "EMPTY");
+	e = build(&r, &ci, parent);
+	ASSERT_VAR(&e, "LANG", "C.UTF-8");
+	ASSERT_VAR(&e, "EMPTY", "");
+	ck_assert_ptr_null(get(&e, "MISSING"));
+	ck_assert_ptr_null(get(&e, "TZ"));
+	ck_assert_ptr_null(get(&e, "SECRET"));
+	ck_assert_uint_eq(e.n, 12 + 2);
+	strv_free(&e);
+	strv_free(&r.pass_env);
+}
+END_TEST
+
+START_TEST(pass_env_matches_whole_names)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	char *parent[] = { "FOOBAR=1", "FO=2", "FOO_=3", NULL };
+	struct strv e;
+
+	strv_pushdup(&r.pass_env, "FOO");
+	e = build(&r, &ci, parent);
+	ck_assert_ptr_null(get(&e, "FOO"));
+	ck_assert_ptr_null(get(&e, "FOOBAR"));
+	ck_assert_uint_eq(e.n, 12);
+	strv_free(&e);
+	strv_free(&r.pass_env);
+}
+END_TEST
+
+START_TEST(pass_env_value_with_equals)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	char *parent[] = { "OPTS=a=b c=d", NULL };
+	struct strv e;
+
+	strv_pushdup(&r.pass_env, "OPTS");
+	e = build(&r, &ci, parent);
+	ASSERT_VAR(&e, "OPTS", "a=b c=d");
+	strv_free(&e);
+	strv_free(&r.pass_env);
+}
+END_TEST
+
+START_TEST(pass_env_named_twice_once_in_env)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	char *parent[] = { "LANG=C", NULL };
+	struct strv e;
+
+	strv_pushdup(&r.pass_env, "LANG");
+	strv_pushdup(&r.pass_env, "LANG");
+	e = build(&r, &ci, parent);     /* build() refuses duplicates */
+	ASSERT_VAR(&e, "LANG", "C");
+	strv_free(&e);
+	strv_free(&r.pass_env);
+}
+END_TEST
+
+START_TEST(env_entries_verbatim)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	struct strv e;
+
+	strv_pushdup(&r.env, "GREETING=hello world");
+	strv_pushdup(&r.env, "EQ=a=b");
+	strv_pushdup(&r.env, "EMPTY=");
+	strv_pushdup(&r.env, "SERVER_NAME=example.org");
+	e = build(&r, &ci, NULL);
+	ASSERT_VAR(&e, "GREETING", "hello world");
+	ASSERT_VAR(&e, "EQ", "a=b");
+	ASSERT_VAR(&e, "EMPTY", "");
+	ASSERT_VAR(&e, "SERVER_NAME", "example.org");
+	ck_assert_uint_eq(e.n, 12 + 4);
+	strv_free(&e);
+	strv_free(&r.env);
+}
+END_TEST
+
+START_TEST(parent_never_leaks)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	char *parent[] = { "HOME=/root", "LD_PRELOAD=/x.so", "PROTO=FAKE",
+	    "GATEWAY_ROUTE=fake", NULL };
+	struct strv e = build(&r, &ci, parent);
+
+	ck_assert_ptr_null(get(&e, "HOME"));
+	ck_assert_ptr_null(get(&e, "LD_PRELOAD"));
+	ASSERT_VAR(&e, "PROTO", "TCP");
+	ASSERT_VAR(&e, "GATEWAY_ROUTE", "echo");
+	ck_assert_uint_eq(e.n, 12);
+	strv_free(&e);
+}
+END_TEST
+
+START_TEST(route_name_is_route_name)
+{
+	struct route r = route();
+	struct conn_info ci = ipc_conn("/x");
+	struct strv e;
+
+	r.name = "my.route-1";
+	e = build(&r, &ci, NULL);
+	ASSERT_VAR(&e, "GATEWAY_ROUTE", "my.route-1");
+	strv_free(&e);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("env");
+	TCase *c = tcase_create("conn");
+	TCase *p = tcase_create("path");
+	TCase *r = tcase_create("route");
+
+	tcase_add_test(c, tcp_has_ucspi_and_cgi_names);
+	tcase_add_test(c, tcp_has_nothing_else);
+	tcase_add_test(c, tcp_v6_addresses_as_given);
+	tcase_add_test(c, ipc_has_path_and_credentials);
+	tcase_add_test(c, ipc_has_no_tcp_names);
+	tcase_add_test(c, ipc_abstract_path_is_at_name);
+	tcase_add_test(c, ipc_without_credentials_omits_them);
+	tcase_add_test(c, conn_id_full_range);
+	suite_add_tcase(s, c);
+
+	tcase_add_test(p, path_default);
+	tcase_add_test(p, path_from_env);
+	tcase_add_test(p, path_from_pass_env);
+	tcase_add_test(p, path_pass_env_absent_keeps_default);
+	suite_add_tcase(s, p);
+
+	tcase_add_test(r, pass_env_copies_present_names_only);
+	tcase_add_test(r, pass_env_matches_whole_names);
+	tcase_add_test(r, pass_env_value_with_equals);
+	tcase_add_test(r, pass_env_named_twice_once_in_env);
+	tcase_add_test(r, env_entries_verbatim);
+	tcase_add_test(r, parent_never_leaks);
+	tcase_add_test(r, route_name_is_route_name);
+	suite_add_tcase(s, r);
+	return s;
+}
+
+UNIT_MAIN(suite)
