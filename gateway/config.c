@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 struct parser {
 	struct config *c;
@@ -29,6 +30,8 @@ struct parser {
 	int in_gateway;
 	int gateway_line;       /* of [gateway], 0 before it */
 	int skip_section;       /* bad section header: its keys are ignored */
+	char seen[64][24];      /* single-value keys of this section so far */
+	int nseen;
 	int errline;
 	char *err;
 	size_t errlen;
@@ -37,14 +40,15 @@ struct parser {
 static void fail(struct parser *p, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Keeps the first error only: inih goes on after one, and later errors are
- * often its consequences. */
+/* Keeps one error, the one on the earliest line: inih goes on after an
+ * error, later ones are often its consequences, and inih reports its own
+ * syntax errors only once the whole file is read. */
 static void fail(struct parser *p, int line, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
-	if (p->errline)
+	if (p->errline && p->errline <= line)
 		return;
 	p->errline = line;
 	n = snprintf(p->err, p->errlen, "%s:%d: ", p->c->path, line);
@@ -163,7 +167,8 @@ static int parse_duration(const char *v, double *out)
 	char *end;
 	double d;
 
-	if (!*v || !(isdigit((unsigned char)*v) || *v == '.'))
+	/* Decimal seconds only: strtod would take hex and exponents. */
+	if (!*v || strspn(v, "0123456789.") != strlen(v))
 		return -1;
 	d = strtod(v, &end);
 	if (*end || !isfinite(d) || d < 0 || d > 1e6)
@@ -219,8 +224,12 @@ static void gateway_key(struct parser *p, const char *key, const char *v)
 		else
 			fail(p, p->lineno, "log_format: expected text or json, not '%s'", v);
 	} else if (strcmp(key, "workers") == 0) {
-		if (strcmp(v, "1") != 0)
-			fail(p, p->lineno, "workers: this version runs one process; only 1 is supported");
+		if (strcmp(v, "auto") == 0)
+			c->workers = uv_available_parallelism();
+		else if (parse_long(v, 1, 256, &n) < 0)
+			fail(p, p->lineno, "workers: expected a number from 1 to 256 or auto, not '%s'", v);
+		else
+			c->workers = (unsigned)n;
 	} else {
 		fail(p, p->lineno, "unknown key '%s' in [gateway]", key);
 	}
@@ -447,17 +456,34 @@ bad:
 	    route_rlimit_key[i], v);
 }
 
-/* A key that takes one value, seen again: either written twice or
- * continued by an indented line. */
-static int once(struct parser *p, const void *already, const char *key)
+/* Keys that may be given again (and continued on indented lines): each
+ * line adds to the list. */
+static int repeatable(const char *key)
 {
-	if (!already)
+	static const char *const keys[] = {
+		"listen", "args", "env", "pass_env", "allow", "deny",
+	};
+
+	return IN(keys, key, strlen(key));
+}
+
+/* A key that takes one value, seen again in its section: either written
+ * twice or continued by an indented line. Returns 1 the first time. */
+static int once(struct parser *p, const char *key)
+{
+	if (repeatable(key) || strlen(key) >= sizeof p->seen[0])
 		return 1;
-	if (p->continuation)
-		fail(p, p->lineno, "'%s' takes one value; an indented line continues it", key);
-	else
-		fail(p, p->lineno, "'%s' given twice", key);
-	return 0;
+	for (int i = 0; i < p->nseen; i++)
+		if (strcmp(p->seen[i], key) == 0) {
+			if (p->continuation)
+				fail(p, p->lineno, "'%s' takes one value; an indented line continues it", key);
+			else
+				fail(p, p->lineno, "'%s' given twice", key);
+			return 0;
+		}
+	if (p->nseen < (int)(sizeof p->seen / sizeof p->seen[0]))
+		strcpy(p->seen[p->nseen++], key);
+	return 1;
 }
 
 static void route_key(struct parser *p, struct route *r, const char *key,
@@ -469,8 +495,6 @@ static void route_key(struct parser *p, struct route *r, const char *key,
 	if (strcmp(key, "listen") == 0) {
 		route_listen(p, r, v);
 	} else if (strcmp(key, "exec") == 0) {
-		if (!once(p, r->exec, key))
-			return;
 		if (!*v) {
 			fail(p, p->lineno, "exec: empty");
 			return;
@@ -482,10 +506,7 @@ static void route_key(struct parser *p, struct route *r, const char *key,
 		if (words_split(v, &r->argv, &err) < 0)
 			fail(p, p->lineno, "args: %s", err);
 	} else if (strcmp(key, "cwd") == 0) {
-		char *u;
-		if (!once(p, r->cwd, key))
-			return;
-		u = words_unescape(v);
+		char *u = words_unescape(v);
 		r->cwd = u ? path_resolve(p->c->dir, u) : NULL;
 		r->cwd_line = p->lineno;
 		free(u);
@@ -535,8 +556,7 @@ static void route_key(struct parser *p, struct route *r, const char *key,
 		else
 			fail(p, p->lineno, "on_busy: expected wait or refuse, not '%s'", v);
 	} else if (strcmp(key, "busy_message") == 0) {
-		if (once(p, r->busy_message, key))
-			route_busy_message(p, r, v);
+		route_busy_message(p, r, v);
 	} else if (strcmp(key, "timeout") == 0) {
 		if (parse_duration(v, &r->timeout) < 0)
 			fail(p, p->lineno, "timeout: expected seconds, not '%s'", v);
@@ -545,15 +565,11 @@ static void route_key(struct parser *p, struct route *r, const char *key,
 	} else if (strcmp(key, "deny") == 0) {
 		route_acl(p, &r->deny, key, v);
 	} else if (strcmp(key, "user") == 0) {
-		if (once(p, r->user, key)) {
-			r->user = strdup(v);
-			r->user_line = p->lineno;
-		}
+		r->user = strdup(v);
+		r->user_line = p->lineno;
 	} else if (strcmp(key, "group") == 0) {
-		if (once(p, r->group, key)) {
-			r->group = strdup(v);
-			r->group_line = p->lineno;
-		}
+		r->group = strdup(v);
+		r->group_line = p->lineno;
 	} else if (strcmp(key, "umask") == 0) {
 		int mode;
 		if (parse_octal_mode(v, &mode) < 0 || mode > 0777)
@@ -598,7 +614,7 @@ static int handler(void *user, const char *section, const char *key,
 	struct parser *p = user;
 
 	(void)section; /* the reader tracks sections itself */
-	if (p->skip_section || indented_key(p, key, value))
+	if (p->skip_section || indented_key(p, key, value) || !once(p, key))
 		return 1;
 	if (p->in_gateway)
 		gateway_key(p, key, value);
@@ -619,6 +635,7 @@ static void section_begin(struct parser *p, const char *name, size_t n)
 	p->cur = NULL;
 	p->in_gateway = 0;
 	p->skip_section = 1;
+	p->nseen = 0;
 	if (n >= sizeof buf) {
 		fail(p, p->lineno, "section name too long");
 		return;
@@ -720,7 +737,11 @@ static char *reader(char *str, int num, void *stream)
 	}
 	memcpy(str, line, n);
 	str[n] = '\0';
-	classify(p, line, n);
+	/* inih skips a UTF-8 byte order mark on the first line; so do we. */
+	if (p->lineno == 1 && n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+		classify(p, line + 3, n - 3);
+	else
+		classify(p, line, n);
 	return str;
 }
 
@@ -924,6 +945,13 @@ struct config *config_parse(const char *path, const char *text, size_t len,
 	p.c->max_children = 1024;
 	p.c->shutdown_grace = 10;
 	p.c->kill_grace = 2;
+	p.c->workers = 1;
+	p.c->text = malloc(len + 1);
+	if (p.c->text) {
+		memcpy(p.c->text, text, len);
+		p.c->text[len] = '\0';
+		p.c->textlen = len;
+	}
 	r = ini_parse_stream(reader, &p, handler, &p);
 	if (r > 0)
 		fail(&p, r, "syntax error: expected [section], key = value or a comment");
@@ -983,6 +1011,24 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	return c;
 }
 
+struct config *config_from_fd(const char *path, int fd)
+{
+	struct stat st;
+	char *text, err[1024];
+	struct config *c = NULL;
+
+	if (fstat(fd, &st) < 0 || !(text = malloc((size_t)st.st_size + 1))) {
+		log_warning("config from the main process: %s", strerror(errno));
+		return NULL;
+	}
+	if (pread(fd, text, (size_t)st.st_size, 0) != st.st_size)
+		log_warning("config from the main process: short read");
+	else if (!(c = config_parse(path, text, (size_t)st.st_size, err, sizeof err)))
+		log_warning("config from the main process: %s", err);
+	free(text);
+	return c;
+}
+
 static void route_free(struct route *r)
 {
 	free(r->name);
@@ -1019,6 +1065,7 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->nroutes; i++)
 		route_free(&c->routes[i]);
 	free(c->routes);
+	free(c->text);
 	free(c->path);
 	free(c->dir);
 	free(c);

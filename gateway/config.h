@@ -65,6 +65,9 @@ struct config {
 	double kill_grace;
 	enum on_shutdown on_shutdown;
 	enum log_format log_format;
+	unsigned workers;               /* event-loop processes; auto resolved */
+	char *text;                     /* the file as read, for the workers */
+	size_t textlen;
 	struct route *routes;
 	size_t nroutes;
 };
@@ -77,6 +80,10 @@ struct config *config_parse(const char *path, const char *text, size_t len,
 
 /* Reads and parses the file. */
 struct config *config_load(const char *path, char *err, size_t errlen);
+
+/* Parses the text of a memfd the main process sent (a worker's config):
+ * the same bytes the main process checked. NULL after logging a warning. */
+struct config *config_from_fd(const char *path, int fd);
 
 /* A config lives while the server or a child of it holds it. */
 void config_hold(struct config *c);
