@@ -69,9 +69,13 @@ static void stderr_take(struct child *c, size_t n)
 		left -= (size_t)(nl - start) + 1;
 		start = nl + 1;
 	}
+	/* A full buffer with no newline: its first CHILD_LINE_MAX bytes are
+	 * a line. The last byte stays, so that a line of exactly that length
+	 * is not followed by an empty one when its newline comes. */
 	if (left == sizeof c->line) {
-		log_stderr_line(c, start, left);
-		left = 0;
+		log_stderr_line(c, start, CHILD_LINE_MAX);
+		start += CHILD_LINE_MAX;
+		left -= CHILD_LINE_MAX;
 	}
 	memmove(c->line, start, left);
 	c->linelen = left;
@@ -150,6 +154,8 @@ static void stderr_drain(struct child *c)
 
 /* ---- timeout ---- */
 
+static void timer_close(struct child *c);
+
 static void on_timer(uv_timer_t *t)
 {
 	struct child *c = t->data;
@@ -159,8 +165,14 @@ static void on_timer(uv_timer_t *t)
 		child_signal(c, SIGTERM, "timeout");
 		uv_timer_start(&c->timer, on_timer,
 		    (uint64_t)(c->kill_grace * 1000 + 0.5), 0);
-	} else {
+	} else if (c->alive) {
 		child_signal(c, SIGKILL, "timeout");
+	} else {
+		/* The leader died of the TERM; what it started may not have.
+		 * Its group cannot have a new owner yet: a group id is not
+		 * reused while the group has members. */
+		kill(-c->pid, SIGKILL);
+		timer_close(c);
 	}
 }
 
@@ -198,7 +210,10 @@ static void on_child_exit(struct proc *p, int64_t status, int sig)
 		log_str(&l, "reason", c->end_reason);
 	log_end(&l);
 	c->alive = 0;
-	timer_close(c);
+	/* A timeout's TERM has gone out: its KILL still goes to the group
+	 * after kill_grace, for what the child started. */
+	if (!c->killing)
+		timer_close(c);
 	proc_close(&c->proc);
 	server_child_exited(c->srv, c);
 }
@@ -301,14 +316,21 @@ static int stderr_fd(struct child *c, uv_loop_t *loop)
 }
 
 /* Frees the child once the handles it opened are closed. */
-static void spawn_failed(struct child *c, const char *stage, int err)
+static void spawn_failed(struct child *c, const char *stage, int err, int quiet)
 {
-	log_spawn_error(c->route, &c->ci, stage, err);
+	if (!quiet)
+		log_spawn_error(c->route, &c->ci, stage, err);
 	c->handles++; /* hold it while closing */
 	stderr_close(c);
 	if (c->proc.closing)
 		c->handles++; /* on_proc_closed releases it */
 	handle_done(c);
+}
+
+int child_shortage(int err)
+{
+	return err == UV_EMFILE || err == UV_ENFILE || err == UV_ENOMEM ||
+	    err == UV_EAGAIN;
 }
 
 struct child *child_spawn(struct server *s, const struct route *r, int fd,
@@ -323,9 +345,7 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 
 	if (!c || env_build(r, ci, environ, &env) < 0) {
 		free(c);
-		close(fd);
-		log_spawn_error(r, ci, NULL, UV_ENOMEM);
-		*errp = UV_ENOMEM;
+		*errp = UV_ENOMEM; /* fd kept: a shortage */
 		return NULL;
 	}
 	c->srv = s;
@@ -337,11 +357,8 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 	errfd = stderr_fd(c, loop);
 	if (errfd < -1) {
 		err = errfd;
-		close(fd);
 		strv_free(&env);
-		spawn_failed(c, NULL, err);
-		*errp = err;
-		return NULL;
+		goto failed;
 	}
 	req.route = r;
 	req.env = env.v;
@@ -350,16 +367,13 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 	req.fd_err = errfd;
 	c->started = uv_hrtime();
 	err = proc_spawn(loop, &c->proc, &req, &stage);
-	/* The child has its own copies now (or never will): ours go at once. */
-	close(fd);
 	if (r->stderr_mode == STDERR_LOG)
 		close(errfd);
 	strv_free(&env);
-	if (err < 0) {
-		spawn_failed(c, stage, err);
-		*errp = err;
-		return NULL;
-	}
+	if (err < 0)
+		goto failed;
+	/* The child has its own copy now: ours goes at once. */
+	close(fd);
 	c->pid = c->proc.pid;
 	c->alive = 1;
 	c->handles++;
@@ -374,4 +388,16 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 	}
 	log_spawn(c);
 	return c;
+
+failed:
+	*errp = err;
+	/* Short of the gateway's own resources, before anything ran: the
+	 * caller keeps the client and tries again later. */
+	if (!stage && child_shortage(err)) {
+		spawn_failed(c, NULL, err, 1);
+		return NULL;
+	}
+	close(fd);
+	spawn_failed(c, stage, err, 0);
+	return NULL;
 }

@@ -7,11 +7,8 @@
 
 #include "config.h"
 #include "env.h"
-#include "source.h"
+#include "server.h"
 #include "spawn.h"
-
-struct server;
-struct route_state;
 
 #define CHILD_LINE_MAX 1024     /* longer stderr lines are split */
 
@@ -21,9 +18,7 @@ struct child {
 	uv_timer_t timer;               /* timeout, then kill_grace */
 	struct server *srv;
 	const struct route *route;
-	struct config *config;          /* held: route points into it */
-	struct route_state *rs;         /* the server's accounting, held */
-	struct source_key source;
+	struct slot slot;               /* the server's counts, held */
 	struct conn_info ci;
 	uint64_t started;               /* uv_hrtime() */
 	double kill_grace;
@@ -36,15 +31,18 @@ struct child {
 	int listed;                     /* on the server's list */
 	const char *end_reason;         /* why the gateway signalled it */
 	size_t linelen;
-	char line[CHILD_LINE_MAX];
+	char line[CHILD_LINE_MAX + 1];  /* + 1: room for the newline */
 	struct child *prev, *next;      /* the server's list */
 };
 
-/* Spawns the route's program on the accepted socket `fd`, which it closes
- * in every case. Returns the child, or NULL after logging a spawn_error
- * with *err set to the negative errno. */
+/* Spawns the route's program on the accepted socket `fd` and closes the
+ * gateway's copy. Returns the child, or NULL with *err set (a libuv
+ * error): when child_shortage(*err) the gateway itself was short of
+ * descriptors, memory or processes before anything ran, and fd is left
+ * open for a later try; otherwise fd is closed and a spawn_error logged. */
 struct child *child_spawn(struct server *s, const struct route *r, int fd,
     const struct conn_info *ci, double kill_grace, int *err);
+int child_shortage(int err);
 
 /* Signals the child's process group (it is a session leader). */
 void child_signal(struct child *c, int sig, const char *reason);

@@ -5,14 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "config.h"
+#include "ipc.h"
 #include "log.h"
 #include "server.h"
 #include "setup.h"
 #include "spawn.h"
+#include "worker.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/usr/local/etc"
@@ -43,6 +46,22 @@ static void ensure_stdio(void)
 				close(n);
 			}
 		}
+}
+
+/* An ignored signal stays ignored across exec. uv_spawn gives children
+ * default dispositions for signals 1-31 only: the real-time ones the
+ * gateway was started ignoring are reset here, through the raw system
+ * call since glibc hides 32 and 33 (it handles them itself, so it is
+ * never one of those that is ignored unless it was inherited so). */
+static void unignore_realtime_signals(void)
+{
+	struct { void (*handler)(int); unsigned long flags; void (*restorer)(void);
+	    unsigned long mask; } old, dfl = { .handler = SIG_DFL };
+
+	for (int sig = 32; sig < 65; sig++)
+		if (syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof old.mask) == 0 &&
+		    old.handler == SIG_IGN)
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
 }
 
 /* The path is made absolute once, so that reloads find the same file
@@ -112,7 +131,10 @@ int main(int argc, char **argv)
 	/* The setup step between uv_spawn and a route's program. */
 	if (argc > 1 && strcmp(argv[1], SETUP_ARG) == 0)
 		return setup_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0)
+		return worker_main(argc, argv);
 	ensure_stdio();
+	unignore_realtime_signals();
 	while ((opt = getopt(argc, argv, "c:thV")) != -1) {
 		switch (opt) {
 		case 'c':
@@ -158,7 +180,7 @@ int main(int argc, char **argv)
 	 * default dispositions back from uv_spawn. */
 	signal(SIGPIPE, SIG_IGN);
 	log_set_format(config->log_format);
-	if ((err_no = spawn_init()) < 0) {
+	if ((err_no = spawn_init(NULL)) < 0) {
 		log_fatal("/dev/null: %s", strerror(-err_no));
 		config_release(config);
 		return 1;

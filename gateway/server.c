@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "ipc.h"
+#include "linger.h"
 #include "log.h"
+#include "pool.h"
 #include "util.h"
 
 /* Connections taken per wake-up of one listener, so that a busy listener
@@ -85,7 +88,7 @@ static int route_full(struct server *s, const struct route *r)
  * with on_busy = wait, and then for that route's listeners alone. */
 static int may_accept(struct server *s, const struct listener *l)
 {
-	return !s->stopping && !s->starved &&
+	return !s->stopping && !s->starved && !s->held &&
 	    s->nchildren < s->config->max_children &&
 	    !(l->route->on_busy == BUSY_WAIT && route_full(s, l->route));
 }
@@ -96,38 +99,34 @@ static void update_accepting(struct server *s)
 		listener_accepting(s->listeners[i], may_accept(s, s->listeners[i]));
 }
 
+static void resume(struct server *s);
+
 static void on_retry(uv_timer_t *t)
 {
-	struct server *s = container_of(t, struct server, retry_timer);
-
-	s->starved = 0;
-	update_accepting(s);
+	resume(container_of(t, struct server, retry_timer));
 }
 
 /* Out of descriptors, memory or processes: pause accepting (clients wait
  * in the backlog, none is dropped) until a child exits or a second has
- * passed. The error is logged at most about once a second. */
-static void starve(struct server *s, const struct listener *l, int err)
+ * passed. The error (accept_error, or spawn_error for a client already
+ * accepted) is logged at most about once a second. */
+static void starve(struct server *s, const char *event, const struct route *r,
+    const char *addr, int err)
 {
 	uint64_t now = uv_now(s->loop);
 
-	if (l && (s->last_resource_log == 0 || now - s->last_resource_log >= RETRY_MS)) {
+	if (s->last_resource_log == 0 || now - s->last_resource_log >= RETRY_MS) {
 		struct logline line;
 		s->last_resource_log = now;
-		log_begin(&line, "accept_error");
-		log_str(&line, "route", l->route->name);
-		log_str(&line, "addr", l->name);
+		log_begin(&line, event);
+		log_str(&line, "route", r->name);
+		if (addr)
+			log_str(&line, "addr", addr);
 		log_str(&line, "error", strerror(err));
 		log_end(&line);
 	}
 	s->starved = 1;
 	uv_timer_start(&s->retry_timer, on_retry, RETRY_MS, 0);
-}
-
-static int is_resource_error(int err)
-{
-	return err == EMFILE || err == ENFILE || err == ENOBUFS ||
-	    err == ENOMEM || err == EAGAIN;
 }
 
 /* accept(2) passes on errors of the aborted connection itself: those
@@ -140,21 +139,17 @@ static int is_client_error(int err)
 	    err == ENETUNREACH || err == EPERM;
 }
 
-/* Refused: the message (if any) is written without blocking, our side
- * is shut, and what the client already sent is read away so that the
- * close does not turn into a reset that loses the message. */
-static void refuse(const struct route *r, int fd, struct conn_info *ci,
-    const char *reason, int with_message)
+/* Refused: the message (if any) is written without blocking, and the
+ * connection lingers so that the close does not turn into a reset that
+ * loses the message. */
+static void refuse(struct server *s, const struct route *r, int fd,
+    struct conn_info *ci, const char *reason, int with_message)
 {
 	struct logline l;
-	char junk[4096];
 
 	if (with_message && r->busy_len)
 		send(fd, r->busy_message, r->busy_len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	shutdown(fd, SHUT_WR);
-	while (recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
-		;
-	close(fd);
+	linger_close(s->loop, fd);
 	log_begin(&l, "refuse");
 	child_log_conn(&l, r, ci);
 	child_log_peer(&l, ci);
@@ -179,45 +174,166 @@ static int admit(struct server *s, const struct route *r, int fd,
 
 	if (ci->tcp && ((r->deny.n && acl_match(&r->deny, peer)) ||
 	    (r->allow.n && !acl_match(&r->allow, peer)))) {
-		refuse(r, fd, ci, "deny", 0);
+		refuse(s, r, fd, ci, "deny", 0);
 		return -1;
 	}
 	if (route_full(s, r)) {
-		refuse(r, fd, ci, "busy", 1);
+		refuse(s, r, fd, ci, "busy", 1);
 		return -1;
 	}
 	source_of(ci, src);
 	if (r->max_per_source &&
 	    source_count(&state_of(s, r)->sources, src) >= r->max_per_source) {
-		refuse(r, fd, ci, "per_source", 1);
+		refuse(s, r, fd, ci, "per_source", 1);
 		return -1;
 	}
 	return 0;
 }
 
-/* The child joins the server's list and counts, and holds what its
- * route lives in until it is freed. */
+void server_slot_take(struct server *s, struct slot *sl, const struct route *r,
+    const struct source_key *src)
+{
+	sl->config = s->config;
+	config_hold(sl->config);
+	sl->rs = state_of(s, r);
+	sl->rs->refs++;
+	sl->rs->live++;
+	sl->source = *src;
+	/* Without memory for the entry the source goes uncounted. */
+	if (source_add(&sl->rs->sources, src) < 0)
+		sl->source.kind = 0;
+	sl->counted = 1;
+	s->nchildren++;
+}
+
+/* Out of the counts; the references stay until the holder is freed. */
+static void slot_uncount(struct server *s, struct slot *sl)
+{
+	if (!sl->counted)
+		return;
+	sl->counted = 0;
+	sl->rs->live--;
+	if (sl->source.kind)
+		source_remove(&sl->rs->sources, &sl->source);
+	s->nchildren--;
+}
+
+static void slot_release(struct slot *sl)
+{
+	state_release(sl->rs);
+	config_release(sl->config);
+	sl->rs = NULL;
+	sl->config = NULL;
+}
+
+void server_slot_free(struct server *s, struct slot *sl)
+{
+	slot_uncount(s, sl);
+	slot_release(sl);
+}
+
+/* The child joins the server's list and counts. */
 static void child_started(struct server *s, struct child *c,
     const struct source_key *src)
 {
-	struct route_state *rs = state_of(s, c->route);
-
-	c->config = s->config;
-	config_hold(c->config);
-	c->rs = rs;
-	rs->refs++;
-	rs->live++;
-	c->source = *src;
-	/* Without memory for the entry the source goes uncounted. */
-	if (source_add(&rs->sources, src) < 0)
-		c->source.kind = 0;
+	server_slot_take(s, &c->slot, c->route, src);
 	c->listed = 1;
 	c->prev = NULL;
 	c->next = s->children;
 	if (s->children)
 		s->children->prev = c;
 	s->children = c;
-	s->nchildren++;
+}
+
+/* ---- clients accepted in a shortage ---- */
+
+/* A client accepted when the gateway could not spawn for it waits here,
+ * in order, for descriptors, memory or processes to come back. */
+struct held {
+	int fd;
+	struct conn_info ci;
+	struct source_key src;
+	const struct route *route;
+	struct config *config;          /* held: route points into it */
+	struct held *next;
+};
+
+static void hold(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, const struct source_key *src)
+{
+	struct held *h = calloc(1, sizeof *h);
+
+	if (!h) {
+		close(fd);
+		return;
+	}
+	h->fd = fd;
+	h->ci = *ci;
+	h->src = *src;
+	h->route = r;
+	h->config = s->config;
+	config_hold(h->config);
+	if (!s->held)
+		s->held_tail = &s->held;
+	*s->held_tail = h;
+	s->held_tail = &h->next;
+}
+
+static const struct route *route_named(struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nroutes; i++)
+		if (strcmp(c->routes[i].name, name) == 0)
+			return &c->routes[i];
+	return NULL;
+}
+
+static void unhold(struct server *s, struct held *h)
+{
+	s->held = h->next;
+	config_release(h->config);
+	free(h);
+}
+
+/* Spawns for the held clients, oldest first, while resources last. A
+ * reload in between gives them the new route of the same name. */
+static void spawn_held(struct server *s)
+{
+	while (s->held && s->nchildren < s->config->max_children) {
+		struct held *h = s->held;
+		const struct route *r = route_named(s->config, h->route->name);
+		struct child *c;
+		int err;
+
+		if (!r) {
+			close(h->fd);
+			unhold(s, h);
+			continue;
+		}
+		c = child_spawn(s, r, h->fd, &h->ci, s->config->kill_grace, &err);
+		if (!c && child_shortage(err)) {
+			starve(s, "spawn_error", r, NULL, -err);
+			return;
+		}
+		if (c)
+			child_started(s, c, &h->src);
+		unhold(s, h);
+	}
+}
+
+static void drop_held(struct server *s)
+{
+	while (s->held) {
+		close(s->held->fd);
+		unhold(s, s->held);
+	}
+}
+
+static void resume(struct server *s)
+{
+	s->starved = 0;
+	uv_timer_stop(&s->retry_timer);
+	spawn_held(s);
+	update_accepting(s);
 }
 
 static void on_readable(struct listener *l)
@@ -236,22 +352,28 @@ static void on_readable(struct listener *l)
 		if (fd < 0 && is_client_error(-fd))
 			continue;
 		if (fd < 0) {
-			starve(s, l, -fd);
+			starve(s, "accept_error", l->route, l->name, -fd);
 			break;
 		}
 		ci.id = ++s->last_conn;
 		if (admit(s, l->route, fd, &ci, &src) < 0)
 			continue;
+		if (s->pool) {
+			pool_handover(s->pool, l, fd, &ci, &src);
+			continue;
+		}
 		c = child_spawn(s, l->route, fd, &ci, s->config->kill_grace, &err);
 		if (c) {
 			child_started(s, c, &src);
-		} else if (is_resource_error(-err)) {
-			starve(s, NULL, -err);
+		} else if (child_shortage(err)) {
+			hold(s, l->route, fd, &ci, &src);
+			starve(s, "spawn_error", l->route, NULL, -err);
 			break;
 		}
 	}
 	update_accepting(s);
 }
+
 
 /* ---- children ---- */
 
@@ -271,43 +393,53 @@ void server_child_forget(struct server *s, struct child *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->listed = 0;
-	state_release(c->rs);
-	config_release(c->config);
-}
-
-static void child_uncount(struct server *s, struct child *c)
-{
-	c->rs->live--;
-	if (c->source.kind)
-		source_remove(&c->rs->sources, &c->source);
-	s->nchildren--;
+	slot_release(&c->slot);
 }
 
 static void finish(struct server *s);
 
-void server_child_exited(struct server *s, struct child *c)
+void server_changed(struct server *s)
 {
-	child_uncount(s, c);
 	if (s->stopping) {
-		if (s->nchildren == 0)
+		if (s->nchildren == 0 && (!s->pool || pool_done(s->pool)))
 			finish(s);
 		return;
 	}
 	/* A freed slot is the likeliest sign that resources are back. */
-	if (s->starved) {
-		s->starved = 0;
-		uv_timer_stop(&s->retry_timer);
-	}
-	update_accepting(s);
+	resume(s);
+}
+
+/* In a worker, the main process counts too: tell it. */
+static void report(struct server *s, uint32_t type, uint64_t conn, pid_t pid)
+{
+	struct ipc_msg m = { .type = type, .conn = conn, .pid = pid };
+
+	if (s->ipc >= 0)
+		ipc_report(s->ipc, &m);
+}
+
+void server_child_exited(struct server *s, struct child *c)
+{
+	slot_uncount(s, &c->slot);
+	report(s, IPC_GONE, c->ci.id, c->pid);
+	server_changed(s);
 }
 
 static void signal_children(struct server *s, int sig)
 {
 	for (struct child *c = s->children; c; c = c->next)
 		child_signal(c, sig, "shutdown");
+	if (s->pool)
+		pool_signal_orphans(s->pool, sig, "shutdown");
 }
 
 /* ---- listeners ---- */
+
+/* Where a listener goes in a new config. */
+struct adoption {
+	const struct route *route;
+	const struct listen_addr *addr;
+};
 
 static void log_listen(const struct listener *l)
 {
@@ -326,55 +458,97 @@ static void close_listeners(struct listener **v, size_t n)
 			listener_close(v[i]);
 }
 
-/* The listeners of config c: those of `old` with the same address are
- * taken over (they never stop listening), the others are opened. On
- * failure nothing of `old` has changed and what was opened is closed.
- * `kept` marks the old listeners taken over. */
-static struct listener **open_listeners(struct server *s, struct config *c,
-    struct listener **old, size_t nold, char *kept, size_t *n,
-    char *err, size_t errlen)
+/* The reload diff: for each address of c (in order), the index of the
+ * old listener it keeps, or nold. A listener whose route has the same
+ * name is kept first, so that routes written alike (port 0) keep theirs. */
+static size_t *match_listeners(const struct config *c, struct listener **old,
+    size_t nold, char *kept, size_t total)
 {
-	size_t total = 0, k = 0;
-	struct listener **v;
 	const struct listen_addr **olds = calloc(nold + 1, sizeof *olds);
+	size_t *m = calloc(total + 1, sizeof *m), k;
 
-	for (size_t i = 0; i < c->nroutes; i++)
-		total += c->routes[i].nlisten;
-	v = calloc(total ? total : 1, sizeof *v);
-	if (!v || !olds) {
-		free(v);
+	if (!olds || !m) {
 		free(olds);
-		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		free(m);
 		return NULL;
 	}
 	for (size_t o = 0; o < nold; o++)
 		olds[o] = old[o]->addr;
+	k = 0;
 	for (size_t i = 0; i < c->nroutes; i++)
-		for (size_t j = 0; j < c->routes[i].nlisten; j++) {
-			const struct listen_addr *a = &c->routes[i].listen[j];
-			size_t o = addr_find(a, olds, nold, kept);
-			if (o < nold) {
-				kept[o] = 1;
-				v[k++] = old[o];
+		for (size_t j = 0; j < c->routes[i].nlisten; j++, k++) {
+			m[k] = nold;
+			for (size_t o = 0; o < nold; o++)
+				if (!kept[o] && addr_same(olds[o], &c->routes[i].listen[j]) &&
+				    strcmp(old[o]->route->name, c->routes[i].name) == 0) {
+					kept[o] = 1;
+					m[k] = o;
+					break;
+				}
+		}
+	k = 0;
+	for (size_t i = 0; i < c->nroutes; i++)
+		for (size_t j = 0; j < c->routes[i].nlisten; j++, k++)
+			if (m[k] == nold) {
+				m[k] = addr_find(&c->routes[i].listen[j], olds, nold, kept);
+				if (m[k] < nold)
+					kept[m[k]] = 1;
+			}
+	free(olds);
+	return m;
+}
+
+/* The listeners of config c: those of `old` with the same address are
+ * taken over (they never stop listening), the others are opened. On
+ * failure nothing of `old` has changed and what was opened is closed.
+ * `kept` marks the old listeners taken over; `to[k]` is the address of
+ * c that listener k serves (where a kept one goes). */
+static struct listener **open_listeners(struct server *s, struct config *c,
+    struct listener **old, size_t nold, char *kept, size_t *n,
+    struct adoption *to, char *err, size_t errlen)
+{
+	size_t total = 0, k = 0, a = 0;
+	struct listener **v;
+	size_t *m;
+
+	for (size_t i = 0; i < c->nroutes; i++)
+		total += c->routes[i].nlisten;
+	v = calloc(total ? total : 1, sizeof *v);
+	m = match_listeners(c, old, nold, kept, total);
+	if (!v || !m) {
+		free(v);
+		free(m);
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	for (size_t i = 0; i < c->nroutes; i++)
+		for (size_t j = 0; j < c->routes[i].nlisten; j++, a++) {
+			if (to) {
+				to[k].route = &c->routes[i];
+				to[k].addr = &c->routes[i].listen[j];
+			}
+			if (m[a] < nold) {
+				v[k++] = old[m[a]];
 				continue;
 			}
-			v[k] = listener_open(&c->routes[i], a, err, errlen);
+			v[k] = listener_open(&c->routes[i], &c->routes[i].listen[j],
+			    err, errlen);
 			if (v[k]) {
 				v[k]->data = s;
 				k++;
 			} else if (err[0]) {
 				/* Close only what was opened here. */
 				for (size_t x = 0; x < k; x++)
-					for (o = 0; o < nold; o++)
+					for (size_t o = 0; o < nold; o++)
 						if (v[x] == old[o])
 							v[x] = NULL;
 				close_listeners(v, k);
 				free(v);
-				free(olds);
+				free(m);
 				return NULL;
 			}
 		}
-	free(olds);
+	free(m);
 	*n = k;
 	return v;
 }
@@ -409,22 +583,6 @@ static void reload_error(const char *msg)
 	log_end(&l);
 }
 
-/* Gives each kept listener the route (and address) of the new config
- * that listens on it. */
-static void adopt_listeners(struct server *s, struct config *c)
-{
-	for (size_t i = 0; i < s->nlisteners; i++) {
-		struct listener *l = s->listeners[i];
-		for (size_t r = 0; r < c->nroutes; r++)
-			for (size_t j = 0; j < c->routes[r].nlisten; j++)
-				if (addr_same(l->addr, &c->routes[r].listen[j])) {
-					listener_adopt(l, &c->routes[r], &c->routes[r].listen[j]);
-					goto next;
-				}
-next:
-		;
-	}
-}
 
 void server_reload(struct server *s)
 {
@@ -432,8 +590,9 @@ void server_reload(struct server *s)
 	struct config *c;
 	struct listener **v;
 	struct route_state **states;
+	struct adoption *to;
 	char *kept;
-	size_t n = 0, opened = 0, closed = 0;
+	size_t n = 0, opened = 0, closed = 0, total = 0;
 	struct logline l;
 
 	if (s->stopping)
@@ -443,16 +602,24 @@ void server_reload(struct server *s)
 		reload_error(err);
 		return;
 	}
+	if (c->workers != s->config->workers) {
+		log_warning("workers: a change takes a restart; keeping %u", s->config->workers);
+		c->workers = s->config->workers;
+	}
+	for (size_t i = 0; i < c->nroutes; i++)
+		total += c->routes[i].nlisten;
 	kept = calloc(s->nlisteners + 1, 1);
+	to = calloc(total + 1, sizeof *to);
 	states = states_for(s, c);
-	v = kept && states ? open_listeners(s, c, s->listeners, s->nlisteners,
-	    kept, &n, err, sizeof err) : NULL;
+	v = kept && to && states ? open_listeners(s, c, s->listeners,
+	    s->nlisteners, kept, &n, to, err, sizeof err) : NULL;
 	if (!v) {
-		if (!kept || !states)
+		if (!kept || !to || !states)
 			snprintf(err, sizeof err, "%s", strerror(ENOMEM));
 		reload_error(err);
 		states_release(states, c->nroutes);
 		free(kept);
+		free(to);
 		config_release(c);
 		return;
 	}
@@ -466,12 +633,19 @@ void server_reload(struct server *s)
 	free(s->listeners);
 	s->listeners = v;
 	s->nlisteners = n;
-	adopt_listeners(s, c);
+	/* Kept listeners serve the new config's route on their address. */
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->route != to[i].route)
+			listener_adopt(v[i], to[i].route, to[i].addr);
+	free(to);
 	states_release(s->rstate, s->config->nroutes);
 	s->rstate = states;
 	config_release(s->config);
 	s->config = c;
 	log_set_format(c->log_format);
+	s->generation++;
+	if (s->pool)
+		pool_reload(s->pool);
 	for (size_t i = 0; i < n; i++)
 		opened += !v[i]->watching;
 	if (watch_listeners(s) < 0)
@@ -519,6 +693,13 @@ static void finish(struct server *s)
 {
 	struct child *c, *next;
 
+	if (s->finished)
+		return;
+	s->finished = 1;
+	if (s->pool)
+		pool_close(s->pool);
+	if (s->ipc >= 0)
+		uv_close((uv_handle_t *)&s->ipc_poll, NULL);
 	uv_timer_stop(&s->stop_timer);
 	uv_timer_stop(&s->retry_timer);
 	uv_close((uv_handle_t *)&s->stop_timer, NULL);
@@ -540,7 +721,8 @@ static unsigned detach_children(struct server *s)
 	for (struct child *c = s->children; c; c = c->next)
 		if (c->alive && !child_needs_gateway(c)) {
 			child_detach(c);
-			child_uncount(s, c);
+			slot_uncount(s, &c->slot);
+			report(s, IPC_GONE, c->ci.id, c->pid);
 			n++;
 		}
 	return n;
@@ -551,6 +733,8 @@ static void stop(struct server *s, int sig)
 	struct logline l;
 	unsigned detached = 0;
 
+	if (s->pool)
+		pool_stop(s->pool); /* the workers count the signals too */
 	if (s->stopping) {
 		/* A second signal: end the children now. */
 		terminate_children(s);
@@ -559,27 +743,37 @@ static void stop(struct server *s, int sig)
 	s->stopping = 1;
 	if (s->config->on_shutdown == SHUTDOWN_DETACH)
 		detached = detach_children(s);
+	if (s->ipc >= 0)
+		goto stopping; /* the main process logs the stop */
 	log_begin(&l, "stop");
 	log_str(&l, "signal", sigabbrev_np(sig));
 	log_uint(&l, "children", s->nchildren);
 	if (s->config->on_shutdown == SHUTDOWN_DETACH)
 		log_uint(&l, "detached", detached);
 	log_end(&l);
+stopping:
 	close_listeners(s->listeners, s->nlisteners);
 	s->nlisteners = 0;
+	drop_held(s); /* no child will come for them now */
 	uv_timer_stop(&s->retry_timer);
-	if (s->nchildren == 0) {
-		finish(s);
-		return;
-	}
 	uv_timer_start(&s->stop_timer, on_shutdown_grace_over,
 	    ms(s->config->shutdown_grace), 0);
+	server_changed(s);
+}
+
+void server_stop(struct server *s)
+{
+	stop(s, SIGTERM);
 }
 
 static void on_signal(uv_signal_t *h, int sig)
 {
 	struct server *s = h->data;
 
+	/* A worker takes its orders from the main process only (a ^C
+	 * reaches the whole process group). */
+	if (s->ipc >= 0)
+		return;
 	if (sig == SIGHUP)
 		server_reload(s);
 	else
@@ -588,16 +782,138 @@ static void on_signal(uv_signal_t *h, int sig)
 
 /* ---- start ---- */
 
-int server_start(struct server *s, uv_loop_t *loop, struct config *c)
+static void start_handles(struct server *s)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+	uv_timer_init(s->loop, &s->retry_timer);
+	uv_timer_init(s->loop, &s->stop_timer);
+	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+		uv_signal_init(s->loop, &s->sig[i]);
+		s->sig[i].data = s;
+		uv_signal_start(&s->sig[i], on_signal, sigs[i]);
+	}
+}
+
+/* ---- a worker's side ---- */
+
+static void use_config(struct server *s, struct config *c, uint32_t generation)
+{
+	struct route_state **states = states_for(s, c);
+
+	if (!states) {
+		log_warning("config: %s; keeping the old one", strerror(ENOMEM));
+		config_release(c);
+		return;
+	}
+	states_release(s->rstate, s->config->nroutes);
+	s->rstate = states;
+	config_release(s->config);
+	s->config = c;
+	s->generation = generation;
+	log_set_format(c->log_format);
+}
+
+static void worker_conn(struct server *s, const struct ipc_msg *m, int fd)
+{
+	const struct route *r;
+	struct conn_info ci = m->ci;
+	struct source_key src;
+	struct child *c;
+	int err;
+
+	if (m->generation != s->generation || m->route >= s->config->nroutes) {
+		/* Cannot happen while the main process and we read the same
+		 * text; if it does, say so rather than run the wrong route. */
+		log_warning("conn %llu: config generation %u, ours %u",
+		    (unsigned long long)m->conn, m->generation, s->generation);
+		close(fd);
+		report(s, IPC_GONE, m->conn, 0);
+		return;
+	}
+	r = &s->config->routes[m->route];
+	ci.ipc_path = m->listen < r->nlisten ? r->listen[m->listen].ipc_path : NULL;
+	c = child_spawn(s, r, fd, &ci, s->config->kill_grace, &err);
+	if (!c) {
+		if (child_shortage(err)) {
+			/* The main process counts it: it cannot wait here. */
+			struct logline l;
+			close(fd);
+			log_begin(&l, "spawn_error");
+			child_log_conn(&l, r, &ci);
+			log_str(&l, "error", uv_strerror(err));
+			log_end(&l);
+		}
+		report(s, IPC_GONE, m->conn, 0);
+		return;
+	}
+	source_of(&ci, &src);
+	child_started(s, c, &src);
+	report(s, IPC_SPAWNED, m->conn, c->pid);
+}
+
+static void on_ipc(uv_poll_t *h, int status, int events)
+{
+	struct server *s = container_of(h, struct server, ipc_poll);
+	struct ipc_msg m;
+	int fd, n;
+
+	(void)status;
+	(void)events;
+	while ((n = ipc_recv(s->ipc, &m, &fd)) > 0) {
+		if (m.type == IPC_CONN && fd >= 0) {
+			worker_conn(s, &m, fd);
+		} else if (m.type == IPC_CONFIG && fd >= 0) {
+			struct config *c = config_from_fd(s->config->path, fd);
+			close(fd);
+			if (c)
+				use_config(s, c, m.generation);
+		} else {
+			if (fd >= 0)
+				close(fd);
+			if (m.type == IPC_STOP)
+				stop(s, SIGTERM);
+		}
+	}
+	if (n == 0 || (n < 0 && n != -EAGAIN)) {
+		/* The main process is gone: stop as it would have told us. */
+		uv_poll_stop(&s->ipc_poll);
+		if (!s->stopping)
+			stop(s, SIGTERM);
+	}
+}
+
+int server_start_worker(struct server *s, uv_loop_t *loop, struct config *c,
+    int ipc, uint32_t generation)
+{
+	memset(s, 0, sizeof *s);
+	s->loop = loop;
+	s->ipc = ipc;
+	s->generation = generation;
+	s->rstate = states_for(s, c);
+	if (!s->rstate) {
+		log_fatal("%s", strerror(ENOMEM));
+		return -1;
+	}
+	s->config = c;
+	start_handles(s);
+	uv_poll_init(loop, &s->ipc_poll, ipc);
+	uv_poll_start(&s->ipc_poll, UV_READABLE, on_ipc);
+	return 0;
+}
+
+/* ---- the main process ---- */
+
+int server_start(struct server *s, uv_loop_t *loop, struct config *c)
+{
 	char err[1024], *kept = NULL;
 
 	memset(s, 0, sizeof *s);
 	s->loop = loop;
+	s->ipc = -1;
 	s->rstate = states_for(s, c);
 	s->listeners = s->rstate ? open_listeners(s, c, NULL, 0, kept,
-	    &s->nlisteners, err, sizeof err) : NULL;
+	    &s->nlisteners, NULL, err, sizeof err) : NULL;
 	if (!s->listeners) {
 		log_fatal("%s", s->rstate ? err : strerror(ENOMEM));
 		states_release(s->rstate, c->nroutes);
@@ -613,12 +929,11 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c)
 		s->config = NULL;
 		return -1;
 	}
-	uv_timer_init(loop, &s->retry_timer);
-	uv_timer_init(loop, &s->stop_timer);
-	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
-		uv_signal_init(loop, &s->sig[i]);
-		s->sig[i].data = s;
-		uv_signal_start(&s->sig[i], on_signal, sigs[i]);
+	start_handles(s);
+	if (c->workers > 1 && !(s->pool = pool_start(s, c))) {
+		close_listeners(s->listeners, s->nlisteners);
+		s->nlisteners = 0;
+		return -1;
 	}
 	update_accepting(s);
 	return 0;
@@ -626,6 +941,8 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c)
 
 void server_free(struct server *s)
 {
+	pool_free(s->pool);
+	s->pool = NULL;
 	if (s->config)
 		states_release(s->rstate, s->config->nroutes);
 	s->rstate = NULL;

@@ -21,6 +21,18 @@ struct route_state {
 	struct source_table sources;    /* live children per source */
 };
 
+/* What one connection holds of the server while its child lives: a
+ * place in the counts, and the config its route lives in. */
+struct slot {
+	struct config *config;
+	struct route_state *rs;
+	struct source_key source;       /* kind 0: not counted */
+	int counted;
+};
+
+struct pool;
+struct held;
+
 struct server {
 	uv_loop_t *loop;
 	struct config *config;          /* the current one */
@@ -31,18 +43,32 @@ struct server {
 	unsigned nchildren;             /* live processes, watched */
 	unsigned long long last_conn;
 	int stopping;
+	int finished;
 	int terminating;                /* children have been sent TERM */
 	int starved;                    /* out of fds or processes: paused */
+	struct held *held, **held_tail; /* accepted, waiting for resources */
 	uint64_t last_resource_log;     /* ms, for rate limiting */
 	uv_timer_t retry_timer;         /* ends a starved pause */
 	uv_timer_t stop_timer;          /* shutdown_grace, then kill_grace */
 	uv_signal_t sig[3];
+	struct pool *pool;              /* main with workers: children run there */
+	int ipc;                        /* in a worker: the main process, or -1 */
+	uv_poll_t ipc_poll;
+	uint32_t generation;            /* of the config, counted by reloads */
 };
 
 /* Opens every listener of the config, which the server then owns (it
  * releases it in server_free). Returns 0, or -1 after logging a fatal
  * error: nothing is left open and the config is still the caller's. */
 int server_start(struct server *s, uv_loop_t *loop, struct config *c);
+
+/* A worker's server: no listeners; connections come from the main
+ * process over `ipc`, and every child's end is reported back. */
+int server_start_worker(struct server *s, uv_loop_t *loop, struct config *c,
+    int ipc, uint32_t generation);
+
+/* What a SIGTERM does (a second call ends the children). */
+void server_stop(struct server *s);
 
 /* SIGHUP: the config file again, all or nothing. */
 void server_reload(struct server *s);
@@ -56,5 +82,15 @@ uv_loop_t *server_loop(struct server *s);
  * struct is about to be freed. */
 void server_child_exited(struct server *s, struct child *c);
 void server_child_forget(struct server *s, struct child *c);
+
+/* Called by the pool: counting a connection whose child a worker runs,
+ * and un-counting it (then dropping what it held). */
+void server_slot_take(struct server *s, struct slot *sl, const struct route *r,
+    const struct source_key *src);
+void server_slot_free(struct server *s, struct slot *sl);
+
+/* Something freed a place or a worker ended: accept again, or finish a
+ * stop that was waiting for it. */
+void server_changed(struct server *s);
 
 #endif

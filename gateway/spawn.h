@@ -45,8 +45,14 @@ struct proc {
 /* Which path this build takes, for the start event. */
 extern const char spawn_path[];
 
-/* Opens what every spawn needs (/dev/null). 0 or -errno. */
-int spawn_init(void);
+/* Opens what every spawn needs (/dev/null), and raises the descriptor
+ * limit where the path can give children back `base` (the limit the
+ * gateway was started with; NULL: the current one). 0 or -errno. */
+struct rlimit;
+int spawn_init(const struct rlimit *base);
+
+/* The descriptor limit children get: for the workers' command line. */
+void spawn_base_nofile(unsigned long long *soft, unsigned long long *hard);
 
 /* Starts the program and watches it: on_exit once it has exited (and been
  * reaped). Returns 0, or a negative errno with *stage naming the call

@@ -41,7 +41,7 @@ static struct rlimit start_nofile;      /* what the children get back */
 /* A gateway holding thousands of children needs more descriptors than
  * the usual soft limit: it raises its own to the hard limit, and each
  * child gets back the limit the gateway was started with. */
-int spawn_init(void)
+int spawn_init(const struct rlimit *base)
 {
 	struct rlimit raised;
 
@@ -49,12 +49,18 @@ int spawn_init(void)
 		devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
 		return -errno;
-	if (getrlimit(RLIMIT_NOFILE, &start_nofile) == 0) {
-		raised = start_nofile;
+	if (getrlimit(RLIMIT_NOFILE, &raised) == 0) {
+		start_nofile = base ? *base : raised;
 		raised.rlim_cur = raised.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &raised);
 	}
 	return 0;
+}
+
+void spawn_base_nofile(unsigned long long *soft, unsigned long long *hard)
+{
+	*soft = start_nofile.rlim_cur;
+	*hard = start_nofile.rlim_max;
 }
 
 struct child_args {

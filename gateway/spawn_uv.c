@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,9 +19,20 @@
 
 const char spawn_path[] = "uv_spawn";
 
-int spawn_init(void)
+/* uv_spawn cannot give a child another limit: nothing is raised. */
+int spawn_init(const struct rlimit *base)
 {
+	(void)base;
 	return 0;
+}
+
+void spawn_base_nofile(unsigned long long *soft, unsigned long long *hard)
+{
+	struct rlimit rl;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	*soft = rl.rlim_cur;
+	*hard = rl.rlim_max;
 }
 
 static void on_uv_exit(uv_process_t *h, int64_t status, int sig)

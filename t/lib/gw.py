@@ -2,6 +2,7 @@
 config, read its log, talk to it over real sockets."""
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -44,53 +45,107 @@ def parse_line(line):
 
 
 def wait_for(pred, timeout=10, what="condition"):
+    """Polls pred() until it is true; `what` may be a callable, so that an
+    expensive message is only built on failure."""
     end = time.monotonic() + timeout
+    pause = 0.005
     while True:
         r = pred()
         if r:
             return r
         if time.monotonic() > end:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.01)
+            raise AssertionError("timed out waiting for " + (what() if callable(what) else what))
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 class Gateway:
     """A gatewayd on a config written into a fresh directory. In the text,
     {dir} is that directory and {top} the project's top directory."""
 
-    def __init__(self, config, start=True, files=None):
+    def __init__(self, config, start=True, files=None, **popen):
+        """files: {name: (text, mode)}; a str text is formatted like the
+        config, a bytes text is written as it is (scripts with braces).
+        A name may contain '/': directories are made. popen: keyword
+        arguments for start()."""
         self.dir = tempfile.mkdtemp(prefix="gwt-")
         self.config = os.path.join(self.dir, "gateway.ini")
         self.log_path = os.path.join(self.dir, "gateway.log")
         for name, (text, mode) in (files or {}).items():
             p = os.path.join(self.dir, name)
-            with open(p, "w") as f:
-                f.write(text.format(dir=self.dir, top=TOP))
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            if isinstance(text, str):
+                text = text.format(dir=self.dir, top=TOP).encode()
+            with open(p, "wb") as f:
+                f.write(text)
             os.chmod(p, mode)
         with open(self.config, "w") as f:
             f.write(config.format(dir=self.dir, top=TOP))
         self.proc = None
+        self.logf = None
+        self._seen = 0          # bytes of the log parsed so far
+        self._parsed = []       # (raw line, dict) of every whole line
         if start:
-            self.start()
+            self.start(**popen)
 
-    def start(self):
-        self.logf = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([BIN, "-c", self.config], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self.logf)
+    def spawn(self, args=None, close_std=(), preexec_fn=None, env=None, cwd=None):
+        """Starts the binary on the config without waiting for anything.
+        close_std: which of fds 0-2 the gateway starts with closed."""
+        if self.logf is None:
+            self.logf = open(self.log_path, "wb")
+
+        def pre():
+            if preexec_fn:
+                preexec_fn()
+            for fd in close_std:
+                os.close(fd)
+        self.proc = subprocess.Popen([BIN, "-c", self.config] + list(args or []),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=self.logf, env=env, cwd=cwd,
+                                     preexec_fn=pre if (close_std or preexec_fn) else None)
+        return self.proc
+
+    def start(self, timeout=20, **kw):
+        self.spawn(**kw)
         # The start event is logged once every listener is open.
-        wait_for(lambda: self.proc.poll() is not None or " event=start " in self.log(),
+        wait_for(lambda: self.proc.poll() is not None or self.events("start"), timeout,
                  what="gatewayd to start")
         if self.proc.poll() is not None:
             raise AssertionError("gatewayd exited %d:\n%s" % (self.proc.returncode, self.log()))
+
+    def run_to_exit(self, timeout=20, **kw):
+        """Starts a gateway that is expected to exit by itself: its status."""
+        self.spawn(**kw)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("gatewayd did not exit:\n" + self.log())
+
+    def wait_exit(self, timeout=20):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("gatewayd did not exit:\n" + self.log())
 
     def log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def lines(self):
+        """[(raw line, dict)] of every whole log line so far, parsed once."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self._seen)
+            data = f.read()
+        end = data.rfind(b"\n")
+        if end >= 0:
+            self._seen += end + 1
+            for raw in data[:end].decode("utf-8", "replace").split("\n"):
+                self._parsed.append((raw, parse_line(raw)))
+        return self._parsed
+
     def events(self, name=None, **match):
         out = []
-        for line in self.log().splitlines():
-            d = parse_line(line)
+        for _, d in self.lines():
             if name and d.get("event") != name:
                 continue
             if all(d.get(k) == str(v) for k, v in match.items()):
@@ -100,7 +155,13 @@ class Gateway:
     def wait_event(self, name, count=1, timeout=10, **match):
         return wait_for(lambda: len(self.events(name, **match)) >= count and
                         self.events(name, **match), timeout,
-                        "%d %s event(s) %s in:\n%s" % (count, name, match, self.log()))
+                        lambda: "%d %s event(s) %s in:\n%s" % (count, name, match, self.log()))
+
+    def cpu_seconds(self):
+        """User plus system CPU time the gateway has used so far."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def addr(self, route, index=0):
         """(host, port) or a Unix path of a route's listener, as logged."""
@@ -153,6 +214,34 @@ class Gateway:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        # Children run in sessions of their own: end what a failed test
+        # left running (each is a group leader).
+        if self.proc:
+            try:
+                ended = {e.get("pid") for e in self.events("exit")}
+                pids = [int(e["pid"]) for e in self.events("spawn")
+                        if e.get("pid") and e["pid"] not in ended]
+            except (OSError, ValueError):
+                pids = []
+            for pid in pids:
+                if session_of(pid) == pid:
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+        if self.logf:
+            self.logf.close()
+        if not os.environ.get("GW_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def session_of(pid):
+    """The session id of a process, or None if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[4])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def split_addr(a):

@@ -1,0 +1,487 @@
+#include "pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "ipc.h"
+#include "log.h"
+#include "spawn.h"
+#include "util.h"
+
+#define BUCKETS 1024
+
+/* A connection handed to a worker, as the main process counts it. */
+struct remote {
+	struct slot slot;
+	struct pool *pool;
+	const struct route *route;
+	struct ipc_msg msg;             /* as sent, for a resend */
+	int fd;                         /* ours, until a worker has it */
+	unsigned worker;
+	pid_t pid;                      /* once the worker has spawned it */
+	int orphan;                     /* its worker died: ours to watch */
+	uint64_t started;
+	uv_timer_t timer;               /* an orphan's timeout */
+	int timer_open, killing;
+	const char *end_reason;
+	struct remote *prev, *next;     /* every remote */
+	struct remote *hnext;           /* by connection id */
+};
+
+/* One worker process; a restarted worker is a new struct, since the old
+ * one's handle may still be closing. */
+struct worker {
+	pid_t pid;
+	int sock;
+	uv_poll_t poll;
+	struct pool *pool;
+};
+
+struct pool {
+	struct server *s;
+	struct worker **w;              /* NULL: not running */
+	unsigned n, next;
+	struct remote *remotes;
+	struct remote *bucket[BUCKETS];
+	uv_signal_t sigchld;
+	int stopping;
+};
+
+static void on_worker_readable(uv_poll_t *h, int status, int events);
+
+/* ---- remotes ---- */
+
+static struct remote *find(struct pool *p, uint64_t conn)
+{
+	struct remote *r = p->bucket[conn % BUCKETS];
+
+	while (r && r->msg.conn != conn)
+		r = r->hnext;
+	return r;
+}
+
+static void link_remote(struct pool *p, struct remote *r)
+{
+	struct remote **b = &p->bucket[r->msg.conn % BUCKETS];
+
+	r->hnext = *b;
+	*b = r;
+	r->next = p->remotes;
+	if (p->remotes)
+		p->remotes->prev = r;
+	p->remotes = r;
+}
+
+static void unlink_remote(struct pool *p, struct remote *r)
+{
+	struct remote **b = &p->bucket[r->msg.conn % BUCKETS];
+
+	while (*b != r)
+		b = &(*b)->hnext;
+	*b = r->hnext;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		p->remotes = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+/* Its child is gone: out of the counts and freed. */
+static void remote_free(struct pool *p, struct remote *r)
+{
+	unlink_remote(p, r);
+	if (r->fd >= 0)
+		close(r->fd);
+	server_slot_free(p->s, &r->slot);
+	if (r->timer_open) {
+		r->timer.data = r;
+		uv_close((uv_handle_t *)&r->timer, on_timer_closed);
+	} else {
+		free(r);
+	}
+}
+
+/* ---- workers ---- */
+
+static int send_config(struct pool *p, struct worker *w)
+{
+	struct config *c = p->s->config;
+	struct ipc_msg m = { .type = IPC_CONFIG, .generation = p->s->generation };
+	int fd = memfd_create("gateway.ini", MFD_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, c->text, c->textlen) != (ssize_t)c->textlen) {
+		err = errno ? -errno : -EIO;
+		close(fd);
+		return err;
+	}
+	err = ipc_send(w->sock, &m, fd);
+	close(fd);
+	return err;
+}
+
+static void on_worker_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static int worker_spawn(struct pool *p, unsigned i)
+{
+	struct worker *w = calloc(1, sizeof *w);
+	sigset_t all, old;
+	int sv[2], err;
+	pid_t pid;
+	unsigned long long soft, hard;
+	char ssoft[24], shard[24];
+
+	spawn_base_nofile(&soft, &hard);
+	snprintf(ssoft, sizeof ssoft, "%llu", soft);
+	snprintf(shard, sizeof shard, "%llu", hard);
+	if (!w)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		free(w);
+		return -errno;
+	}
+	/* No handler of ours may run between fork and exec; the worker
+	 * unblocks its signals itself. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		if (sv[1] == WORKER_FD)
+			fcntl(WORKER_FD, F_SETFD, 0);
+		else
+			dup2(sv[1], WORKER_FD);
+		execl("/proc/self/exe", "gatewayd", WORKER_ARG,
+		    p->s->config->path, ssoft, shard, (char *)NULL);
+		_exit(127);
+	}
+	err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		free(w);
+		return -err;
+	}
+	w->pid = pid;
+	w->sock = sv[0];
+	w->pool = p;
+	p->w[i] = w;
+	uv_poll_init(p->s->loop, &w->poll, w->sock);
+	w->poll.data = w;
+	uv_poll_start(&w->poll, UV_READABLE, on_worker_readable);
+	{
+		struct logline l;
+		log_begin(&l, "worker");
+		log_uint(&l, "worker", i + 1);
+		log_int(&l, "pid", pid);
+		log_end(&l);
+	}
+	return send_config(p, w);
+}
+
+/* Round robin over the live workers; a full queue passes the turn on. */
+static int send_remote(struct pool *p, struct remote *r)
+{
+	int err = -ESRCH;
+
+	for (unsigned k = 0; k < p->n; k++) {
+		unsigned i = (p->next + k) % p->n;
+		if (!p->w[i])
+			continue;
+		err = ipc_send(p->w[i]->sock, &r->msg, r->fd);
+		if (err == 0) {
+			r->worker = i;
+			p->next = i + 1;
+			return 0;
+		}
+	}
+	return err;
+}
+
+static void log_lost(struct remote *r, int err)
+{
+	struct logline l;
+
+	log_begin(&l, "spawn_error");
+	child_log_conn(&l, r->route, &r->msg.ci);
+	child_log_peer(&l, &r->msg.ci);
+	log_str(&l, "error", err == -EAGAIN ? "every worker is busy" : "no worker");
+	log_end(&l);
+}
+
+void pool_handover(struct pool *p, const struct listener *l, int fd,
+    const struct conn_info *ci, const struct source_key *src)
+{
+	struct config *c = p->s->config;
+	struct remote *r = calloc(1, sizeof *r);
+	int err;
+
+	if (!r) {
+		close(fd);
+		return;
+	}
+	r->pool = p;
+	r->route = l->route;
+	r->fd = fd;
+	r->started = uv_now(p->s->loop);
+	r->msg.type = IPC_CONN;
+	r->msg.route = (uint32_t)(l->route - c->routes);
+	r->msg.listen = (uint32_t)(l->addr - l->route->listen);
+	r->msg.generation = p->s->generation;
+	r->msg.conn = ci->id;
+	r->msg.ci = *ci;
+	r->msg.ci.ipc_path = NULL;
+	server_slot_take(p->s, &r->slot, l->route, src);
+	link_remote(p, r);
+	err = send_remote(p, r);
+	if (err < 0) {
+		log_lost(r, err);
+		remote_free(p, r);
+	}
+}
+
+/* ---- what the workers report ---- */
+
+static void on_report(struct pool *p, const struct ipc_msg *m)
+{
+	struct remote *r = find(p, m->conn);
+
+	if (!r)
+		return;
+	if (m->type == IPC_SPAWNED) {
+		r->pid = m->pid;
+		close(r->fd);
+		r->fd = -1;
+	} else if (m->type == IPC_GONE) {
+		remote_free(p, r);
+		server_changed(p->s);
+	}
+}
+
+static void read_reports(struct pool *p, struct worker *w)
+{
+	struct ipc_msg m;
+	int fd, n;
+
+	while ((n = ipc_recv(w->sock, &m, &fd)) > 0) {
+		if (fd >= 0)
+			close(fd);
+		on_report(p, &m);
+	}
+}
+
+static void on_worker_readable(uv_poll_t *h, int status, int events)
+{
+	struct worker *w = h->data;
+
+	(void)status;
+	(void)events;
+	read_reports(w->pool, w);
+	/* EOF: the worker is ending; its exit comes through SIGCHLD. */
+}
+
+/* ---- orphans: children of a worker that died ---- */
+
+static void on_orphan_timer(uv_timer_t *t)
+{
+	struct remote *r = t->data;
+
+	if (!r->killing) {
+		r->killing = 1;
+		r->end_reason = "timeout";
+		kill(-r->pid, SIGTERM);
+		uv_timer_start(&r->timer, on_orphan_timer,
+		    (uint64_t)(r->msg.kill_grace * 1000 + 0.5), 0);
+	} else {
+		kill(-r->pid, SIGKILL);
+	}
+}
+
+static void adopt(struct pool *p, struct remote *r)
+{
+	uint64_t now = uv_now(p->s->loop), limit;
+
+	r->orphan = 1;
+	if (r->route->timeout <= 0)
+		return;
+	limit = (uint64_t)(r->route->timeout * 1000 + 0.5);
+	uv_timer_init(p->s->loop, &r->timer);
+	r->timer.data = r;
+	r->timer_open = 1;
+	uv_timer_start(&r->timer, on_orphan_timer,
+	    now - r->started >= limit ? 0 : limit - (now - r->started), 0);
+}
+
+static void orphan_exited(struct pool *p, struct remote *r, int st)
+{
+	struct logline l;
+
+	log_begin(&l, "exit");
+	child_log_conn(&l, r->route, &r->msg.ci);
+	log_int(&l, "pid", r->pid);
+	if (WIFSIGNALED(st))
+		log_str(&l, "signal", sigabbrev_np(WTERMSIG(st)));
+	else
+		log_int(&l, "status", WEXITSTATUS(st));
+	log_seconds(&l, "duration", (double)(uv_now(p->s->loop) - r->started) / 1e3);
+	if (r->end_reason)
+		log_str(&l, "reason", r->end_reason);
+	log_end(&l);
+	remote_free(p, r);
+}
+
+void pool_signal_orphans(struct pool *p, int sig, const char *reason)
+{
+	for (struct remote *r = p->remotes; r; r = r->next)
+		if (r->orphan && r->pid > 0) {
+			if (!r->end_reason)
+				r->end_reason = reason;
+			kill(-r->pid, sig);
+		}
+}
+
+static void worker_died(struct pool *p, unsigned i, int st)
+{
+	struct worker *w = p->w[i];
+	int err;
+
+	/* What it said before it died still counts. */
+	read_reports(p, w);
+	p->w[i] = NULL;
+	uv_close((uv_handle_t *)&w->poll, on_worker_closed);
+	close(w->sock);
+	if (!p->stopping || WIFSIGNALED(st) || WEXITSTATUS(st) != 0)
+		log_warning("worker %u (pid %d) ended with %s %d%s", i + 1, (int)w->pid,
+		    WIFSIGNALED(st) ? "signal" : "status",
+		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+		    p->stopping ? "" : "; restarting it");
+	if (!p->stopping && (err = worker_spawn(p, i)) < 0)
+		log_warning("worker %u: cannot restart: %s", i + 1, strerror(-err));
+	for (struct remote *r = p->remotes, *next; r; r = next) {
+		next = r->next;
+		if (r->worker != i || r->orphan)
+			continue;
+		if (r->pid > 0)
+			adopt(p, r);
+		else if ((err = send_remote(p, r)) < 0) {
+			log_lost(r, err);
+			remote_free(p, r);
+		}
+	}
+	server_changed(p->s);
+}
+
+/* The main process reaps everything it is the parent of: its workers,
+ * the orphans it took over, and whatever they had started. */
+static void on_sigchld(uv_signal_t *h, int sig)
+{
+	struct pool *p = h->data;
+	pid_t pid;
+	int st;
+
+	(void)sig;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		unsigned i;
+		for (i = 0; i < p->n; i++)
+			if (p->w[i] && p->w[i]->pid == pid)
+				break;
+		if (i < p->n) {
+			worker_died(p, i, st);
+			continue;
+		}
+		for (struct remote *r = p->remotes; r; r = r->next)
+			if (r->orphan && r->pid == pid) {
+				orphan_exited(p, r, st);
+				server_changed(p->s);
+				break;
+			}
+	}
+}
+
+/* ---- the pool ---- */
+
+struct pool *pool_start(struct server *s, struct config *c)
+{
+	struct pool *p = calloc(1, sizeof *p);
+	int err;
+
+	if (!p || !(p->w = calloc(c->workers, sizeof *p->w))) {
+		free(p);
+		log_fatal("workers: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	p->s = s;
+	p->n = c->workers;
+	/* Orphans of a dead worker become ours, not init's. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warning("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	uv_signal_init(s->loop, &p->sigchld);
+	p->sigchld.data = p;
+	uv_signal_start(&p->sigchld, on_sigchld, SIGCHLD);
+	for (unsigned i = 0; i < p->n; i++)
+		if ((err = worker_spawn(p, i)) < 0) {
+			log_fatal("worker %u: %s", i + 1, strerror(-err));
+			p->stopping = 1;
+			pool_stop(p);
+			return p; /* the caller stops; workers end on EOF */
+		}
+	return p;
+}
+
+void pool_reload(struct pool *p)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->w[i])
+			send_config(p, p->w[i]);
+}
+
+void pool_stop(struct pool *p)
+{
+	struct ipc_msg m = { .type = IPC_STOP };
+
+	p->stopping = 1;
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->w[i])
+			ipc_send(p->w[i]->sock, &m, -1);
+}
+
+int pool_done(const struct pool *p)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->w[i])
+			return 0;
+	return 1;
+}
+
+void pool_close(struct pool *p)
+{
+	uv_close((uv_handle_t *)&p->sigchld, NULL);
+}
+
+void pool_free(struct pool *p)
+{
+	if (!p)
+		return;
+	free(p->w);
+	free(p);
+}

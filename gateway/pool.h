@@ -1,0 +1,42 @@
+/* workers > 1, the main process's side: it accepts and checks every
+ * connection itself (so that every limit stays exact), then hands the
+ * socket to a worker, round robin, over a SOCK_SEQPACKET socketpair with
+ * SCM_RIGHTS — libuv's multi-process echo server does the same with
+ * uv_write2. The worker spawns and watches the child and reports its
+ * start and end. As a child subreaper, the main process takes over the
+ * children of a worker that dies (reaping, timeouts, stop), restarts the
+ * worker, and hands what the dead one had not taken to another. */
+#ifndef GATEWAY_POOL_H
+#define GATEWAY_POOL_H
+
+#include "env.h"
+#include "server.h"
+
+struct pool;
+
+/* Starts c->workers workers. NULL after logging a fatal error. */
+struct pool *pool_start(struct server *s, struct config *c);
+
+/* Hands an admitted connection to a worker; closes fd in every case. */
+void pool_handover(struct pool *p, const struct listener *l, int fd,
+    const struct conn_info *ci, const struct source_key *src);
+
+/* Sends the server's current config to every worker (after a reload). */
+void pool_reload(struct pool *p);
+
+/* Forwards a stop (a second one ends the children) to every worker. */
+void pool_stop(struct pool *p);
+
+/* Signals the children taken over from dead workers. */
+void pool_signal_orphans(struct pool *p, int sig, const char *reason);
+
+/* Whether every worker has ended (after a stop). */
+int pool_done(const struct pool *p);
+
+/* Closes the pool's handles, for a stop that is finishing. */
+void pool_close(struct pool *p);
+
+/* Frees the pool once the loop has ended. */
+void pool_free(struct pool *p);
+
+#endif

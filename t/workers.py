@@ -1,0 +1,205 @@
+"""workers > 1: the main process accepts and counts, workers spawn. Limits
+hold across workers, a killed worker is replaced and its children taken
+over, reload and stop reach every worker, connection ids stay unique."""
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import gw  # noqa: E402
+from limits_helpers import recv_all, recv_until, talk_from  # noqa: E402
+
+# Says which connection it serves, waits a little, says it is done.
+SLOW = b"""#!/bin/sh
+echo "conn $GATEWAY_CONN"
+sleep "${1:-0.3}"
+echo done
+"""
+
+CONFIG = """
+[gateway]
+workers = 2
+kill_grace = 1
+
+[slow]
+listen = 127.0.0.1:0
+exec = slow.sh
+args = 0.4
+max_children = 2
+
+[hold]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c "echo started; read x; echo got $x"
+stderr = null
+
+[echo]
+listen = 127.0.0.1:0
+exec = /bin/echo
+args = v1
+
+[one]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c "echo one; read x"
+max_per_source = 1
+"""
+
+
+def gateway(config=CONFIG):
+    g = gw.Gateway(config, files={"slow.sh": (SLOW, 0o755)})
+    g.wait_event("worker", 2)
+    return g
+
+
+def worker_pids(g):
+    return {int(e["pid"]) for e in g.events("worker")}
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def concurrency(g, route):
+    """The most children of route alive at once, from the log's order."""
+    live = peak = 0
+    for e in g.events():
+        if e.get("route") != route:
+            continue
+        if e.get("event") == "spawn":
+            live += 1
+            peak = max(peak, live)
+        elif e.get("event") == "exit":
+            live -= 1
+    return peak
+
+
+def test_two_workers_start():
+    with gateway() as g:
+        pids = worker_pids(g)
+        assert len(pids) == 2 and all(alive(p) for p in pids)
+        assert all(p != g.pid() for p in pids)
+        assert gw.talk(g.addr("echo")) == b"v1\n"
+        assert g.stop() == 0
+
+
+def test_route_limit_holds_across_workers():
+    """Eight clients at once against max_children = 2: never more than
+    two children, every client served, the work spread over both
+    workers."""
+    with gateway() as g:
+        addr = g.addr("slow")
+        out = [None] * 8
+
+        def client(i):
+            out[i] = gw.talk(addr, timeout=60)
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        assert all(o and o.endswith(b"done\n") for o in out), out
+        g.wait_event("exit", 8, route="slow", timeout=30)
+        assert concurrency(g, "slow") == 2, g.log()
+        assert not g.events("refuse")
+        ids = [e["conn"] for e in g.events("spawn")]
+        assert len(ids) == len(set(ids)), ids
+        assert g.stop() == 0
+
+
+def test_per_source_limit_across_workers():
+    with gateway() as g:
+        addr = g.addr("one")
+        first = socket.create_connection(addr, 10)
+        assert recv_until(first, b"one\n")
+        # Whichever worker would take it, the main process refuses it.
+        assert talk_from(addr, "127.0.0.1") == b""
+        g.wait_event("refuse", reason="per_source")
+        assert talk_from(addr, "127.0.0.2", b"x\n").startswith(b"one\n")
+        first.close()
+        assert g.stop() == 0
+
+
+def test_killed_worker_is_replaced_and_its_child_taken_over():
+    with gateway() as g:
+        before = worker_pids(g)
+        c = g.connect("hold", timeout=30)
+        assert recv_until(c, b"started\n")
+        spawn = g.wait_event("spawn", route="hold")[0]
+        child = int(spawn["pid"])
+        # The worker that spawned it is its parent.
+        with open("/proc/%d/stat" % child) as f:
+            parent = int(f.read().split(") ")[1].split()[1])
+        assert parent in before
+        os.kill(parent, signal.SIGKILL)
+        g.wait_event("worker", 3)
+        assert any("restarting" in e.get("msg", "") for e in g.events("warning"))
+        after = worker_pids(g) - before
+        assert len(after) == 1 and alive(after.pop())
+        # The child carries on, now the main process's; its end is logged
+        # and reaped there.
+        c.sendall(b"hi\n")
+        assert recv_all(c) == b"got hi\n"
+        c.close()
+        ex = g.wait_event("exit", route="hold", timeout=20)[0]
+        assert ex["pid"] == str(child) and ex["status"] == "0", ex
+        gw.wait_for(lambda: not alive(child) and child not in [p for p, _ in g.children()],
+                    20, "the taken-over child to be reaped")
+        # New connections are served by the workers, old and new.
+        for _ in range(4):
+            assert gw.talk(g.addr("echo")) == b"v1\n"
+        assert g.stop() == 0
+
+
+def test_reload_reaches_every_worker():
+    with gateway() as g:
+        assert gw.talk(g.addr("echo")) == b"v1\n"
+        with open(g.config) as f:
+            text = f.read()
+        with open(g.config, "w") as f:
+            f.write(text.replace("args = v1", "args = v2"))
+        g.kill(signal.SIGHUP)
+        g.wait_event("reload")
+        # Round robin: eight connections reach both workers.
+        answers = {gw.talk(g.addr("echo")) for _ in range(8)}
+        assert answers == {b"v2\n"}, answers
+        assert g.stop() == 0
+
+
+def test_stop_reaches_every_worker():
+    with gateway() as g:
+        pids = worker_pids(g)
+        c = g.connect("slow", timeout=30)
+        assert recv_until(c, b"conn ")
+        g.kill(signal.SIGTERM)
+        # The running child finishes; then every worker ends, and the
+        # main process with status 0.
+        assert recv_all(c).endswith(b"done\n")
+        c.close()
+        assert g.wait_exit(30) == 0
+        gw.wait_for(lambda: not any(alive(p) for p in pids), 10, "workers to end")
+
+
+def test_second_signal_ends_children_in_workers():
+    with gateway(CONFIG.replace("kill_grace = 1", "kill_grace = 1\nshutdown_grace = 60")) as g:
+        c = g.connect("hold", timeout=30)
+        assert recv_until(c, b"started\n")
+        g.kill(signal.SIGTERM)
+        time.sleep(0.3)
+        assert g.proc.poll() is None  # waiting for the child
+        g.kill(signal.SIGTERM)
+        ex = g.wait_event("exit", route="hold", timeout=20)[0]
+        assert ex.get("signal") == "TERM" and ex.get("reason") == "shutdown", ex
+        assert g.wait_exit(30) == 0
+        c.close()
+
+
+if __name__ == "__main__":
+    gw.main(globals())
