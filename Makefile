@@ -35,6 +35,7 @@ LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
 UNITS   = $(patsubst t/unit/%.c,$(B)/t/%,$(wildcard t/unit/test_*.c))
 
 .PHONY: all deps run check unit integration sanitize bench install clean
+.PHONY: fuzz fuzz-run fuzz-replay
 
 all: $(B)/gatewayd
 
@@ -72,7 +73,54 @@ check: deps
 # The same suite, built with AddressSanitizer and UBSan in a tree of its own.
 sanitize:
 	$(MAKE) B=build/asan CFLAGS='-O1 -g -fno-omit-frame-pointer' \
-		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' unit integration
+		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' unit integration fuzz-replay
+
+# Fuzzing: each t/fuzz/fuzz_NAME.c is a libFuzzer harness (only
+# LLVMFuzzerTestOneInput) for the parser it names, with its seeds in
+# t/fuzz/corpus/NAME/; it links with every gateway object but main.o, as
+# the unit tests do.
+#   make fuzz         clang + libFuzzer, ASan, UBSan in build/fuzz: each
+#                     harness runs FUZZ_TIME seconds on a copy of its corpus
+#                     (new inputs and crashes stay in build/fuzz/)
+#   make fuzz-replay  every corpus through its harness with $(CC) and
+#                     t/fuzz/driver.c: no clang needed; `make sanitize`
+#                     runs it under ASan and UBSan
+FUZZERS    = $(patsubst t/fuzz/%.c,%,$(wildcard t/fuzz/fuzz_*.c))
+FUZZ_TIME ?= 60
+FUZZ_SAN   = -fsanitize=address,undefined -fno-sanitize-recover=all
+# t/fuzz/driver.c for a replay build; -fsanitize=fuzzer for libFuzzer.
+FUZZ_MAIN ?= t/fuzz/driver.c
+
+$(B)/fuzz/%: t/fuzz/%.c t/fuzz/driver.c $(LIBOBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Igateway -o $@ $< $(FUZZ_MAIN) \
+		$(LIBOBJS) $(LIBS)
+
+fuzz:
+	command -v clang >/dev/null 2>&1 || scripts/bootstrap clang
+	$(MAKE) B=build/fuzz CC=clang WARN='-Wall -Wextra' \
+		CFLAGS='-O1 -g -fno-omit-frame-pointer' \
+		SAN='-fsanitize=fuzzer-no-link $(FUZZ_SAN)' \
+		FUZZ_MAIN='-fsanitize=fuzzer' fuzz-run
+
+fuzz-run: $(FUZZERS:%=$(B)/fuzz/%)
+	@set -e; for f in $(FUZZERS); do \
+		n=$${f#fuzz_}; w=$(B)/fuzz/corpus/$$n; \
+		mkdir -p $$w; cp -R t/fuzz/corpus/$$n/. $$w/ 2>/dev/null || true; \
+		echo "fuzz: $$f for $(FUZZ_TIME) s on $$w"; \
+		$(B)/fuzz/$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+			-artifact_prefix=$(B)/fuzz/$$n- $(FUZZ_FLAGS) $$w; \
+	done
+
+ifeq ($(SAN),)
+fuzz-replay:
+	$(MAKE) B=build/asan CFLAGS='-O1 -g -fno-omit-frame-pointer' SAN='$(FUZZ_SAN)' fuzz-replay
+else
+fuzz-replay: $(FUZZERS:%=$(B)/fuzz/%)
+	@set -e; for f in $(FUZZERS); do \
+		$(B)/fuzz/$$f t/fuzz/corpus/$${f#fuzz_}; \
+	done
+endif
 
 # Peers from Debian (installed only for this), the yardsticks from
 # ../shared/bench built into build/bench, then scripts/bench.

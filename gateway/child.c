@@ -40,6 +40,8 @@ void child_log_peer(struct logline *l, const struct conn_info *ci)
 		/* pid= is the child's in the events that carry both. */
 		log_int(l, "peer_pid", ci->pid);
 	}
+	if (ci->via[0])
+		log_str(l, "via", ci->via);
 }
 
 /* ---- stderr = log ---- */
@@ -210,6 +212,8 @@ static void on_child_exit(struct proc *p, int64_t status, int sig)
 		log_str(&l, "reason", c->end_reason);
 	log_end(&l);
 	c->alive = 0;
+	if (c->on_end)
+		c->on_end(c->on_end_arg);
 	/* A timeout's TERM has gone out: its KILL still goes to the group
 	 * after kill_grace, for what the child started. */
 	if (!c->killing)
@@ -334,7 +338,8 @@ int child_shortage(int err)
 }
 
 struct child *child_spawn(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, double kill_grace, int *errp)
+    const struct conn_info *ci, const struct http_spawn *hs, double kill_grace,
+    int *errp)
 {
 	uv_loop_t *loop = server_loop(s);
 	struct strv env = { 0 };
@@ -343,7 +348,8 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 	const char *stage = NULL;
 	int err, errfd;
 
-	if (!c || env_build(r, ci, environ, &env) < 0) {
+	if (!c || (hs ? env_build_cgi(r, ci, hs->cgi, environ, &env) :
+	    env_build(r, ci, environ, &env)) < 0) {
 		free(c);
 		*errp = UV_ENOMEM; /* fd kept: a shortage */
 		return NULL;
@@ -364,6 +370,10 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 	req.env = env.v;
 	req.fd_in = r->stdin_mode == STDIN_SOCKET ? fd : -1;
 	req.fd_out = fd;
+	if (hs && hs->stdin_fd >= 0)
+		req.fd_in = hs->stdin_fd;
+	if (hs && hs->stdout_fd >= 0)
+		req.fd_out = hs->stdout_fd;
 	req.fd_err = errfd;
 	c->started = uv_hrtime();
 	err = proc_spawn(loop, &c->proc, &req, &stage);

@@ -30,9 +30,19 @@ struct child {
 	int handles;                    /* open libuv handles; freed at 0 */
 	int listed;                     /* on the server's list */
 	const char *end_reason;         /* why the gateway signalled it */
+	void (*on_end)(void *);         /* told when it exits (a body feeder) */
+	void *on_end_arg;
 	size_t linelen;
 	char line[CHILD_LINE_MAX + 1];  /* + 1: room for the newline */
 	struct child *prev, *next;      /* the server's list */
+};
+
+/* For cgi and nph routes: the request, and the pipes that stand for the
+ * socket on stdin (a chunked body) or stdout (a cgi response); -1 where
+ * the socket itself is the child's. */
+struct http_spawn {
+	const struct cgi_request *cgi;
+	int stdin_fd, stdout_fd;
 };
 
 /* Spawns the route's program on the accepted socket `fd` and closes the
@@ -41,7 +51,8 @@ struct child {
  * descriptors, memory or processes before anything ran, and fd is left
  * open for a later try; otherwise fd is closed and a spawn_error logged. */
 struct child *child_spawn(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, double kill_grace, int *err);
+    const struct conn_info *ci, const struct http_spawn *hs, double kill_grace,
+    int *err);
 int child_shortage(int err);
 
 /* Signals the child's process group (it is a session leader). */

@@ -3,6 +3,7 @@
  * (PLATFORM.md): refuse cut lines, know line numbers, notice sections
  * (repeated or empty) and indented continuation lines. */
 #include "config.h"
+#include "proxy.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -242,12 +243,12 @@ static const char *const route_keys[] = {
 	"backlog", "socket_mode", "max_children", "on_busy", "busy_message",
 	"max_per_source", "timeout", "allow", "deny", "user", "group", "umask",
 	"rlimit_nofile", "rlimit_nproc", "rlimit_as", "rlimit_cpu", "rlimit_core",
+	"protocol", "path", "proxy_protocol", "proxy_from", "max_pending",
 };
 
 /* In the SPEC, not yet served: refused by name rather than as unknown. */
 static const char *const later_keys[] = {
-	"socket_user", "socket_group", "proxy_protocol", "proxy_from",
-	"protocol", "path", "max_pending",
+	"socket_user", "socket_group",
 };
 
 static int in_list(const char *const *list, size_t n, const char *s, size_t len)
@@ -267,6 +268,7 @@ static void route_listen(struct parser *p, struct route *r, const char *v)
 
 	if (words_split(v, &words, &err) < 0) {
 		fail(p, p->lineno, "listen: %s", err);
+		strv_free(&words);
 		return;
 	}
 	for (size_t i = 0; i < words.n; i++) {
@@ -324,6 +326,7 @@ static void route_pass_env(struct parser *p, struct route *r, const char *v)
 
 	if (words_split(v, &words, &err) < 0) {
 		fail(p, p->lineno, "pass_env: %s", err);
+		strv_free(&words);
 		return;
 	}
 	for (size_t i = 0; i < words.n; i++) {
@@ -336,6 +339,25 @@ static void route_pass_env(struct parser *p, struct route *r, const char *v)
 			fail(p, p->lineno, "%s", strerror(ENOMEM));
 	}
 	strv_free(&words);
+}
+
+/* proxy_from takes "unix" besides addresses and blocks. */
+static int take_unix_word(struct route *r, struct strv *words)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < words->n; i++) {
+		if (strcmp(words->v[i], "unix") == 0) {
+			r->proxy_from_unix = 1;
+			free(words->v[i]);
+		} else {
+			words->v[o++] = words->v[i];
+		}
+	}
+	words->n = o;
+	if (words->v)
+		words->v[o] = NULL;
+	return 0;
 }
 
 static void route_acl(struct parser *p, struct acl *acl, const char *key,
@@ -351,9 +373,12 @@ static void route_acl(struct parser *p, struct acl *acl, const char *key,
 			*c = ' ';
 	if (!list || words_split(list, &words, &err) < 0) {
 		fail(p, p->lineno, "%s: %s", key, list ? err : strerror(ENOMEM));
+		strv_free(&words);
 		free(list);
 		return;
 	}
+	if (acl == &p->cur->proxy_from)
+		take_unix_word(p->cur, &words);
 	for (size_t i = 0; i < words.n; i++) {
 		struct cidr c;
 		if (cidr_parse(words.v[i], &c, &err) < 0) {
@@ -580,6 +605,42 @@ static void route_key(struct parser *p, struct route *r, const char *key,
 		for (int i = 0; i < ROUTE_RLIMITS; i++)
 			if (strcmp(key, route_rlimit_key[i]) == 0)
 				route_rlimit(p, r, i, v);
+	} else if (strcmp(key, "protocol") == 0) {
+		if (strcmp(v, "raw") == 0)
+			r->protocol = PROTO_RAW;
+		else if (strcmp(v, "cgi") == 0)
+			r->protocol = PROTO_CGI;
+		else if (strcmp(v, "nph") == 0)
+			r->protocol = PROTO_NPH;
+		else
+			fail(p, p->lineno, "protocol: expected raw, cgi or nph, not '%s'", v);
+	} else if (strcmp(key, "path") == 0) {
+		if (v[0] != '/' || strpbrk(v, " \t?#%"))
+			fail(p, p->lineno, "path: expected a URL path such as /app, not '%s'", v);
+		else if (!(r->path = strdup(v)))
+			fail(p, p->lineno, "%s", strerror(ENOMEM));
+		/* "/app/" serves what "/app" serves: keep no trailing slash. */
+		else if (strlen(r->path) > 1 && r->path[strlen(r->path) - 1] == '/')
+			r->path[strlen(r->path) - 1] = '\0';
+	} else if (strcmp(key, "proxy_protocol") == 0) {
+		r->proxy_line = p->lineno;
+		if (strcmp(v, "off") == 0)
+			r->proxy_protocol = 0;
+		else if (strcmp(v, "v1") == 0)
+			r->proxy_protocol = PROXY_V1;
+		else if (strcmp(v, "v2") == 0)
+			r->proxy_protocol = PROXY_V2;
+		else if (strcmp(v, "any") == 0)
+			r->proxy_protocol = PROXY_ANY;
+		else
+			fail(p, p->lineno, "proxy_protocol: expected off, v1, v2 or any, not '%s'", v);
+	} else if (strcmp(key, "proxy_from") == 0) {
+		route_acl(p, &r->proxy_from, key, v);
+	} else if (strcmp(key, "max_pending") == 0) {
+		if (parse_long(v, 1, 1000000, &n) < 0)
+			fail(p, p->lineno, "max_pending: expected a number from 1 to 1000000, not '%s'", v);
+		else
+			r->max_pending = (unsigned)n;
 	} else if (IN(later_keys, key, strlen(key))) {
 		fail(p, p->lineno, "key '%s' is not supported by this version", key);
 	} else {
@@ -676,6 +737,7 @@ static void section_begin(struct parser *p, const char *name, size_t n)
 	p->cur->backlog = 1024;
 	p->cur->socket_mode = -1;
 	p->cur->umask = -1;
+	p->cur->max_pending = 256;
 	p->skip_section = 0;
 }
 
@@ -863,6 +925,18 @@ static void resolve_ids(struct parser *p, struct route *r)
 		r->ngroups = (size_t)ng;
 }
 
+static void check_http_proxy(struct parser *p, struct route *r)
+{
+	if (r->proxy_protocol && !r->proxy_from.n && !r->proxy_from_unix)
+		fail(p, r->proxy_line, "proxy_protocol needs proxy_from: who may send the header");
+	if (!r->proxy_protocol && (r->proxy_from.n || r->proxy_from_unix))
+		fail(p, r->line, "route [%s]: proxy_from without proxy_protocol", r->name);
+	if (r->protocol == PROTO_RAW && r->path)
+		fail(p, r->line, "route [%s]: path is for protocol = cgi or nph", r->name);
+	if (r->protocol != PROTO_RAW && !r->path && !(r->path = strdup("/")))
+		fail(p, r->line, "%s", strerror(ENOMEM));
+}
+
 static void check_route(struct parser *p, struct route *r)
 {
 	if (r->nlisten == 0)
@@ -888,10 +962,12 @@ static void check_route(struct parser *p, struct route *r)
 			    "socket_mode: abstract socket '%s' has no file", r->listen[i].text);
 		/* A Unix peer has no address to match (until a PROXY header
 		 * gives it one). */
-		if ((r->allow.n || r->deny.n) && r->listen[i].family == AF_UNIX)
+		if ((r->allow.n || r->deny.n) && r->listen[i].family == AF_UNIX &&
+		    !r->proxy_protocol)
 			fail(p, r->listen[i].line,
 			    "allow/deny: unix listener '%s' has no client addresses", r->listen[i].text);
 	}
+	check_http_proxy(p, r);
 	/* argv: exec as written, then args. */
 	{
 		struct strv argv = { 0 };
@@ -905,6 +981,23 @@ static void check_route(struct parser *p, struct route *r)
 	}
 }
 
+/* Several HTTP routes may share one address when their paths differ and
+ * they agree on what the socket is. Returns NULL if they may, else why. */
+static const char *may_share(const struct route *a, const struct route *b,
+    const struct listen_addr *x, const struct listen_addr *y)
+{
+	if (!addr_same(x, y) || a == b)
+		return "overlaps";
+	if (a->protocol == PROTO_RAW || b->protocol == PROTO_RAW)
+		return "overlaps";
+	if (strcmp(a->path, b->path) == 0)
+		return "has the same path as";
+	if (a->proxy_protocol != b->proxy_protocol || a->backlog != b->backlog ||
+	    a->socket_mode != b->socket_mode || a->max_pending != b->max_pending)
+		return "must agree on proxy_protocol, backlog, socket_mode and max_pending with";
+	return NULL;
+}
+
 static void check_overlaps(struct parser *p)
 {
 	struct config *c = p->c;
@@ -915,10 +1008,26 @@ static void check_overlaps(struct parser *p)
 				for (size_t b = 0; b < (j == i ? a : c->routes[j].nlisten); b++) {
 					const struct listen_addr *x = &c->routes[i].listen[a];
 					const struct listen_addr *y = &c->routes[j].listen[b];
-					if (addr_overlap(x, y))
-						fail(p, x->line, "listen '%s' overlaps '%s' of route [%s] (line %d)",
-						    x->text, y->text, c->routes[j].name, y->line);
+					const char *why;
+					if (addr_overlap(x, y) &&
+					    (why = may_share(&c->routes[i], &c->routes[j], x, y)))
+						fail(p, x->line, "listen '%s' %s '%s' of route [%s] (line %d)",
+						    x->text, why, y->text, c->routes[j].name, y->line);
 				}
+}
+
+/* Workers take raw connections as accepted: what must be read first
+ * (a PROXY header, an HTTP head) is read by a single process. */
+static void check_workers(struct parser *p)
+{
+	if (p->c->workers <= 1)
+		return;
+	for (size_t i = 0; i < p->c->nroutes; i++) {
+		const struct route *r = &p->c->routes[i];
+		if (r->proxy_protocol || r->protocol != PROTO_RAW)
+			fail(p, r->line, "route [%s]: with workers > 1 this version serves "
+			    "raw routes without proxy_protocol only", r->name);
+	}
 }
 
 static char *dir_of(const char *path)
@@ -963,6 +1072,7 @@ struct config *config_parse(const char *path, const char *text, size_t len,
 		for (size_t i = 0; i < p.c->nroutes; i++)
 			check_route(&p, &p.c->routes[i]);
 		check_overlaps(&p);
+		check_workers(&p);
 	}
 	if (p.errline) {
 		config_free(p.c);
@@ -1045,6 +1155,8 @@ static void route_free(struct route *r)
 	free(r->user);
 	free(r->group);
 	free(r->groups);
+	free(r->path);
+	acl_free(&r->proxy_from);
 }
 
 void config_hold(struct config *c)

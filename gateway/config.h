@@ -17,6 +17,7 @@ enum stdin_mode { STDIN_SOCKET, STDIN_NULL };
 enum stderr_mode { STDERR_LOG, STDERR_INHERIT, STDERR_NULL };
 enum on_busy { BUSY_WAIT, BUSY_REFUSE };
 enum on_shutdown { SHUTDOWN_WAIT, SHUTDOWN_DETACH };
+enum protocol { PROTO_RAW, PROTO_CGI, PROTO_NPH };
 
 /* rlimit_nofile (first), rlimit_nproc, rlimit_as, rlimit_cpu, rlimit_core */
 #define ROUTE_RLIMITS 5
@@ -53,7 +54,13 @@ struct route {
 	size_t ngroups;
 	int umask;                      /* -1: the gateway's */
 	struct { int set; struct rlimit lim; } rlimit[ROUTE_RLIMITS];
-	int exec_line, cwd_line, user_line, group_line;
+	enum protocol protocol;
+	char *path;                     /* cgi/nph: URL prefix, "/" by default */
+	int proxy_protocol;             /* 0 (off), PROXY_V1, PROXY_V2, PROXY_ANY */
+	struct acl proxy_from;          /* who may send the header */
+	int proxy_from_unix;            /* "unix": the route's Unix listeners */
+	unsigned max_pending;           /* connections being read, per listener */
+	int exec_line, cwd_line, user_line, group_line, proxy_line;
 };
 
 struct config {

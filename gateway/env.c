@@ -1,11 +1,18 @@
 #include "env.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "http.h"
 
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#ifndef VERSION
+#define VERSION "0"
+#endif
 
 static int push(struct strv *out, const char *name, const char *value)
 {
@@ -108,4 +115,132 @@ int env_build(const struct route *r, const struct conn_info *ci,
 nomem:
 	strv_free(out);
 	return -ENOMEM;
+}
+
+/* ---- CGI (RFC 3875 4.1) ---- */
+
+static int header_name_ok(const char *n)
+{
+	if (!*n)
+		return 0;
+	for (; *n; n++)
+		if (!isalnum((unsigned char)*n) && *n != '-')
+			return 0;
+	return 1;
+}
+
+/* HTTP_NAME for a header: upper case, '-' as '_'. */
+static void meta_name(char *out, size_t cap, const char *name)
+{
+	size_t o = snprintf(out, cap, "HTTP_");
+
+	for (; *name && o + 1 < cap; name++)
+		out[o++] = *name == '-' ? '_' : (char)toupper((unsigned char)*name);
+	out[o] = '\0';
+}
+
+/* Every request header as HTTP_*, repeated ones joined with ", " (RFC
+ * 3875 4.1.18), except Proxy (httpoxy) and the two with variables of
+ * their own; a name that is not [A-Za-z0-9-]+ is dropped, or
+ * X_Forwarded_For could pass for X-Forwarded-For. */
+static int http_vars(const struct http_request *req, struct strv *out)
+{
+	for (size_t i = 0; i < req->nheaders; i++) {
+		const char *n = req->headers[i].name;
+		char meta[256], *joined;
+		size_t len;
+
+		if (!header_name_ok(n) || strcasecmp(n, "Proxy") == 0 ||
+		    strcasecmp(n, "Content-Length") == 0 ||
+		    strcasecmp(n, "Content-Type") == 0 || strlen(n) > 200)
+			continue;
+		/* Taken with its first occurrence. */
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(req->headers[j].name, n) == 0)
+				goto next;
+		len = strlen(req->headers[i].value);
+		for (size_t j = i + 1; j < req->nheaders; j++)
+			if (strcasecmp(req->headers[j].name, n) == 0)
+				len += 2 + strlen(req->headers[j].value);
+		if (!(joined = malloc(len + 1)))
+			return -ENOMEM;
+		strcpy(joined, req->headers[i].value);
+		for (size_t j = i + 1; j < req->nheaders; j++)
+			if (strcasecmp(req->headers[j].name, n) == 0) {
+				strcat(joined, ", ");
+				strcat(joined, req->headers[j].value);
+			}
+		meta_name(meta, sizeof meta, n);
+		if (push(out, meta, joined) < 0) {
+			free(joined);
+			return -ENOMEM;
+		}
+		free(joined);
+next:
+		;
+	}
+	return 0;
+}
+
+/* SERVER_NAME: the Host header without its port, else the local address. */
+static void server_name(const struct http_request *req,
+    const struct conn_info *ci, char *out, size_t cap)
+{
+	const char *host = http_header(req, "Host");
+	size_t n;
+
+	if (!host || !*host) {
+		snprintf(out, cap, "%s", ci->tcp ? ci->local_ip : "localhost");
+		return;
+	}
+	if (host[0] == '[') {
+		const char *close = strchr(host, ']');
+		n = close ? (size_t)(close - host) + 1 : strlen(host);
+	} else {
+		const char *colon = strchr(host, ':');
+		n = colon ? (size_t)(colon - host) : strlen(host);
+	}
+	snprintf(out, cap, "%.*s", (int)n, host);
+}
+
+static int set_unless_route(const struct route *r, char *const *parent,
+    struct strv *out, const char *name, const char *value)
+{
+	return set_by_route(r, parent, name) ? 0 : push(out, name, value);
+}
+
+int env_build_cgi(const struct route *r, const struct conn_info *ci,
+    const struct cgi_request *cr, char *const *parent, struct strv *out)
+{
+	const struct http_request *req = cr->req;
+	const char *ctype = http_header(req, "Content-Type");
+	char name[256], proto[16];
+	int e = 0;
+
+	if (env_build(r, ci, parent, out) < 0)
+		return -ENOMEM;
+	server_name(req, ci, name, sizeof name);
+	snprintf(proto, sizeof proto, "HTTP/1.%d", req->minor);
+	e |= push(out, "GATEWAY_INTERFACE", "CGI/1.1");
+	e |= push(out, "REQUEST_METHOD", req->method);
+	e |= push(out, "SCRIPT_NAME", cr->script_name);
+	e |= push(out, "PATH_INFO", cr->path_info);
+	e |= push(out, "QUERY_STRING", req->query);
+	e |= push(out, "REQUEST_URI", req->target);
+	e |= push(out, "SERVER_PROTOCOL", proto);
+	e |= set_unless_route(r, parent, out, "SERVER_NAME", name);
+	e |= set_unless_route(r, parent, out, "SERVER_SOFTWARE", "gatewayd/" VERSION);
+	/* A chunked body reaches the child through a pipe, to EOF: no
+	 * length (what Apache httpd does). */
+	if (req->content_length >= 0 && !req->chunked)
+		e |= pushu(out, "CONTENT_LENGTH", (unsigned long long)req->content_length);
+	if (ctype)
+		e |= push(out, "CONTENT_TYPE", ctype);
+	if (!e)
+		e = http_vars(req, out);
+	if (e) {
+		strv_free(out);
+		return -ENOMEM;
+	}
+	return 0;
 }

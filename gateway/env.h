@@ -18,7 +18,17 @@ struct conn_info {
 	gid_t gid;
 	pid_t pid;
 	unsigned long long id;
-	struct sockaddr_storage peer;   /* as accepted */
+	struct sockaddr_storage peer;   /* the client (a PROXY header's source) */
+	char via[96];                   /* the proxy, when a header was believed */
+};
+
+struct http_request;
+
+/* What a cgi or nph route's child learns of its request (RFC 3875 4.1). */
+struct cgi_request {
+	const struct http_request *req;
+	const char *script_name;        /* the route's path, "" for "/" */
+	const char *path_info;          /* the rest of the normalised path */
 };
 
 /* Builds the environment: the per-connection variables, PATH, the
@@ -26,5 +36,9 @@ struct conn_info {
  * win). Returns 0 and fills `out`, or -ENOMEM. */
 int env_build(const struct route *r, const struct conn_info *ci,
     char *const *parent, struct strv *out);
+
+/* The same, then the CGI meta-variables of an HTTP request. */
+int env_build_cgi(const struct route *r, const struct conn_info *ci,
+    const struct cgi_request *cr, char *const *parent, struct strv *out);
 
 #endif

@@ -75,6 +75,8 @@ void linger_close(uv_loop_t *loop, int fd)
 		free(l);
 		return;
 	}
+	/* A cgi child may still hold the socket. */
+	fd_set_blocking(fd);
 	uv_timer_init(loop, &l->timer);
 	l->poll.data = l->timer.data = l;
 	l->open = 2;

@@ -95,9 +95,15 @@ struct listener *listener_open(const struct route *r,
 	l->fd = -1;
 	l->route = r;
 	l->addr = a;
+	if (listener_add_route(l, r) < 0) {
+		snprintf(err, errlen, "listen %s: %s", a->text, strerror(ENOMEM));
+		free(l);
+		return NULL;
+	}
 	l->backlog = r->backlog;
 	l->socket_mode = r->socket_mode;
 	if (family == AF_UNIX && unix_path_free(a, err, errlen) < 0) {
+		free(l->routes);
 		free(l);
 		return NULL;
 	}
@@ -153,10 +159,23 @@ fail:
 	return NULL;
 }
 
+int listener_add_route(struct listener *l, const struct route *r)
+{
+	const struct route **v = realloc(l->routes, (l->nroutes + 1) * sizeof *v);
+
+	if (!v)
+		return -ENOMEM;
+	l->routes = v;
+	l->routes[l->nroutes++] = r;
+	return 0;
+}
+
 void listener_adopt(struct listener *l, const struct route *r,
     const struct listen_addr *a)
 {
 	l->route = r;
+	l->routes[0] = r;
+	l->nroutes = 1;
 	l->addr = a;
 	/* listen(2) on a listening socket changes its backlog in place. */
 	if (r->backlog != l->backlog && listen(l->fd, r->backlog) == 0)
@@ -236,9 +255,15 @@ int listener_accept(struct listener *l, struct conn_info *ci)
 	return fd;
 }
 
+static void listener_free(struct listener *l)
+{
+	free(l->routes);
+	free(l);
+}
+
 static void on_closed(uv_handle_t *h)
 {
-	free(container_of(h, struct listener, poll));
+	listener_free(container_of(h, struct listener, poll));
 }
 
 void listener_close(struct listener *l)
@@ -255,5 +280,5 @@ void listener_close(struct listener *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	if (!l->watching)
-		free(l);
+		listener_free(l);
 }

@@ -16,8 +16,11 @@ struct listener {
 	int fd;
 	int watching;                   /* poll started */
 	int polling;                    /* currently accepting */
-	const struct route *route;
+	const struct route *route;      /* the first of routes */
+	const struct route **routes;    /* HTTP routes may share a socket */
+	size_t nroutes;
 	const struct listen_addr *addr;
+	unsigned pending;               /* connections being read */
 	char name[160];                 /* bound address, for logs */
 	int backlog, socket_mode;       /* as applied */
 	dev_t dev;                      /* the socket file we made, if any */
@@ -37,6 +40,9 @@ struct listener *listener_open(const struct route *r,
  * applying a new backlog and socket_mode in place. */
 void listener_adopt(struct listener *l, const struct route *r,
     const struct listen_addr *a);
+
+/* Another HTTP route on the same socket. 0 or -ENOMEM. */
+int listener_add_route(struct listener *l, const struct route *r);
 
 int listener_watch(struct listener *l, uv_loop_t *loop,
     void (*on_readable)(struct listener *));

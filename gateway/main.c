@@ -91,7 +91,11 @@ static void print_routes(const struct config *c)
 				continue;
 			printf("%s%s", n++ ? "," : "", r->listen[j].text);
 		}
-		printf(" exec=%s protocol=raw\n", r->exec);
+		printf(" exec=%s protocol=%s", r->exec,
+		    r->protocol == PROTO_CGI ? "cgi" : r->protocol == PROTO_NPH ? "nph" : "raw");
+		if (r->protocol != PROTO_RAW)
+			printf(" path=%s", r->path);
+		printf("\n");
 	}
 }
 

@@ -10,6 +10,7 @@
 #include "child.h"
 #include "ipc.h"
 #include "linger.h"
+#include "pending.h"
 #include "log.h"
 #include "pool.h"
 #include "util.h"
@@ -89,6 +90,7 @@ static int route_full(struct server *s, const struct route *r)
 static int may_accept(struct server *s, const struct listener *l)
 {
 	return !s->stopping && !s->starved && !s->held &&
+	    l->pending < l->route->max_pending &&
 	    s->nchildren < s->config->max_children &&
 	    !(l->route->on_busy == BUSY_WAIT && route_full(s, l->route));
 }
@@ -142,19 +144,25 @@ static int is_client_error(int err)
 /* Refused: the message (if any) is written without blocking, and the
  * connection lingers so that the close does not turn into a reset that
  * loses the message. */
-static void refuse(struct server *s, const struct route *r, int fd,
-    struct conn_info *ci, const char *reason, int with_message)
+void server_log_refuse(const struct route *r, const struct conn_info *ci,
+    const char *reason)
 {
 	struct logline l;
 
-	if (with_message && r->busy_len)
-		send(fd, r->busy_message, r->busy_len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	linger_close(s->loop, fd);
 	log_begin(&l, "refuse");
 	child_log_conn(&l, r, ci);
 	child_log_peer(&l, ci);
 	log_str(&l, "reason", reason);
 	log_end(&l);
+}
+
+static void refuse(struct server *s, const struct route *r, int fd,
+    struct conn_info *ci, const char *reason)
+{
+	if (strcmp(reason, "deny") != 0 && r->busy_len)
+		send(fd, r->busy_message, r->busy_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	linger_close(s->loop, fd);
+	server_log_refuse(r, ci, reason);
 }
 
 static void source_of(const struct conn_info *ci, struct source_key *k)
@@ -165,29 +173,40 @@ static void source_of(const struct conn_info *ci, struct source_key *k)
 		source_key_uid(k, ci->uid);
 }
 
+const char *server_admit(struct server *s, const struct route *r,
+    const struct conn_info *ci, struct source_key *src)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)&ci->peer;
+
+	if (ci->tcp && ((r->deny.n && acl_match(&r->deny, peer)) ||
+	    (r->allow.n && !acl_match(&r->allow, peer))))
+		return "deny";
+	if (route_full(s, r))
+		return "busy";
+	source_of(ci, src);
+	if (r->max_per_source &&
+	    source_count(&state_of(s, r)->sources, src) >= r->max_per_source)
+		return "per_source";
+	return NULL;
+}
+
 /* The checks between accept and spawn. Returns 0 to go on, or -1 when
  * the connection was refused (and closed). */
 static int admit(struct server *s, const struct route *r, int fd,
     struct conn_info *ci, struct source_key *src)
 {
-	const struct sockaddr *peer = (const struct sockaddr *)&ci->peer;
+	const char *reason = server_admit(s, r, ci, src);
 
-	if (ci->tcp && ((r->deny.n && acl_match(&r->deny, peer)) ||
-	    (r->allow.n && !acl_match(&r->allow, peer)))) {
-		refuse(s, r, fd, ci, "deny", 0);
-		return -1;
-	}
-	if (route_full(s, r)) {
-		refuse(s, r, fd, ci, "busy", 1);
-		return -1;
-	}
-	source_of(ci, src);
-	if (r->max_per_source &&
-	    source_count(&state_of(s, r)->sources, src) >= r->max_per_source) {
-		refuse(s, r, fd, ci, "per_source", 1);
-		return -1;
-	}
-	return 0;
+	if (!reason)
+		return 0;
+	refuse(s, r, fd, ci, reason);
+	return -1;
+}
+
+int server_must_wait(struct server *s, const struct route *r)
+{
+	return s->nchildren >= s->config->max_children ||
+	    (r->on_busy == BUSY_WAIT && route_full(s, r));
 }
 
 void server_slot_take(struct server *s, struct slot *sl, const struct route *r,
@@ -309,7 +328,7 @@ static void spawn_held(struct server *s)
 			unhold(s, h);
 			continue;
 		}
-		c = child_spawn(s, r, h->fd, &h->ci, s->config->kill_grace, &err);
+		c = child_spawn(s, r, h->fd, &h->ci, NULL, s->config->kill_grace, &err);
 		if (!c && child_shortage(err)) {
 			starve(s, "spawn_error", r, NULL, -err);
 			return;
@@ -333,6 +352,49 @@ static void resume(struct server *s)
 	s->starved = 0;
 	uv_timer_stop(&s->retry_timer);
 	spawn_held(s);
+	pending_retry(s);
+	update_accepting(s);
+}
+
+struct child *server_spawn(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, const struct source_key *src,
+    const struct http_spawn *hs, int *err)
+{
+	struct child *c = child_spawn(s, r, fd, ci, hs, s->config->kill_grace, err);
+
+	if (c)
+		child_started(s, c, src);
+	return c;
+}
+
+/* A connection ready for its child (raw routes): checked, then handed
+ * to a worker or spawned here. Returns -1 when the gateway is short of
+ * resources (the client is held; accepting pauses). */
+static int take(struct server *s, struct listener *l, const struct route *r,
+    int fd, struct conn_info *ci)
+{
+	struct source_key src;
+	int err;
+
+	if (!ci->tcp)
+		ci->ipc_path = l->addr->ipc_path;
+	if (admit(s, r, fd, ci, &src) < 0)
+		return 0;
+	if (s->pool) {
+		pool_handover(s->pool, l, fd, ci, &src);
+		return 0;
+	}
+	if (server_spawn(s, r, fd, ci, &src, NULL, &err) || !child_shortage(err))
+		return 0;
+	hold(s, r, fd, ci, &src);
+	starve(s, "spawn_error", r, NULL, -err);
+	return -1;
+}
+
+void server_take(struct server *s, struct listener *l, const struct route *r,
+    int fd, struct conn_info *ci)
+{
+	take(s, l, r, fd, ci);
 	update_accepting(s);
 }
 
@@ -340,13 +402,10 @@ static void on_readable(struct listener *l)
 {
 	struct server *s = l->data;
 	struct conn_info ci;
-	struct source_key src;
 
 	for (int i = 0; i < ACCEPT_BATCH && may_accept(s, l); i++) {
-		struct child *c;
-		int fd, err;
+		int fd = listener_accept(l, &ci);
 
-		fd = listener_accept(l, &ci);
 		if (fd == -EAGAIN || fd == -EWOULDBLOCK)
 			break;
 		if (fd < 0 && is_client_error(-fd))
@@ -356,24 +415,15 @@ static void on_readable(struct listener *l)
 			break;
 		}
 		ci.id = ++s->last_conn;
-		if (admit(s, l->route, fd, &ci, &src) < 0)
-			continue;
-		if (s->pool) {
-			pool_handover(s->pool, l, fd, &ci, &src);
+		if (pending_needed(l)) {
+			pending_start(s, l, fd, &ci);
 			continue;
 		}
-		c = child_spawn(s, l->route, fd, &ci, s->config->kill_grace, &err);
-		if (c) {
-			child_started(s, c, &src);
-		} else if (child_shortage(err)) {
-			hold(s, l->route, fd, &ci, &src);
-			starve(s, "spawn_error", l->route, NULL, -err);
+		if (take(s, l, l->route, fd, &ci) < 0)
 			break;
-		}
 	}
 	update_accepting(s);
 }
-
 
 /* ---- children ---- */
 
@@ -458,6 +508,20 @@ static void close_listeners(struct listener **v, size_t n)
 			listener_close(v[i]);
 }
 
+/* HTTP routes written with one address share one socket: the index of
+ * the earlier route whose listen address (i, j) is, or -1. */
+static long shared_with(const struct config *c, size_t i, size_t j)
+{
+	const struct listen_addr *a = &c->routes[i].listen[j];
+
+	for (size_t x = 0; x < i; x++)
+		for (size_t y = 0; y < c->routes[x].nlisten; y++)
+			if (addr_overlap(a, &c->routes[x].listen[y]) &&
+			    addr_same(a, &c->routes[x].listen[y]))
+				return (long)x;
+	return -1;
+}
+
 /* The reload diff: for each address of c (in order), the index of the
  * old listener it keeps, or nold. A listener whose route has the same
  * name is kept first, so that routes written alike (port 0) keep theirs. */
@@ -478,6 +542,8 @@ static size_t *match_listeners(const struct config *c, struct listener **old,
 	for (size_t i = 0; i < c->nroutes; i++)
 		for (size_t j = 0; j < c->routes[i].nlisten; j++, k++) {
 			m[k] = nold;
+			if (shared_with(c, i, j) >= 0)
+				continue;
 			for (size_t o = 0; o < nold; o++)
 				if (!kept[o] && addr_same(olds[o], &c->routes[i].listen[j]) &&
 				    strcmp(old[o]->route->name, c->routes[i].name) == 0) {
@@ -489,13 +555,31 @@ static size_t *match_listeners(const struct config *c, struct listener **old,
 	k = 0;
 	for (size_t i = 0; i < c->nroutes; i++)
 		for (size_t j = 0; j < c->routes[i].nlisten; j++, k++)
-			if (m[k] == nold) {
+			if (m[k] == nold && shared_with(c, i, j) < 0) {
 				m[k] = addr_find(&c->routes[i].listen[j], olds, nold, kept);
 				if (m[k] < nold)
 					kept[m[k]] = 1;
 			}
 	free(olds);
 	return m;
+}
+
+/* Adds to each listener the other routes that share its socket. */
+static int attach_routes(struct server *s)
+{
+	struct config *c = s->config;
+
+	for (size_t i = 0; i < c->nroutes; i++)
+		for (size_t j = 0; j < c->routes[i].nlisten; j++) {
+			if (shared_with(c, i, j) < 0)
+				continue;
+			for (size_t k = 0; k < s->nlisteners; k++)
+				if (addr_same(s->listeners[k]->addr, &c->routes[i].listen[j]) &&
+				    addr_overlap(s->listeners[k]->addr, &c->routes[i].listen[j]) &&
+				    listener_add_route(s->listeners[k], &c->routes[i]) < 0)
+					return -ENOMEM;
+		}
+	return 0;
 }
 
 /* The listeners of config c: those of `old` with the same address are
@@ -523,6 +607,8 @@ static struct listener **open_listeners(struct server *s, struct config *c,
 	}
 	for (size_t i = 0; i < c->nroutes; i++)
 		for (size_t j = 0; j < c->routes[i].nlisten; j++, a++) {
+			if (shared_with(c, i, j) >= 0)
+				continue; /* attach_routes adds it to that socket */
 			if (to) {
 				to[k].route = &c->routes[i];
 				to[k].addr = &c->routes[i].listen[j];
@@ -626,6 +712,7 @@ void server_reload(struct server *s)
 	/* Committed: from here on nothing fails. */
 	for (size_t i = 0; i < s->nlisteners; i++)
 		if (!kept[i]) {
+			pending_drop(s, s->listeners[i]);
 			listener_close(s->listeners[i]);
 			closed++;
 		}
@@ -635,13 +722,15 @@ void server_reload(struct server *s)
 	s->nlisteners = n;
 	/* Kept listeners serve the new config's route on their address. */
 	for (size_t i = 0; i < n; i++)
-		if (v[i]->route != to[i].route)
+		if (v[i]->route != to[i].route || v[i]->nroutes > 1)
 			listener_adopt(v[i], to[i].route, to[i].addr);
 	free(to);
 	states_release(s->rstate, s->config->nroutes);
 	s->rstate = states;
 	config_release(s->config);
 	s->config = c;
+	if (attach_routes(s) < 0)
+		log_warning("reload: %s: a shared listener lost routes", strerror(ENOMEM));
 	log_set_format(c->log_format);
 	s->generation++;
 	if (s->pool)
@@ -755,6 +844,7 @@ stopping:
 	close_listeners(s->listeners, s->nlisteners);
 	s->nlisteners = 0;
 	drop_held(s); /* no child will come for them now */
+	pending_drop(s, NULL);
 	uv_timer_stop(&s->retry_timer);
 	uv_timer_start(&s->stop_timer, on_shutdown_grace_over,
 	    ms(s->config->shutdown_grace), 0);
@@ -833,7 +923,7 @@ static void worker_conn(struct server *s, const struct ipc_msg *m, int fd)
 	}
 	r = &s->config->routes[m->route];
 	ci.ipc_path = m->listen < r->nlisten ? r->listen[m->listen].ipc_path : NULL;
-	c = child_spawn(s, r, fd, &ci, s->config->kill_grace, &err);
+	c = child_spawn(s, r, fd, &ci, NULL, s->config->kill_grace, &err);
 	if (!c) {
 		if (child_shortage(err)) {
 			/* The main process counts it: it cannot wait here. */
@@ -921,7 +1011,7 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c)
 		return -1;
 	}
 	s->config = c;
-	if (watch_listeners(s) < 0) {
+	if (attach_routes(s) < 0 || watch_listeners(s) < 0) {
 		close_listeners(s->listeners, s->nlisteners);
 		s->nlisteners = 0;
 		states_release(s->rstate, c->nroutes);

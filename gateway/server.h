@@ -32,6 +32,9 @@ struct slot {
 
 struct pool;
 struct held;
+struct pending;
+struct http_spawn;
+struct conn_info;
 
 struct server {
 	uv_loop_t *loop;
@@ -47,6 +50,7 @@ struct server {
 	int terminating;                /* children have been sent TERM */
 	int starved;                    /* out of fds or processes: paused */
 	struct held *held, **held_tail; /* accepted, waiting for resources */
+	struct pending *pendings;       /* being read: PROXY header, HTTP head */
 	uint64_t last_resource_log;     /* ms, for rate limiting */
 	uv_timer_t retry_timer;         /* ends a starved pause */
 	uv_timer_t stop_timer;          /* shutdown_grace, then kill_grace */
@@ -92,5 +96,21 @@ void server_slot_free(struct server *s, struct slot *sl);
 /* Something freed a place or a worker ended: accept again, or finish a
  * stop that was waiting for it. */
 void server_changed(struct server *s);
+
+/* For connections read first (pending.c, httpconn.c): the checks
+ * (NULL, or the refusal's reason: deny, busy, per_source), logging a
+ * refusal, whether a request must wait for a slot, starting the child
+ * (child_spawn, then counted), and a raw route's connection once its
+ * PROXY header is read. */
+const char *server_admit(struct server *s, const struct route *r,
+    const struct conn_info *ci, struct source_key *src);
+void server_log_refuse(const struct route *r, const struct conn_info *ci,
+    const char *reason);
+int server_must_wait(struct server *s, const struct route *r);
+struct child *server_spawn(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, const struct source_key *src,
+    const struct http_spawn *hs, int *err);
+void server_take(struct server *s, struct listener *l, const struct route *r,
+    int fd, struct conn_info *ci);
 
 #endif

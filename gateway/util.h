@@ -8,4 +8,9 @@
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 
+/* uv_poll_init makes its descriptor non-blocking, and that flag lives on
+ * the open file description: a socket a child shares must get blocking
+ * mode back (the gateway itself only ever uses MSG_DONTWAIT on it). */
+int fd_set_blocking(int fd);
+
 #endif

@@ -47,6 +47,7 @@ int words_split(const char *line, struct strv *out, const char **err)
 	size_t len = strlen(line);
 	const char *p = line;
 	char *word, *w;
+	size_t had = out->n;
 
 	*err = NULL;
 	for (;;) {
@@ -104,6 +105,11 @@ int words_split(const char *line, struct strv *out, const char **err)
 	}
 fail:
 	free(word);
+	/* All or nothing: the words of this line already appended go. */
+	while (out->n > had)
+		free(out->v[--out->n]);
+	if (out->v)
+		out->v[out->n] = NULL;
 	return -1;
 }
 

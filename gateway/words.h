@@ -18,7 +18,7 @@ void strv_free(struct strv *s);
  * does but with no expansion: '...' is literal, "..." honours \" and \\,
  * a backslash outside quotes makes the next character literal, and \;
  * is ; everywhere (inih ends a value at a blank followed by ;). Returns 0,
- * or -1 with *err naming the problem. */
+ * or -1 with *err naming the problem and nothing appended. */
 int words_split(const char *line, struct strv *out, const char **err);
 
 /* A copy of `value` with every \; turned into ;. NULL on ENOMEM. */

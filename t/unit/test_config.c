@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "proxy.h"
 #include "unit.h"
 
 static char dir[64];            /* the config file's directory */
@@ -853,14 +854,112 @@ END_TEST
 
 START_TEST(spec_keys_not_supported_yet)
 {
-	const char *keys[] = { "socket_user", "socket_group", "proxy_protocol",
-	    "proxy_from", "protocol", "path", "max_pending" };
+	const char *keys[] = { "socket_user", "socket_group" };
 
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
 		char text[256];
 		snprintf(text, sizeof text, ROUTE "%s = x\n", keys[i]);
 		fails(text, 4, "key '%s' is not supported by this version", keys[i]);
 	}
+}
+END_TEST
+
+/* ================= protocol, path, proxy_protocol ================= */
+
+START_TEST(http_route_keys)
+{
+	struct config *c = ok("[r]\nlisten = 127.0.0.1:8000\nexec = bin/prog\n"
+	    "protocol = cgi\npath = /app/\nmax_pending = 9\n");
+	struct route *r = route1(c);
+
+	ck_assert_int_eq(r->protocol, PROTO_CGI);
+	ck_assert_str_eq(r->path, "/app");          /* trailing slash dropped */
+	ck_assert_uint_eq(r->max_pending, 9);
+	config_free(c);
+	c = ok(ROUTE "protocol = nph\n");
+	ck_assert_int_eq(route1(c)->protocol, PROTO_NPH);
+	ck_assert_str_eq(route1(c)->path, "/");     /* the default */
+	config_free(c);
+	c = ok(ROUTE);
+	ck_assert_int_eq(route1(c)->protocol, PROTO_RAW);
+	ck_assert_ptr_null(route1(c)->path);
+	ck_assert_uint_eq(route1(c)->max_pending, 256);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(http_route_errors)
+{
+	fails(ROUTE "protocol = http\n", 4, "protocol: expected raw, cgi or nph, not 'http'");
+	fails(ROUTE "protocol = cgi\npath = app\n", 5,
+	    "path: expected a URL path such as /app, not 'app'");
+	fails(ROUTE "protocol = cgi\npath = /a%20b\n", 5,
+	    "path: expected a URL path such as /app, not '/a%%20b'");
+	fails(ROUTE "path = /x\n", 1, "route [r]: path is for protocol = cgi or nph");
+	fails(ROUTE "max_pending = 0\n", 4,
+	    "max_pending: expected a number from 1 to 1000000, not '0'");
+}
+END_TEST
+
+START_TEST(proxy_protocol_keys)
+{
+	struct config *c = ok(ROUTE "proxy_protocol = v2\nproxy_from = 10.0.0.0/8, unix ::1\n");
+	struct route *r = route1(c);
+
+	ck_assert_int_eq(r->proxy_protocol, PROXY_V2);
+	ck_assert_int_eq(r->proxy_from_unix, 1);
+	ck_assert_uint_eq(r->proxy_from.n, 2);
+	config_free(c);
+	fails(ROUTE "proxy_protocol = v3\n", 4,
+	    "proxy_protocol: expected off, v1, v2 or any, not 'v3'");
+	fails(ROUTE "proxy_protocol = any\n", 4,
+	    "proxy_protocol needs proxy_from: who may send the header");
+	fails(ROUTE "proxy_from = 10.0.0.0/8\n", 1,
+	    "route [r]: proxy_from without proxy_protocol");
+	fails(ROUTE "proxy_protocol = v1\nproxy_from = nowhere\n", 5,
+	    "proxy_from 'nowhere': not a numeric IPv4 or IPv6 address");
+}
+END_TEST
+
+START_TEST(allow_on_unix_with_proxy_protocol)
+{
+	struct config *c = ok("[r]\nlisten = unix:run/a.sock\nexec = bin/prog\n"
+	    "proxy_protocol = v1\nproxy_from = unix\nallow = 10.0.0.0/8\n");
+
+	config_free(c);
+}
+END_TEST
+
+START_TEST(http_routes_share_a_listener)
+{
+	const char *two = "[a]\nlisten = 127.0.0.1:8000\nexec = bin/prog\nprotocol = cgi\npath = /a\n"
+	    "[b]\nlisten = 127.0.0.1:8000\nexec = bin/prog\nprotocol = nph\n%s";
+	char text[512];
+	struct config *c;
+
+	snprintf(text, sizeof text, two, "");
+	c = ok(text);
+	ck_assert_uint_eq(c->nroutes, 2);
+	config_free(c);
+	snprintf(text, sizeof text, two, "path = /a\n");
+	fails(text, 7, "listen '127.0.0.1:8000' has the same path as '127.0.0.1:8000' of route [a] (line 2)");
+	snprintf(text, sizeof text, two, "backlog = 5\n");
+	fails(text, 7, "listen '127.0.0.1:8000' must agree on proxy_protocol, backlog, socket_mode "
+	    "and max_pending with '127.0.0.1:8000' of route [a] (line 2)");
+	fails("[a]\nlisten = 127.0.0.1:8000\nexec = bin/prog\n"
+	    "[b]\nlisten = 127.0.0.1:8000\nexec = bin/prog\nprotocol = nph\n", 5,
+	    "listen '127.0.0.1:8000' overlaps '127.0.0.1:8000' of route [a] (line 2)");
+}
+END_TEST
+
+START_TEST(workers_take_raw_routes_only)
+{
+	struct config *c = ok("[gateway]\nworkers = 2\n" ROUTE);
+
+	ck_assert_uint_eq(c->workers, 2);
+	config_free(c);
+	fails("[gateway]\nworkers = 2\n" ROUTE "protocol = nph\n", 3,
+	    "route [r]: with workers > 1 this version serves raw routes without proxy_protocol only");
 }
 END_TEST
 
@@ -1295,6 +1394,12 @@ static Suite *suite(void)
 	tcase_add_test(k, allow_on_unix_listener_refused);
 	tcase_add_test(k, unknown_route_key);
 	tcase_add_test(k, spec_keys_not_supported_yet);
+	tcase_add_test(k, http_route_keys);
+	tcase_add_test(k, http_route_errors);
+	tcase_add_test(k, proxy_protocol_keys);
+	tcase_add_test(k, allow_on_unix_with_proxy_protocol);
+	tcase_add_test(k, http_routes_share_a_listener);
+	tcase_add_test(k, workers_take_raw_routes_only);
 	suite_add_tcase(s, k);
 
 	tcase_add_test(l, listen_forms_and_lines);

@@ -109,6 +109,19 @@ START_TEST(lines_append)
 }
 END_TEST
 
+START_TEST(failed_line_appends_nothing)
+{
+	struct strv s = split_ok("keep");
+	const char *err;
+
+	ck_assert_int_eq(words_split("a b 'c", &s, &err), -1);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_str_eq(s.v[0], "keep");
+	ck_assert_ptr_null(s.v[1]);
+	strv_free(&s);
+}
+END_TEST
+
 START_TEST(unescape_semicolon_only)
 {
 	char *s = words_unescape("a\\;b\\n 'c'");
@@ -133,6 +146,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, no_expansion);
 	tcase_add_test(tc, unterminated_quotes_are_errors);
 	tcase_add_test(tc, lines_append);
+	tcase_add_test(tc, failed_line_appends_nothing);
 	tcase_add_test(tc, unescape_semicolon_only);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,77 @@
+/* HTTP/1.x request heads for cgi and nph routes (RFC 9112, RFC 3875):
+ * parsing, path normalisation, route matching. Pure: no I/O. */
+#ifndef GATEWAY_HTTP_H
+#define GATEWAY_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_HEAD_MAX (16 * 1024)
+#define HTTP_MAX_HEADERS 100
+
+struct http_header {
+	const char *name, *value;       /* NUL-terminated, inside the buffer */
+};
+
+struct http_request {
+	const char *method;             /* "GET", ... (token) */
+	const char *target;             /* the raw request-target, as sent */
+	const char *query;              /* after '?', "" if none */
+	char path[HTTP_HEAD_MAX];       /* decoded once, dot segments removed */
+	int minor;                      /* HTTP/1.minor: 0 or 1 */
+	struct http_header headers[HTTP_MAX_HEADERS];
+	size_t nheaders;
+	long long content_length;       /* -1: none */
+	int chunked;                    /* Transfer-Encoding: chunked */
+	int expect_continue;            /* Expect: 100-continue (1.1 only) */
+};
+
+/* Parses the head at the start of buf (len bytes so far). The buffer is
+ * modified in place (NULs written) once the head is complete. Returns:
+ *   n > 0  the head is complete and n bytes long, CRLFCRLF (or LFLF)
+ *          included: the body starts at buf[n]; *req is filled;
+ *   0      incomplete: every one of the len bytes is head, more needed
+ *          (the caller answers 431 once HTTP_HEAD_MAX bytes have come
+ *          with no end);
+ *   -status  an error the gateway answers: -400 for a bad request line,
+ *          header, path (%00, a control byte, a dot segment above /) or
+ *          conflicting/duplicate Content-Length or both Content-Length
+ *          and Transfer-Encoding; -404 for an encoded '/' (%2F) in the
+ *          path; -431 for too many headers; -501 for a transfer coding
+ *          other than chunked; -505 for a version other than HTTP/1.x. */
+int http_parse_head(char *buf, size_t len, struct http_request *req);
+
+/* Decodes %XX once and removes "." and ".." segments (RFC 3986 5.2.4)
+ * from an absolute path (no query). Returns 0, -400 or -404 as above. */
+int http_normalize_path(const char *raw, size_t len, char *out, size_t outlen);
+
+/* Whether a route's path prefix serves a path: on whole segments ("/hi"
+ * serves "/hi" and "/hi/x", not "/hiya"; "/" serves everything). Returns
+ * the prefix length to cut for PATH_INFO (0 for "/"), or -1. */
+int http_prefix_match(const char *prefix, const char *path);
+
+/* The value of the first header with this name (case-insensitive), or
+ * NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+
+/* A chunked request body (RFC 9112 7.1), decoded incrementally: the
+ * gateway feeds the child's stdin through a pipe with what it yields. */
+struct http_chunked {
+	int state;                      /* internal; zero to start */
+	uint64_t left;                  /* bytes left in the current chunk */
+	size_t linelen;                 /* internal: size/trailer line length */
+};
+
+/* Decodes in[0..inlen): the data bytes are written to out (at most
+ * *outlen, which is set to the number written) and the number of input
+ * bytes consumed is returned, never more than the chunked body has: the
+ * bytes after the final CRLF are not consumed. Returns -1 for a malformed
+ * body (bad size, missing CRLF, a size line over 4 KiB or a chunk size
+ * over 2^62). http_chunked_done() tells when the last chunk and the
+ * trailer have been read. Chunk extensions and trailer fields are
+ * skipped. */
+long http_chunked_decode(struct http_chunked *c, const char *in, size_t inlen,
+    char *out, size_t *outlen);
+int http_chunked_done(const struct http_chunked *c);
+
+#endif

@@ -1,0 +1,400 @@
+#include "pending.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "http.h"
+#include "httpconn.h"
+#include "log.h"
+#include "proxy.h"
+#include "server.h"
+#include "util.h"
+
+#define PROXY_MS 5000           /* the SPEC's bound for a PROXY header */
+#define HEAD_MS 10000           /* and for an HTTP request head */
+
+enum stage { READ_PROXY, READ_HEAD, WAIT_SLOT };
+
+struct pending {
+	uv_poll_t poll;
+	uv_timer_t timer;
+	struct server *s;
+	struct listener *l;
+	int fd;
+	enum stage stage;
+	struct conn_info ci;
+	struct http_request *req;       /* READ_HEAD, WAIT_SLOT */
+	const struct route *route;      /* WAIT_SLOT: the route chosen */
+	size_t len, cap;
+	char *buf;                      /* what was consumed so far */
+	int closing;
+	struct pending *prev, *next;
+};
+
+int pending_needed(const struct listener *l)
+{
+	return l->route->proxy_protocol || l->route->protocol != PROTO_RAW;
+}
+
+/* ---- life ---- */
+
+/* closing: 1 once ended, then one more for each of the two handles. */
+static void on_closed(uv_handle_t *h)
+{
+	struct pending *p = h->data;
+
+	if (++p->closing == 3) {
+		free(p->buf);
+		free(p->req);
+		free(p);
+	}
+}
+
+/* Ends the reading stage; the socket is the caller's (or closed). */
+static void pending_end(struct pending *p, int close_fd)
+{
+	struct server *s = p->s;
+
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		s->pendings = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	p->l->pending--;
+	if (close_fd && p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	p->closing = 1;
+	uv_close((uv_handle_t *)&p->poll, on_closed);
+	uv_close((uv_handle_t *)&p->timer, on_closed);
+}
+
+static void refuse_proxy(struct pending *p)
+{
+	struct logline l;
+
+	log_begin(&l, "refuse");
+	child_log_conn(&l, p->l->route, &p->ci);
+	child_log_peer(&l, &p->ci);
+	log_str(&l, "reason", "proxy");
+	log_end(&l);
+	pending_end(p, 1);
+}
+
+static void http_fail(struct pending *p, int status)
+{
+	http_answer(p->s, p->l->route, p->fd, &p->ci, status);
+	p->fd = -1; /* http_answer took it */
+	pending_end(p, 0);
+}
+
+/* ---- reading exactly what belongs to the header or head ---- */
+
+/* Peeks at what waits, without consuming: into buf after what is held. */
+static ssize_t peek(struct pending *p, size_t max)
+{
+	ssize_t n;
+
+	if (p->cap < max) {
+		char *b = realloc(p->buf, max);
+		if (!b)
+			return -ENOMEM;
+		p->buf = b;
+		p->cap = max;
+	}
+	do
+		n = recv(p->fd, p->buf + p->len, max - p->len, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/* Consumes n bytes that a peek has shown are there. */
+static int consume(struct pending *p, size_t n)
+{
+	char junk[4096];
+
+	while (n > 0) {
+		ssize_t r = recv(p->fd, junk, n < sizeof junk ? n : sizeof junk, MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* The header's addresses become the connection's: the client's for
+ * TCPREMOTEIP, allow/deny and max_per_source; the proxy's is logged as
+ * via=. */
+static void believe(struct pending *p, const struct proxy_header *h)
+{
+	struct conn_info *ci = &p->ci;
+
+	if (!h->proxied)
+		return;
+	if (ci->tcp)
+		snprintf(ci->via, sizeof ci->via, strchr(ci->remote_ip, ':') ?
+		    "[%s]:%u" : "%s:%u", ci->remote_ip, ci->remote_port);
+	else
+		snprintf(ci->via, sizeof ci->via, "unix:%s", ci->ipc_path ? ci->ipc_path : "");
+	ci->tcp = 1;
+	ci->have_cred = 0;
+	ci->peer = h->src;
+	addr_host_port((const struct sockaddr *)&h->src, ci->remote_ip,
+	    sizeof ci->remote_ip, &ci->remote_port);
+	addr_host_port((const struct sockaddr *)&h->dst, ci->local_ip,
+	    sizeof ci->local_ip, &ci->local_port);
+}
+
+static void start_head(struct pending *p);
+static void dispatch(struct pending *p);
+
+static void read_proxy(struct pending *p)
+{
+	struct proxy_header h;
+	ssize_t n = peek(p, PROXY_V2_MAX);
+	int r;
+
+	if (n == -EAGAIN)
+		return;
+	if (n <= 0) {
+		refuse_proxy(p); /* closed, reset, or nothing but EOF */
+		return;
+	}
+	r = proxy_parse((const uint8_t *)p->buf, p->len + (size_t)n,
+	    p->l->route->proxy_protocol, &h);
+	if (r < 0) {
+		refuse_proxy(p);
+		return;
+	}
+	/* Incomplete: all that came is header. Complete: exactly its rest. */
+	if (consume(p, r == 0 ? (size_t)n : (size_t)r - p->len) < 0) {
+		refuse_proxy(p);
+		return;
+	}
+	if (r == 0) {
+		p->len += (size_t)n;
+		return;
+	}
+	p->len = 0;
+	believe(p, &h);
+	if (p->l->route->protocol == PROTO_RAW) {
+		int fd = p->fd;
+		struct listener *l = p->l;
+		struct conn_info ci = p->ci;
+		p->fd = -1;
+		pending_end(p, 0);
+		server_take(l->data, l, l->route, fd, &ci);
+		return;
+	}
+	start_head(p);
+}
+
+static void read_head(struct pending *p)
+{
+	ssize_t n = peek(p, HTTP_HEAD_MAX);
+	int r;
+
+	if (n == -EAGAIN)
+		return;
+	if (n <= 0) {
+		pending_end(p, 1); /* the client left before asking anything */
+		return;
+	}
+	r = http_parse_head(p->buf, p->len + (size_t)n, p->req);
+	if (r < 0) {
+		consume(p, (size_t)n);
+		http_fail(p, -r);
+		return;
+	}
+	if (consume(p, r == 0 ? (size_t)n : (size_t)r - p->len) < 0) {
+		pending_end(p, 1);
+		return;
+	}
+	if (r == 0) {
+		p->len += (size_t)n;
+		if (p->len >= HTTP_HEAD_MAX)
+			http_fail(p, 431);
+		return;
+	}
+	dispatch(p);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+	struct pending *p = h->data;
+
+	(void)events;
+	if (status < 0) {
+		pending_end(p, 1);
+		server_changed(p->s);
+		return;
+	}
+	struct server *s = p->s;
+
+	if (p->stage == READ_PROXY)
+		read_proxy(p);
+	else if (p->stage == READ_HEAD)
+		read_head(p);
+	server_changed(s); /* a place under max_pending may be free */
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	struct pending *p = t->data;
+
+	if (p->stage == READ_PROXY)
+		refuse_proxy(p);
+	else if (p->stage == READ_HEAD)
+		http_fail(p, 408);
+	server_changed(p->s);
+}
+
+/* ---- HTTP ---- */
+
+static void start_head(struct pending *p)
+{
+	p->stage = READ_HEAD;
+	p->len = 0;
+	if (!p->req && !(p->req = malloc(sizeof *p->req))) {
+		pending_end(p, 1);
+		return;
+	}
+	uv_timer_start(&p->timer, on_timeout, HEAD_MS, 0);
+	/* Bytes after the PROXY header may be waiting already. */
+	read_head(p);
+}
+
+/* The route with the longest path prefix that serves the path. */
+static const struct route *choose(const struct listener *l,
+    const struct http_request *req)
+{
+	const struct route *best = NULL;
+	int bestlen = -1;
+
+	for (size_t i = 0; i < l->nroutes; i++) {
+		int n = http_prefix_match(l->routes[i]->path, req->path);
+		if (n > bestlen || (n == bestlen && n == 0 && !best)) {
+			if (n < 0)
+				continue;
+			best = l->routes[i];
+			bestlen = n;
+		}
+	}
+	return best;
+}
+
+/* Tries to start the chosen route's child; a full route with on_busy =
+ * wait (or a full gateway) keeps the parsed request waiting. */
+static void try_start(struct pending *p)
+{
+	int fd;
+
+	/* Chosen again each time: a reload may have changed the routes. */
+	p->route = choose(p->l, p->req);
+	if (!p->route) {
+		http_fail(p, 404);
+		return;
+	}
+	if (server_must_wait(p->s, p->route)) {
+		if (p->stage != WAIT_SLOT) {
+			p->stage = WAIT_SLOT;
+			uv_poll_stop(&p->poll);
+			uv_timer_stop(&p->timer);
+		}
+		return;
+	}
+	fd = p->fd;
+	p->fd = -1;
+	http_start(p->s, p->l, p->route, fd, &p->ci, p->req);
+	p->req = NULL; /* http_start took it */
+	pending_end(p, 0);
+}
+
+static void dispatch(struct pending *p)
+{
+	uv_timer_stop(&p->timer);
+	try_start(p);
+}
+
+void pending_retry(struct server *s)
+{
+	struct pending *p, *next;
+
+	for (p = s->pendings; p; p = next) {
+		next = p->next;
+		if (p->stage == WAIT_SLOT && !p->closing)
+			try_start(p);
+	}
+}
+
+void pending_drop(struct server *s, const struct listener *l)
+{
+	struct pending *p, *next;
+
+	for (p = s->pendings; p; p = next) {
+		next = p->next;
+		if (!l || p->l == l)
+			pending_end(p, 1);
+	}
+}
+
+/* ---- start ---- */
+
+/* A header is believed only from proxy_from: anyone else could claim
+ * any address and pass deny. */
+static int from_proxy(const struct listener *l, const struct conn_info *ci)
+{
+	if (!ci->tcp)
+		return l->route->proxy_from_unix;
+	return acl_match(&l->route->proxy_from, (const struct sockaddr *)&ci->peer);
+}
+
+void pending_start(struct server *s, struct listener *l, int fd,
+    const struct conn_info *ci)
+{
+	struct pending *p;
+
+	if (l->route->proxy_protocol && !from_proxy(l, ci)) {
+		struct logline line;
+		close(fd); /* before a byte is read */
+		log_begin(&line, "refuse");
+		child_log_conn(&line, l->route, ci);
+		child_log_peer(&line, ci);
+		log_str(&line, "reason", "proxy");
+		log_end(&line);
+		return;
+	}
+	if (!(p = calloc(1, sizeof *p)) || uv_poll_init(s->loop, &p->poll, fd) < 0) {
+		free(p);
+		close(fd);
+		return;
+	}
+	fd_set_blocking(fd);
+	p->s = s;
+	p->l = l;
+	p->fd = fd;
+	p->ci = *ci;
+	p->poll.data = p;
+	uv_timer_init(s->loop, &p->timer);
+	p->timer.data = p;
+	p->next = s->pendings;
+	if (s->pendings)
+		s->pendings->prev = p;
+	s->pendings = p;
+	l->pending++;
+	uv_poll_start(&p->poll, UV_READABLE, on_readable);
+	if (l->route->proxy_protocol) {
+		p->stage = READ_PROXY;
+		uv_timer_start(&p->timer, on_timeout, PROXY_MS, 0);
+	} else {
+		start_head(p);
+	}
+}
