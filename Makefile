@@ -124,7 +124,7 @@ endif
 
 # Peers from Debian (installed only for this), the yardsticks from
 # ../shared/bench built into build/bench, then scripts/bench.
-BENCH_PEERS = ucspi-tcp ipsvd xinetd socat gnuplot-nox
+BENCH_PEERS = ucspi-tcp ipsvd xinetd socat gnuplot-nox lighttpd
 bench: 
 	scripts/bootstrap $(BENCH_PEERS)
 	$(MAKE) all
