@@ -8,19 +8,7 @@
 #include <strings.h>
 
 #include "cgi.h"
-
-static int is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int is_ows(unsigned char c)
-{
-	return c == ' ' || c == '\t';
-}
+#include "http.h"
 
 /* One header line of the program's block, split and trimmed. */
 struct field {
@@ -36,18 +24,18 @@ static int split_field(const char *p, size_t n, struct field *f)
 {
 	const char *colon = memchr(p, ':', n), *v, *end = p + n;
 
-	if (n == 0 || is_ows((unsigned char)p[0]) || !colon || colon == p)
+	if (n == 0 || http_ows((unsigned char)p[0]) || !colon || colon == p)
 		return -1;
 	for (const char *q = p; q < colon; q++)
-		if (!is_tchar((unsigned char)*q))
+		if (!http_tchar((unsigned char)*q))
 			return -1;
 	for (v = colon + 1; v < end; v++)
 		if ((unsigned char)*v < 0x20 ? *v != '\t' : *v == 0x7f)
 			return -1;
 	v = colon + 1;
-	while (v < end && is_ows((unsigned char)*v))
+	while (v < end && http_ows((unsigned char)*v))
 		v++;
-	while (end > v && is_ows((unsigned char)end[-1]))
+	while (end > v && http_ows((unsigned char)end[-1]))
 		end--;
 	f->name = p;
 	f->nlen = (size_t)(colon - p);
@@ -80,12 +68,12 @@ static int parse_status(const struct field *f, struct cgi_response *r)
 	if (f->vlen < 3 || v[0] < '2' || v[0] > '5' || v[1] < '0' || v[1] > '9' ||
 	    v[2] < '0' || v[2] > '9')
 		return -1;
-	if (f->vlen > 3 && !is_ows((unsigned char)v[3]))
+	if (f->vlen > 3 && !http_ows((unsigned char)v[3]))
 		return -1;
 	r->status = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
 	reason = v + 3;
 	rn = f->vlen - 3;
-	while (rn && is_ows((unsigned char)*reason))
+	while (rn && http_ows((unsigned char)*reason))
 		reason++, rn--;
 	if (rn == 0) {
 		snprintf(r->reason, sizeof r->reason, "%s", http_reason(r->status));

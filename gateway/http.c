@@ -13,8 +13,7 @@
 
 #include "http.h"
 
-/* tchar (RFC 9110 5.6.2). */
-static int is_tchar(unsigned char c)
+int http_tchar(unsigned char c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9'))
@@ -29,7 +28,7 @@ static int is_field_char(unsigned char c)
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-static int is_ows(unsigned char c)
+int http_ows(unsigned char c)
 {
 	return c == ' ' || c == '\t';
 }
@@ -153,7 +152,7 @@ static int parse_request_line(struct line *l, struct http_request *req)
 	if (!sp2 || sp2 == sp1 + 1)
 		return -400;
 	for (i = 0; l->p + i < sp1; i++)
-		if (!is_tchar((unsigned char)l->p[i]))
+		if (!http_tchar((unsigned char)l->p[i]))
 			return -400;
 	e = parse_version(sp2 + 1, l->n - (size_t)(sp2 + 1 - l->p), &req->minor);
 	if (e)
@@ -247,22 +246,22 @@ static int parse_header_line(struct line *l, struct http_header *h)
 	char *colon, *v, *end;
 	size_t i;
 
-	if (is_ows((unsigned char)l->p[0]))
+	if (http_ows((unsigned char)l->p[0]))
 		return -400;
 	colon = memchr(l->p, ':', l->n);
 	if (!colon || colon == l->p)
 		return -400;
 	for (i = 0; l->p + i < colon; i++)
-		if (!is_tchar((unsigned char)l->p[i]))
+		if (!http_tchar((unsigned char)l->p[i]))
 			return -400;
 	for (v = colon + 1; v < l->p + l->n; v++)
 		if (!is_field_char((unsigned char)*v))
 			return -400;
 	v = colon + 1;
 	end = l->p + l->n;
-	while (v < end && is_ows((unsigned char)*v))
+	while (v < end && http_ows((unsigned char)*v))
 		v++;
-	while (end > v && is_ows((unsigned char)end[-1]))
+	while (end > v && http_ows((unsigned char)end[-1]))
 		end--;
 	*colon = '\0';
 	*end = '\0';
@@ -277,7 +276,7 @@ static int parse_header_line(struct line *l, struct http_header *h)
 static int check_partial_line(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n && p[i] != ' '; i++)
-		if (!is_tchar((unsigned char)p[i]) && !(p[i] == '\r' && i == n - 1))
+		if (!http_tchar((unsigned char)p[i]) && !(p[i] == '\r' && i == n - 1))
 			return -400;
 	return 0;
 }
@@ -311,7 +310,7 @@ static int find_end(char *buf, size_t len, size_t *first)
 			/* The SPEC's bound, whatever the caller has buffered;
 			 * it also keeps the path within req->path. */
 			return next > HTTP_HEAD_MAX ? -431 : (int)next;
-		} else if (is_ows((unsigned char)l.p[0]) || !memchr(l.p, ':', l.n)) {
+		} else if (http_ows((unsigned char)l.p[0]) || !memchr(l.p, ':', l.n)) {
 			return -400;
 		} else if (nlines > HTTP_MAX_HEADERS) {
 			return -431;
@@ -325,7 +324,7 @@ static int find_end(char *buf, size_t len, size_t *first)
 		return -400;
 	if (nlines == 0)
 		return check_partial_line(buf + off, len - off);
-	if (len > off && is_ows((unsigned char)buf[off]))
+	if (len > off && http_ows((unsigned char)buf[off]))
 		return -400;            /* obs-fold, before its end */
 	/* A CR not followed by LF so far is only wrong once the next byte
 	 * is not LF. */
@@ -519,7 +518,7 @@ static int chunk_step(struct http_chunked *c, unsigned char b)
 	case CH_BWS:
 		if (b == ';')
 			c->state = CH_EXT;
-		else if (is_ows(b))
+		else if (http_ows(b))
 			c->state = CH_BWS;
 		else if (b == '\r' && c->state == CH_SIZE)
 			c->state = CH_SIZE_LF;
@@ -553,7 +552,7 @@ static int chunk_step(struct http_chunked *c, unsigned char b)
 			c->state = CH_END_LF;
 			return 0;
 		}
-		if (!is_tchar(b))
+		if (!http_tchar(b))
 			return -1;
 		c->linelen = 1;
 		c->state = CH_TNAME;
@@ -561,7 +560,7 @@ static int chunk_step(struct http_chunked *c, unsigned char b)
 	case CH_TNAME:
 		if (b == ':')
 			c->state = CH_TVALUE;
-		else if (!is_tchar(b))
+		else if (!http_tchar(b))
 			return -1;
 		return 0;
 	case CH_TVALUE:

@@ -50,6 +50,11 @@ int http_normalize_path(const char *raw, size_t len, char *out, size_t outlen);
  * the prefix length to cut for PATH_INFO (0 for "/"), or -1. */
 int http_prefix_match(const char *prefix, const char *path);
 
+/* tchar (RFC 9110 5.6.2): a byte of a token, such as a header name;
+ * and OWS, the blanks around a field value. */
+int http_tchar(unsigned char c);
+int http_ows(unsigned char c);
+
 /* The value of the first header with this name (case-insensitive), or
  * NULL. */
 const char *http_header(const struct http_request *req, const char *name);

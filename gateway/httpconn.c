@@ -123,23 +123,32 @@ static void relay_end(struct relay *r, int error_status)
 static void on_out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
 static void on_out_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
 
-/* Sends what is buffered; 1 when all of it went, 0 when the client is
- * full (then the pipe waits until it takes more), -1 on error. */
-static int flush(struct relay *r)
+/* Writes buf[*off..len) without blocking: to a socket with MSG_DONTWAIT
+ * (a child shares it, in blocking mode), else to our non-blocking pipe
+ * end. 1 when all of it went (and *off, *len are reset), 0 when the
+ * other side is full, -1 on error. */
+static int write_out(int fd, int sock, const char *buf, size_t *off, size_t *len)
 {
-	while (r->off < r->len) {
-		ssize_t n = send(r->sock, r->buf + r->off, r->len - r->off,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (*off < *len) {
+		ssize_t n = sock ? send(fd, buf + *off, *len - *off, MSG_DONTWAIT | MSG_NOSIGNAL)
+		    : write(fd, buf + *off, *len - *off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return 0;
 		if (n < 0)
 			return -1;
-		r->off += (size_t)n;
+		*off += (size_t)n;
 	}
-	r->len = r->off = 0;
+	*len = *off = 0;
 	return 1;
+}
+
+/* Sends what is buffered; when the client is full the pipe waits until
+ * it takes more. */
+static int flush(struct relay *r)
+{
+	return write_out(r->sock, 1, r->buf, &r->off, &r->len);
 }
 
 static void on_sock_writable(uv_poll_t *h, int status, int events)
@@ -325,18 +334,7 @@ static void on_sock_readable(uv_poll_t *h, int status, int events);
  * full, -1 when the child is gone. */
 static int body_flush(struct body *b)
 {
-	while (b->off < b->len) {
-		ssize_t n = write(b->pipe, b->out + b->off, b->len - b->off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return 0;
-		if (n < 0)
-			return -1;
-		b->off += (size_t)n;
-	}
-	b->len = b->off = 0;
-	return 1;
+	return write_out(b->pipe, 0, b->out, &b->off, &b->len);
 }
 
 static void body_pump(struct body *b);

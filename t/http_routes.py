@@ -45,6 +45,12 @@ protocol = nph
 path = /nph
 exec = nphs
 
+[py]
+listen = 127.0.0.1:{port}
+protocol = cgi
+path = /py
+exec = pyform
+
 [flags]
 listen = 127.0.0.1:{port}
 protocol = cgi
@@ -147,7 +153,29 @@ else:
 os.write(1, ("%d %d\\n" % tuple(f)).encode())
 """
 
+# A Python CGI as they are written: cgi.FieldStorage reads the query
+# string and a form body (by CONTENT_LENGTH) from the environment.
+PYFORM = b"""#!/usr/bin/python3
+import os, sys, warnings
+warnings.simplefilter("ignore")
+try:
+    import cgi
+    form = cgi.FieldStorage()
+    fields = {k: form.getfirst(k) for k in form.keys()}
+except ImportError:  # Python 3.13 dropped the module
+    from urllib.parse import parse_qsl
+    body = sys.stdin.read(int(os.environ.get("CONTENT_LENGTH") or 0))
+    fields = dict(parse_qsl(os.environ["QUERY_STRING"]) + parse_qsl(body))
+print("Content-Type: text/plain")
+print("Status: 201 Created")
+print()
+for k in sorted(fields):
+    print("%s=%s" % (k, fields[k]))
+sys.stdout.flush()
+"""
+
 FILES = {
+    "pyform": (PYFORM, 0o755),
     "flags": (FLAGS, 0o755),
     "envcgi": (ENVCGI, 0o755),
     "sum": (SUM, 0o755),
@@ -184,6 +212,20 @@ def test_curl_get():
         assert r.body == b"resp body\n", r
         ev = g.wait_event("response", route="resp")[0]
         assert ev["status"] == "200" and ev["bytes"] == str(len(b"resp body\n")), ev
+        stop_ok(g)
+
+
+def test_python_cgi_form():
+    g, port = start()
+    with g:
+        addr = g.addr("root")
+        p = hh.curl("-i", "--data", "name=gateway&greeting=hello+world%21",
+                    hh.url(addr, "/py/form?lang=c&x=1"))
+        assert p.returncode == 0, (p, g.log())
+        r = hh.Response(p.stdout)
+        assert r.status == 201, (r, g.log())
+        assert r.body.decode().splitlines() == [
+            "greeting=hello world!", "lang=c", "name=gateway", "x=1"], (r, g.log())
         stop_ok(g)
 
 
