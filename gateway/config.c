@@ -244,10 +244,6 @@ static const char *const route_keys[] = {
 	"max_per_source", "timeout", "allow", "deny", "user", "group", "umask",
 	"rlimit_nofile", "rlimit_nproc", "rlimit_as", "rlimit_cpu", "rlimit_core",
 	"protocol", "path", "proxy_protocol", "proxy_from", "max_pending",
-};
-
-/* In the SPEC, not yet served: refused by name rather than as unknown. */
-static const char *const later_keys[] = {
 	"socket_user", "socket_group",
 };
 
@@ -641,8 +637,12 @@ static void route_key(struct parser *p, struct route *r, const char *key,
 			fail(p, p->lineno, "max_pending: expected a number from 1 to 1000000, not '%s'", v);
 		else
 			r->max_pending = (unsigned)n;
-	} else if (IN(later_keys, key, strlen(key))) {
-		fail(p, p->lineno, "key '%s' is not supported by this version", key);
+	} else if (strcmp(key, "socket_user") == 0) {
+		r->socket_user = strdup(v);
+		r->socket_user_line = p->lineno;
+	} else if (strcmp(key, "socket_group") == 0) {
+		r->socket_group = strdup(v);
+		r->socket_group_line = p->lineno;
 	} else {
 		fail(p, p->lineno, "unknown key '%s' in route [%s]", key, r->name);
 	}
@@ -662,7 +662,7 @@ static int indented_key(struct parser *p, const char *key, const char *v)
 		    "shutdown_grace", "kill_grace", "on_shutdown", "log_format",
 		    "workers" }, 6, v, n);
 	else
-		known = IN(route_keys, v, n) || IN(later_keys, v, n);
+		known = IN(route_keys, v, n);
 	if (!known)
 		return 0;
 	fail(p, p->lineno, "indented key '%.*s' would continue '%s'", (int)n, v, key);
@@ -866,6 +866,37 @@ static int parse_id(const char *v, unsigned long *out)
 	return *end || errno ? -1 : 0;
 }
 
+/* socket_user, socket_group: the owner of the route's Unix socket files
+ * (systemd's SocketUser, SocketGroup), resolved at load. */
+static void resolve_socket_owner(struct parser *p, struct route *r)
+{
+	unsigned long id;
+
+	r->socket_uid = (uid_t)-1;
+	r->socket_gid = (gid_t)-1;
+	if (r->socket_user) {
+		struct passwd *pw = parse_id(r->socket_user, &id) == 0 ?
+		    NULL : getpwnam(r->socket_user);
+		if (pw)
+			r->socket_uid = pw->pw_uid;
+		else if (parse_id(r->socket_user, &id) == 0)
+			r->socket_uid = (uid_t)id;
+		else
+			fail(p, r->socket_user_line, "socket_user '%s': no such user", r->socket_user);
+	}
+	if (r->socket_group) {
+		struct group *gr = parse_id(r->socket_group, &id) == 0 ?
+		    NULL : getgrnam(r->socket_group);
+		if (gr)
+			r->socket_gid = gr->gr_gid;
+		else if (parse_id(r->socket_group, &id) == 0)
+			r->socket_gid = (gid_t)id;
+		else
+			fail(p, r->socket_group_line, "socket_group '%s': no such group",
+			    r->socket_group);
+	}
+}
+
 /* user and group are resolved here, at load: NSS has no place in a
  * child between fork and exec. */
 static void resolve_ids(struct parser *p, struct route *r)
@@ -948,6 +979,7 @@ static void check_route(struct parser *p, struct route *r)
 	check_exec(p, r);
 	check_cwd(p, r);
 	resolve_ids(p, r);
+	resolve_socket_owner(p, r);
 	for (size_t i = 0; i < r->pass_env.n; i++)
 		for (size_t j = 0; j < r->env.n; j++) {
 			size_t n = strlen(r->pass_env.v[i]);
@@ -960,6 +992,10 @@ static void check_route(struct parser *p, struct route *r)
 		if (r->socket_mode >= 0 && r->listen[i].abstract)
 			fail(p, r->listen[i].line,
 			    "socket_mode: abstract socket '%s' has no file", r->listen[i].text);
+		if ((r->socket_user || r->socket_group) && r->listen[i].abstract)
+			fail(p, r->listen[i].line,
+			    "socket_user/socket_group: abstract socket '%s' has no file",
+			    r->listen[i].text);
 		/* A Unix peer has no address to match (until a PROXY header
 		 * gives it one). */
 		if ((r->allow.n || r->deny.n) && r->listen[i].family == AF_UNIX &&
@@ -993,7 +1029,8 @@ static const char *may_share(const struct route *a, const struct route *b,
 	if (strcmp(a->path, b->path) == 0)
 		return "has the same path as";
 	if (a->proxy_protocol != b->proxy_protocol || a->backlog != b->backlog ||
-	    a->socket_mode != b->socket_mode || a->max_pending != b->max_pending)
+	    a->socket_mode != b->socket_mode || a->max_pending != b->max_pending ||
+	    a->socket_uid != b->socket_uid || a->socket_gid != b->socket_gid)
 		return "must agree on proxy_protocol, backlog, socket_mode and max_pending with";
 	return NULL;
 }
@@ -1157,6 +1194,8 @@ static void route_free(struct route *r)
 	free(r->groups);
 	free(r->path);
 	acl_free(&r->proxy_from);
+	free(r->socket_user);
+	free(r->socket_group);
 }
 
 void config_hold(struct config *c)

@@ -39,6 +39,9 @@ struct route {
 	enum stderr_mode stderr_mode;
 	int backlog;
 	int socket_mode;                /* -1: per umask */
+	char *socket_user, *socket_group;
+	uid_t socket_uid;               /* -1: the gateway's */
+	gid_t socket_gid;
 	unsigned max_children;          /* 0: no limit of its own */
 	enum on_busy on_busy;
 	char *busy_message;             /* escapes decoded */
@@ -61,6 +64,7 @@ struct route {
 	int proxy_from_unix;            /* "unix": the route's Unix listeners */
 	unsigned max_pending;           /* connections being read, per listener */
 	int exec_line, cwd_line, user_line, group_line, proxy_line;
+	int socket_user_line, socket_group_line;
 };
 
 struct config {

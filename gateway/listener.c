@@ -139,6 +139,10 @@ struct listener *listener_open(const struct route *r,
 		what = "chmod";
 		if (r->socket_mode >= 0 && chmod(a->ipc_path, r->socket_mode) < 0)
 			goto fail;
+		what = "chown";
+		if ((r->socket_uid != (uid_t)-1 || r->socket_gid != (gid_t)-1) &&
+		    lchown(a->ipc_path, r->socket_uid, r->socket_gid) < 0)
+			goto fail;
 	}
 	what = "listen";
 	if (listen(l->fd, r->backlog) < 0)
@@ -186,6 +190,10 @@ void listener_adopt(struct listener *l, const struct route *r,
 		if (chmod(a->ipc_path, mode) == 0)
 			l->socket_mode = r->socket_mode;
 	}
+	/* A new owner is applied in place; one dropped leaves the file as
+	 * it is (who else should own it is not known). */
+	if (l->made_file && (r->socket_uid != (uid_t)-1 || r->socket_gid != (gid_t)-1))
+		lchown(a->ipc_path, r->socket_uid, r->socket_gid);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)

@@ -12,6 +12,8 @@
 
 #include "config.h"
 #include "proxy.h"
+#include <pwd.h>
+
 #include "unit.h"
 
 static char dir[64];            /* the config file's directory */
@@ -852,15 +854,27 @@ START_TEST(unknown_route_key)
 }
 END_TEST
 
-START_TEST(spec_keys_not_supported_yet)
+START_TEST(socket_owner)
 {
-	const char *keys[] = { "socket_user", "socket_group" };
+	struct config *c = ok("[r]\nlisten = unix:run/a.sock\nexec = bin/prog\n"
+	    "socket_user = nobody\nsocket_group = 4321\n");
+	struct route *r = route1(c);
+	struct passwd *pw = getpwnam("nobody");
 
-	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-		char text[256];
-		snprintf(text, sizeof text, ROUTE "%s = x\n", keys[i]);
-		fails(text, 4, "key '%s' is not supported by this version", keys[i]);
-	}
+	ck_assert_ptr_nonnull(pw);
+	ck_assert_uint_eq(r->socket_uid, pw->pw_uid);
+	ck_assert_uint_eq(r->socket_gid, 4321);
+	config_free(c);
+	c = ok(ROUTE);
+	ck_assert_uint_eq(route1(c)->socket_uid, (uid_t)-1);
+	ck_assert_uint_eq(route1(c)->socket_gid, (gid_t)-1);
+	config_free(c);
+	fails(ROUTE "socket_user = no-such-user-here\n", 4,
+	    "socket_user 'no-such-user-here': no such user");
+	fails(ROUTE "socket_group = no-such-group-here\n", 4,
+	    "socket_group 'no-such-group-here': no such group");
+	fails("[r]\nlisten = unix:@gw\nexec = bin/prog\nsocket_group = 0\n", 2,
+	    "socket_user/socket_group: abstract socket 'unix:@gw' has no file");
 }
 END_TEST
 
@@ -1393,7 +1407,7 @@ static Suite *suite(void)
 	tcase_add_test(k, rlimits_parsed);
 	tcase_add_test(k, allow_on_unix_listener_refused);
 	tcase_add_test(k, unknown_route_key);
-	tcase_add_test(k, spec_keys_not_supported_yet);
+	tcase_add_test(k, socket_owner);
 	tcase_add_test(k, http_route_keys);
 	tcase_add_test(k, http_route_errors);
 	tcase_add_test(k, proxy_protocol_keys);
