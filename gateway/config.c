@@ -1053,17 +1053,18 @@ static void check_overlaps(struct parser *p)
 				}
 }
 
-/* Workers take raw connections as accepted: what must be read first
- * (a PROXY header, an HTTP head) is read by a single process. */
+/* Workers take a connection with nothing more than the socket and its
+ * addresses (a PROXY header is read by the main process): an HTTP
+ * request, its relay and its body feed stay with a single process. */
 static void check_workers(struct parser *p)
 {
 	if (p->c->workers <= 1)
 		return;
 	for (size_t i = 0; i < p->c->nroutes; i++) {
 		const struct route *r = &p->c->routes[i];
-		if (r->proxy_protocol || r->protocol != PROTO_RAW)
+		if (r->protocol != PROTO_RAW)
 			fail(p, r->line, "route [%s]: with workers > 1 this version serves "
-			    "raw routes without proxy_protocol only", r->name);
+			    "raw routes only", r->name);
 	}
 }
 

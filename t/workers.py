@@ -46,6 +46,13 @@ listen = 127.0.0.1:0
 exec = /bin/sh
 args = -c "echo one; read x"
 max_per_source = 1
+
+[proxied]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c "echo $TCPREMOTEIP $TCPREMOTEPORT; cat"
+proxy_protocol = v1
+proxy_from = 127.0.0.1
 """
 
 
@@ -124,6 +131,18 @@ def test_per_source_limit_across_workers():
         g.wait_event("refuse", reason="per_source")
         assert talk_from(addr, "127.0.0.2", b"x\n").startswith(b"one\n")
         first.close()
+        assert g.stop() == 0
+
+
+def test_proxy_header_read_by_main_child_in_worker():
+    """The main process reads the PROXY header; the worker's child gets
+    the header's client and the bytes right after the header."""
+    with gateway() as g:
+        out = gw.talk(g.addr("proxied"),
+                      b"PROXY TCP4 192.0.2.7 198.51.100.1 4242 80\r\nafter the header\n")
+        assert out == b"192.0.2.7 4242\nafter the header\n", out
+        spawn = g.wait_event("spawn", route="proxied")[0]
+        assert spawn["peer"] == "192.0.2.7:4242" and spawn["via"].startswith("127.0.0.1:"), spawn
         assert g.stop() == 0
 
 

@@ -973,7 +973,9 @@ START_TEST(workers_take_raw_routes_only)
 	ck_assert_uint_eq(c->workers, 2);
 	config_free(c);
 	fails("[gateway]\nworkers = 2\n" ROUTE "protocol = nph\n", 3,
-	    "route [r]: with workers > 1 this version serves raw routes without proxy_protocol only");
+	    "route [r]: with workers > 1 this version serves raw routes only");
+	c = ok("[gateway]\nworkers = 2\n" ROUTE "proxy_protocol = v1\nproxy_from = 127.0.0.1\n");
+	config_free(c);
 }
 END_TEST
 
