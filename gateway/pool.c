@@ -43,6 +43,7 @@ struct remote {
 struct worker {
 	pid_t pid;
 	int sock;
+	unsigned inflight;              /* handed over, not yet spawned */
 	uv_poll_t poll;
 	struct pool *pool;
 };
@@ -199,23 +200,49 @@ static int worker_spawn(struct pool *p, unsigned i)
 	return send_config(p, w);
 }
 
-/* Round robin over the live workers; a full queue passes the turn on. */
-static int send_remote(struct pool *p, struct remote *r)
+/* The live worker with the fewest connections not yet spawned (a worker
+ * is busy for the length of a spawn), round robin among equals. */
+static int pick(struct pool *p, const char *tried)
 {
-	int err = -ESRCH;
+	int best = -1;
 
 	for (unsigned k = 0; k < p->n; k++) {
 		unsigned i = (p->next + k) % p->n;
-		if (!p->w[i])
-			continue;
+		if (p->w[i] && !tried[i] &&
+		    (best < 0 || p->w[i]->inflight < p->w[best]->inflight))
+			best = (int)i;
+	}
+	return best;
+}
+
+/* A full queue passes the turn on to the next worker. */
+static int send_remote(struct pool *p, struct remote *r)
+{
+	char tried[256] = { 0 };
+	int err = -ESRCH, i;
+
+	while ((i = pick(p, tried)) >= 0) {
+		tried[i] = 1;
 		err = ipc_send(p->w[i]->sock, &r->msg, r->fd);
 		if (err == 0) {
-			r->worker = i;
-			p->next = i + 1;
+			r->worker = (unsigned)i;
+			p->w[i]->inflight++;
+			p->next = (unsigned)i + 1;
 			return 0;
 		}
 	}
 	return err;
+}
+
+/* The worker has the connection's socket now, or has given it up. */
+static void landed(struct pool *p, struct remote *r)
+{
+	if (r->fd < 0)
+		return;
+	close(r->fd);
+	r->fd = -1;
+	if (r->worker < p->n && p->w[r->worker] && p->w[r->worker]->inflight)
+		p->w[r->worker]->inflight--;
 }
 
 static void log_lost(struct remote *r, int err)
@@ -270,9 +297,9 @@ static void on_report(struct pool *p, const struct ipc_msg *m)
 		return;
 	if (m->type == IPC_SPAWNED) {
 		r->pid = m->pid;
-		close(r->fd);
-		r->fd = -1;
+		landed(p, r);
 	} else if (m->type == IPC_GONE) {
+		landed(p, r);
 		remote_free(p, r);
 		server_changed(p->s);
 	}
