@@ -44,6 +44,29 @@ void child_log_peer(struct logline *l, const struct conn_info *ci)
 		log_str(l, "via", ci->via);
 }
 
+void child_log_exit(const struct route *r, const struct conn_info *ci,
+    pid_t pid, int64_t status, int sig, double secs, const char *reason)
+{
+	struct logline l;
+
+	log_begin(&l, "exit");
+	child_log_conn(&l, r, ci);
+	log_int(&l, "pid", pid);
+	if (sig) {
+		const char *name = sigabbrev_np(sig);
+		if (name)
+			log_str(&l, "signal", name);
+		else
+			log_int(&l, "signal", sig);
+	} else {
+		log_int(&l, "status", status);
+	}
+	log_seconds(&l, "duration", secs);
+	if (reason)
+		log_str(&l, "reason", reason);
+	log_end(&l);
+}
+
 /* ---- stderr = log ---- */
 
 static void log_stderr_line(struct child *c, const char *s, size_t n)
@@ -191,26 +214,10 @@ static void timer_close(struct child *c)
 static void on_child_exit(struct proc *p, int64_t status, int sig)
 {
 	struct child *c = container_of(p, struct child, proc);
-	struct logline l;
 	double secs = (double)(uv_hrtime() - c->started) / 1e9;
 
 	stderr_drain(c);
-	log_begin(&l, "exit");
-	child_log_conn(&l, c->route, &c->ci);
-	log_int(&l, "pid", c->pid);
-	if (sig) {
-		const char *name = sigabbrev_np(sig);
-		if (name)
-			log_str(&l, "signal", name);
-		else
-			log_int(&l, "signal", sig);
-	} else {
-		log_int(&l, "status", status);
-	}
-	log_seconds(&l, "duration", secs);
-	if (c->end_reason)
-		log_str(&l, "reason", c->end_reason);
-	log_end(&l);
+	child_log_exit(c->route, &c->ci, c->pid, status, sig, secs, c->end_reason);
 	c->alive = 0;
 	if (c->on_end)
 		c->on_end(c->on_end_arg);

@@ -73,4 +73,9 @@ void child_log_conn(struct logline *l, const struct route *r,
     const struct conn_info *ci);
 void child_log_peer(struct logline *l, const struct conn_info *ci);
 
+/* The exit event: status= or signal=, duration=, reason= if the gateway
+ * ended it. Shared with the children taken over from a dead worker. */
+void child_log_exit(const struct route *r, const struct conn_info *ci,
+    pid_t pid, int64_t status, int sig, double secs, const char *reason);
+
 #endif

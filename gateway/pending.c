@@ -77,13 +77,7 @@ static void pending_end(struct pending *p, int close_fd)
 
 static void refuse_proxy(struct pending *p)
 {
-	struct logline l;
-
-	log_begin(&l, "refuse");
-	child_log_conn(&l, p->l->route, &p->ci);
-	child_log_peer(&l, &p->ci);
-	log_str(&l, "reason", "proxy");
-	log_end(&l);
+	server_log_refuse(p->l->route, &p->ci, "proxy");
 	pending_end(p, 1);
 }
 
@@ -363,13 +357,8 @@ void pending_start(struct server *s, struct listener *l, int fd,
 	struct pending *p;
 
 	if (l->route->proxy_protocol && !from_proxy(l, ci)) {
-		struct logline line;
 		close(fd); /* before a byte is read */
-		log_begin(&line, "refuse");
-		child_log_conn(&line, l->route, ci);
-		child_log_peer(&line, ci);
-		log_str(&line, "reason", "proxy");
-		log_end(&line);
+		server_log_refuse(l->route, ci, "proxy");
 		return;
 	}
 	if (!(p = calloc(1, sizeof *p)) || uv_poll_init(s->loop, &p->poll, fd) < 0) {

@@ -361,19 +361,9 @@ static void adopt(struct pool *p, struct remote *r)
 
 static void orphan_exited(struct pool *p, struct remote *r, int st)
 {
-	struct logline l;
-
-	log_begin(&l, "exit");
-	child_log_conn(&l, r->route, &r->msg.ci);
-	log_int(&l, "pid", r->pid);
-	if (WIFSIGNALED(st))
-		log_str(&l, "signal", sigabbrev_np(WTERMSIG(st)));
-	else
-		log_int(&l, "status", WEXITSTATUS(st));
-	log_seconds(&l, "duration", (double)(uv_now(p->s->loop) - r->started) / 1e3);
-	if (r->end_reason)
-		log_str(&l, "reason", r->end_reason);
-	log_end(&l);
+	child_log_exit(r->route, &r->msg.ci, r->pid,
+	    WIFSIGNALED(st) ? 0 : WEXITSTATUS(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0,
+	    (double)(uv_now(p->s->loop) - r->started) / 1e3, r->end_reason);
 	remote_free(p, r);
 }
 

@@ -508,6 +508,13 @@ static void close_listeners(struct listener **v, size_t n)
 			listener_close(v[i]);
 }
 
+/* One socket for both: the same address, and a real one (port-0
+ * addresses compare the same but are sockets of their own). */
+static int one_socket(const struct listen_addr *a, const struct listen_addr *b)
+{
+	return addr_same(a, b) && addr_overlap(a, b);
+}
+
 /* HTTP routes written with one address share one socket: the index of
  * the earlier route whose listen address (i, j) is, or -1. */
 static long shared_with(const struct config *c, size_t i, size_t j)
@@ -516,8 +523,7 @@ static long shared_with(const struct config *c, size_t i, size_t j)
 
 	for (size_t x = 0; x < i; x++)
 		for (size_t y = 0; y < c->routes[x].nlisten; y++)
-			if (addr_overlap(a, &c->routes[x].listen[y]) &&
-			    addr_same(a, &c->routes[x].listen[y]))
+			if (one_socket(a, &c->routes[x].listen[y]))
 				return (long)x;
 	return -1;
 }
@@ -574,8 +580,7 @@ static int attach_routes(struct server *s)
 			if (shared_with(c, i, j) < 0)
 				continue;
 			for (size_t k = 0; k < s->nlisteners; k++)
-				if (addr_same(s->listeners[k]->addr, &c->routes[i].listen[j]) &&
-				    addr_overlap(s->listeners[k]->addr, &c->routes[i].listen[j]) &&
+				if (one_socket(s->listeners[k]->addr, &c->routes[i].listen[j]) &&
 				    listener_add_route(s->listeners[k], &c->routes[i]) < 0)
 					return -ENOMEM;
 		}
