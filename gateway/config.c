@@ -36,6 +36,7 @@ struct parser {
 	int errline;
 	char *err;
 	size_t errlen;
+	int checked;            /* the main process has checked this text */
 };
 
 static void fail(struct parser *p, int line, const char *fmt, ...)
@@ -830,6 +831,8 @@ static void check_cwd(struct parser *p, struct route *r)
 		r->cwd = strndup(r->exec, slash == r->exec ? 1 : (size_t)(slash - r->exec));
 		return;
 	}
+	if (p->checked)
+		return;
 	if (stat(r->cwd, &st) < 0)
 		fail(p, r->cwd_line, "cwd '%s': %s", r->cwd, strerror(errno));
 	else if (!S_ISDIR(st.st_mode))
@@ -976,7 +979,10 @@ static void check_route(struct parser *p, struct route *r)
 		fail(p, r->line, "route [%s] has no exec", r->name);
 		return;
 	}
-	check_exec(p, r);
+	/* A worker parses what the main process checked: a program removed
+	 * since is a spawn_error then, not a worker that cannot start. */
+	if (!p->checked)
+		check_exec(p, r);
 	check_cwd(p, r);
 	resolve_ids(p, r);
 	resolve_socket_owner(p, r);
@@ -1053,21 +1059,6 @@ static void check_overlaps(struct parser *p)
 				}
 }
 
-/* Workers take a connection with nothing more than the socket and its
- * addresses (a PROXY header is read by the main process): an HTTP
- * request, its relay and its body feed stay with a single process. */
-static void check_workers(struct parser *p)
-{
-	if (p->c->workers <= 1)
-		return;
-	for (size_t i = 0; i < p->c->nroutes; i++) {
-		const struct route *r = &p->c->routes[i];
-		if (r->protocol != PROTO_RAW)
-			fail(p, r->line, "route [%s]: with workers > 1 this version serves "
-			    "raw routes only", r->name);
-	}
-}
-
 static char *dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -1075,10 +1066,11 @@ static char *dir_of(const char *path)
 	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
 }
 
-struct config *config_parse(const char *path, const char *text, size_t len,
-    char *err, size_t errlen)
+static struct config *parse(const char *path, const char *text, size_t len,
+    int checked, char *err, size_t errlen)
 {
-	struct parser p = { .text = text, .len = len, .err = err, .errlen = errlen };
+	struct parser p = { .text = text, .len = len, .err = err, .errlen = errlen,
+	    .checked = checked };
 	int r;
 
 	p.c = calloc(1, sizeof *p.c);
@@ -1110,13 +1102,18 @@ struct config *config_parse(const char *path, const char *text, size_t len,
 		for (size_t i = 0; i < p.c->nroutes; i++)
 			check_route(&p, &p.c->routes[i]);
 		check_overlaps(&p);
-		check_workers(&p);
 	}
 	if (p.errline) {
 		config_free(p.c);
 		return NULL;
 	}
 	return p.c;
+}
+
+struct config *config_parse(const char *path, const char *text, size_t len,
+    char *err, size_t errlen)
+{
+	return parse(path, text, len, 0, err, errlen);
 }
 
 struct config *config_load(const char *path, char *err, size_t errlen)
@@ -1171,7 +1168,7 @@ struct config *config_from_fd(const char *path, int fd)
 	}
 	if (pread(fd, text, (size_t)st.st_size, 0) != st.st_size)
 		log_warning("config from the main process: short read");
-	else if (!(c = config_parse(path, text, (size_t)st.st_size, err, sizeof err)))
+	else if (!(c = parse(path, text, (size_t)st.st_size, 1, err, sizeof err)))
 		log_warning("config from the main process: %s", err);
 	free(text);
 	return c;

@@ -93,7 +93,9 @@ struct config *config_parse(const char *path, const char *text, size_t len,
 struct config *config_load(const char *path, char *err, size_t errlen);
 
 /* Parses the text of a memfd the main process sent (a worker's config):
- * the same bytes the main process checked. NULL after logging a warning. */
+ * the same bytes the main process checked, so the programs named are not
+ * looked for again (one removed since fails at spawn, as it would in a
+ * single process). NULL after logging a warning. */
 struct config *config_from_fd(const char *path, int fd);
 
 /* A config lives while the server or a child of it holds it. */

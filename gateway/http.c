@@ -333,16 +333,19 @@ static int find_end(char *buf, size_t len, size_t *first)
 	return 0;
 }
 
-int http_parse_head(char *buf, size_t len, struct http_request *req)
+int http_parse_head(const char *raw, size_t len, struct http_request *req)
 {
 	struct framing f = { 0, 0, 0 };
+	char *buf = req->head;
 	size_t off, next;
 	struct line l;
 	int n, e;
 
-	n = find_end(buf, len, &off);
+	/* find_end writes nothing, and bounds n by HTTP_HEAD_MAX. */
+	n = find_end((char *)raw, len, &off);
 	if (n <= 0)
 		return n;
+	memcpy(buf, raw, (size_t)n);
 	req->method = req->target = req->query = "";
 	req->path[0] = '\0';
 	req->minor = 0;

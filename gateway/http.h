@@ -10,7 +10,7 @@
 #define HTTP_MAX_HEADERS 100
 
 struct http_header {
-	const char *name, *value;       /* NUL-terminated, inside the buffer */
+	const char *name, *value;       /* NUL-terminated, inside head */
 };
 
 struct http_request {
@@ -24,10 +24,11 @@ struct http_request {
 	long long content_length;       /* -1: none */
 	int chunked;                    /* Transfer-Encoding: chunked */
 	int expect_continue;            /* Expect: 100-continue (1.1 only) */
+	char head[HTTP_HEAD_MAX];       /* the head's bytes, cut into the strings above */
 };
 
-/* Parses the head at the start of buf (len bytes so far). The buffer is
- * modified in place (NULs written) once the head is complete. Returns:
+/* Parses the head at the start of buf (len bytes so far), which stays
+ * as it came: a complete head is copied into req->head. Returns:
  *   n > 0  the head is complete and n bytes long, CRLFCRLF (or LFLF)
  *          included: the body starts at buf[n]; *req is filled;
  *   0      incomplete: every one of the len bytes is head, more needed
@@ -39,7 +40,7 @@ struct http_request {
  *          and Transfer-Encoding; -404 for an encoded '/' (%2F) in the
  *          path; -431 for too many headers; -501 for a transfer coding
  *          other than chunked; -505 for a version other than HTTP/1.x. */
-int http_parse_head(char *buf, size_t len, struct http_request *req);
+int http_parse_head(const char *buf, size_t len, struct http_request *req);
 
 /* Decodes %XX once and removes "." and ".." segments (RFC 3986 5.2.4)
  * from an absolute path (no query). Returns 0, -400 or -404 as above. */

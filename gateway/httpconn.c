@@ -12,6 +12,7 @@
 #include "child.h"
 #include "linger.h"
 #include "log.h"
+#include "pool.h"
 #include "server.h"
 #include "util.h"
 
@@ -456,8 +457,9 @@ static void close_pair(int p[2])
 		close(p[1]);
 }
 
-void http_start(struct server *s, struct listener *l, const struct route *r,
-    int fd, struct conn_info *ci, struct http_request *req)
+struct child *http_run(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, const struct source_key *src,
+    struct http_request *req)
 {
 	int n = http_prefix_match(r->path, req->path);
 	struct cgi_request cr = {
@@ -467,20 +469,9 @@ void http_start(struct server *s, struct listener *l, const struct route *r,
 	};
 	struct http_spawn hs = { .cgi = &cr, .stdin_fd = -1, .stdout_fd = -1 };
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, keep = -1, body_sock = -1;
-	struct source_key src;
-	const char *reason;
 	struct child *c;
 	int err;
 
-	ci->ipc_path = ci->tcp ? NULL : l->addr->ipc_path;
-	reason = server_admit(s, r, ci, &src);
-	if (reason) {
-		server_log_refuse(r, ci, reason);
-		send_answer(fd, strcmp(reason, "deny") == 0 ? 403 : 503);
-		linger_close(s->loop, fd);
-		free(req);
-		return;
-	}
 	/* Our copies of the socket: one to answer if the program cannot
 	 * start (and for a cgi route, to relay its response), one for a
 	 * chunked body. */
@@ -496,14 +487,14 @@ void http_start(struct server *s, struct listener *l, const struct route *r,
 			close(keep);
 		http_answer(s, r, fd, ci, 503);
 		free(req);
-		return;
+		return NULL;
 	}
 	hs.stdin_fd = in[0];
 	hs.stdout_fd = out[1];
 	/* RFC 9110 10.1.1: the client waits for this before the body. */
 	if (req->expect_continue && req->minor == 1)
 		send(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (!(c = server_spawn(s, r, fd, ci, &src, &hs, &err))) {
+	if (!(c = server_spawn(s, r, fd, ci, src, &hs, &err))) {
 		/* A shortage left fd open; otherwise spawn_error is logged. */
 		if (child_shortage(err))
 			close(fd);
@@ -513,7 +504,7 @@ void http_start(struct server *s, struct listener *l, const struct route *r,
 		if (body_sock >= 0)
 			close(body_sock);
 		free(req);
-		return;
+		return NULL;
 	}
 	if (in[0] >= 0)
 		close(in[0]);
@@ -532,4 +523,29 @@ void http_start(struct server *s, struct listener *l, const struct route *r,
 		close(keep);
 	}
 	free(req);
+	return c;
+}
+
+void http_start(struct server *s, struct listener *l, const struct route *r,
+    int fd, struct conn_info *ci, struct http_request *req,
+    const char *head, size_t headlen)
+{
+	struct source_key src;
+	const char *reason;
+
+	ci->ipc_path = ci->tcp ? NULL : l->addr->ipc_path;
+	reason = server_admit(s, r, ci, &src);
+	if (reason) {
+		server_log_refuse(r, ci, reason);
+		send_answer(fd, strcmp(reason, "deny") == 0 ? 403 : 503);
+		linger_close(s->loop, fd);
+		free(req);
+		return;
+	}
+	if (s->pool) {
+		free(req);
+		pool_handover(s->pool, l, r, fd, ci, &src, head, headlen);
+		return;
+	}
+	http_run(s, r, fd, ci, &src, req);
 }

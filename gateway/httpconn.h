@@ -9,6 +9,7 @@
 #include "env.h"
 #include "http.h"
 #include "listener.h"
+#include "source.h"
 
 struct server;
 
@@ -17,8 +18,17 @@ struct server;
 void http_answer(struct server *s, const struct route *r, int fd,
     const struct conn_info *ci, int status);
 
-/* Starts the route's child for a parsed request; takes fd and req. */
+/* A parsed request for route r, accepted on l: checked, then handed to
+ * a worker with its head (headlen bytes) or run here. Takes fd and req. */
 void http_start(struct server *s, struct listener *l, const struct route *r,
-    int fd, struct conn_info *ci, struct http_request *req);
+    int fd, struct conn_info *ci, struct http_request *req,
+    const char *head, size_t headlen);
+
+/* Starts the route's child for a request already admitted (src is its
+ * source, as counted). Takes fd and req; returns the child, or NULL when
+ * it could not start (the client has been answered). */
+struct child *http_run(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, const struct source_key *src,
+    struct http_request *req);
 
 #endif

@@ -6,14 +6,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int ipc_send(int sock, const struct ipc_msg *m, int fd)
+int ipc_send(int sock, const struct ipc_msg *m, const void *data, int fd)
 {
-	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof *m };
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)m, .iov_len = sizeof *m },
+		{ .iov_base = (void *)data, .iov_len = data ? m->datalen : 0 },
+	};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 
 	if (fd >= 0) {
 		struct cmsghdr *c;
@@ -37,19 +40,22 @@ void ipc_report(int sock, const struct ipc_msg *m)
 	struct pollfd p = { .fd = sock, .events = POLLOUT };
 
 	/* A report is never dropped while the main process lives. */
-	while (ipc_send(sock, m, -1) == -EAGAIN)
+	while (ipc_send(sock, m, NULL, -1) == -EAGAIN)
 		poll(&p, 1, 1000);
 }
 
-int ipc_recv(int sock, struct ipc_msg *m, int *fd)
+int ipc_recv(int sock, struct ipc_msg *m, char *data, int *fd)
 {
-	struct iovec iov = { .iov_base = m, .iov_len = sizeof *m };
+	struct iovec iov[2] = {
+		{ .iov_base = m, .iov_len = sizeof *m },
+		{ .iov_base = data, .iov_len = data ? IPC_DATA_MAX : 0 },
+	};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_iov = iov, .msg_iovlen = 2,
 		.msg_control = u.buf, .msg_controllen = sizeof u.buf,
 	};
 	ssize_t n;
@@ -63,7 +69,10 @@ int ipc_recv(int sock, struct ipc_msg *m, int *fd)
 			memcpy(fd, CMSG_DATA(c), sizeof *fd);
 	if (n == 0)
 		return 0;
-	if ((size_t)n != sizeof *m || (mh.msg_flags & MSG_CTRUNC)) {
+	/* A record is whole or refused: short, truncated, or with data
+	 * other than it announces. */
+	if ((size_t)n < sizeof *m || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
+	    (size_t)n - sizeof *m != (data ? m->datalen : 0)) {
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;

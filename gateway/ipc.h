@@ -13,7 +13,8 @@
 
 enum ipc_type {
 	IPC_CONFIG = 1,         /* main -> worker: fd is a memfd with the text */
-	IPC_CONN,               /* main -> worker: fd is the accepted socket */
+	IPC_CONN,               /* main -> worker: fd is the accepted socket;
+	                         * an HTTP route's request head rides along */
 	IPC_STOP,               /* main -> worker: stop (a second: end children) */
 	IPC_SPAWNED,            /* worker -> main: conn runs as pid */
 	IPC_GONE,               /* worker -> main: conn's child exited or never ran */
@@ -24,22 +25,27 @@ struct ipc_msg {
 	uint32_t route;         /* IPC_CONN: index in the current config */
 	uint32_t listen;        /* IPC_CONN: index of the route's listener */
 	uint32_t generation;    /* IPC_CONN, IPC_CONFIG: which config */
+	uint32_t datalen;       /* bytes after the record (IPC_CONN: the head) */
 	int32_t pid;            /* IPC_SPAWNED */
 	uint64_t conn;
 	double kill_grace;
 	struct conn_info ci;    /* IPC_CONN; ci.ipc_path is set by the worker */
 };
 
-/* Sends one message, with fd (or -1). Returns 0 or a negative errno;
- * -EAGAIN when the peer's queue is full. */
-int ipc_send(int sock, const struct ipc_msg *m, int fd);
+#define IPC_DATA_MAX (16 * 1024) /* HTTP_HEAD_MAX */
+
+/* Sends one message, its m->datalen bytes of data (NULL when none), and
+ * fd (or -1). Returns 0 or a negative errno; -EAGAIN when the peer's
+ * queue is full. */
+int ipc_send(int sock, const struct ipc_msg *m, const void *data, int fd);
 
 /* A worker's report to the main process: waits (briefly) rather than
  * lose it when the main process is slow to read. */
 void ipc_report(int sock, const struct ipc_msg *m);
 
-/* Receives one message and the descriptor that came with it (or -1).
- * Returns 1, 0 at EOF, or a negative errno (-EAGAIN: nothing yet). */
-int ipc_recv(int sock, struct ipc_msg *m, int *fd);
+/* Receives one message, its data into `data` (IPC_DATA_MAX bytes, or
+ * NULL where none may come), and the descriptor that came with it (or
+ * -1). Returns 1, 0 at EOF, or a negative errno (-EAGAIN: nothing yet). */
+int ipc_recv(int sock, struct ipc_msg *m, char *data, int *fd);
 
 #endif

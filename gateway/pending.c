@@ -218,6 +218,7 @@ static void read_head(struct pending *p)
 			http_fail(p, 431);
 		return;
 	}
+	p->len = (size_t)r; /* buf holds the whole head, for a worker */
 	dispatch(p);
 }
 
@@ -307,7 +308,7 @@ static void try_start(struct pending *p)
 	}
 	fd = p->fd;
 	p->fd = -1;
-	http_start(p->s, p->l, p->route, fd, &p->ci, p->req);
+	http_start(p->s, p->l, p->route, fd, &p->ci, p->req, p->buf, p->len);
 	p->req = NULL; /* http_start took it */
 	pending_end(p, 0);
 }

@@ -19,6 +19,7 @@
 #include "util.h"
 
 #define BUCKETS 1024
+#define RESTART_MS 1000         /* a worker that lived less waits this long */
 
 /* A connection handed to a worker, as the main process counts it. */
 struct remote {
@@ -26,6 +27,7 @@ struct remote {
 	struct pool *pool;
 	const struct route *route;
 	struct ipc_msg msg;             /* as sent, for a resend */
+	char *head;                     /* msg.datalen bytes: an HTTP head */
 	int fd;                         /* ours, until a worker has it */
 	unsigned worker;
 	pid_t pid;                      /* once the worker has spawned it */
@@ -42,6 +44,7 @@ struct remote {
  * one's handle may still be closing. */
 struct worker {
 	pid_t pid;
+	uint64_t started;               /* ms, loop time */
 	int sock;
 	unsigned inflight;              /* handed over, not yet spawned */
 	uv_poll_t poll;
@@ -55,6 +58,7 @@ struct pool {
 	struct remote *remotes;
 	struct remote *bucket[BUCKETS];
 	uv_signal_t sigchld;
+	uv_timer_t restart;             /* brings back workers that died young */
 	int stopping;
 };
 
@@ -106,6 +110,8 @@ static void on_timer_closed(uv_handle_t *h)
 /* Its child is gone: out of the counts and freed. */
 static void remote_free(struct pool *p, struct remote *r)
 {
+	char *head = r->head;
+
 	unlink_remote(p, r);
 	if (r->fd >= 0)
 		close(r->fd);
@@ -116,6 +122,7 @@ static void remote_free(struct pool *p, struct remote *r)
 	} else {
 		free(r);
 	}
+	free(head);
 }
 
 /* ---- workers ---- */
@@ -133,7 +140,7 @@ static int send_config(struct pool *p, struct worker *w)
 		close(fd);
 		return err;
 	}
-	err = ipc_send(w->sock, &m, fd);
+	err = ipc_send(w->sock, &m, NULL, fd);
 	close(fd);
 	return err;
 }
@@ -184,6 +191,7 @@ static int worker_spawn(struct pool *p, unsigned i)
 		return -err;
 	}
 	w->pid = pid;
+	w->started = uv_now(p->s->loop);
 	w->sock = sv[0];
 	w->pool = p;
 	p->w[i] = w;
@@ -223,7 +231,7 @@ static int send_remote(struct pool *p, struct remote *r)
 
 	while ((i = pick(p, tried)) >= 0) {
 		tried[i] = 1;
-		err = ipc_send(p->w[i]->sock, &r->msg, r->fd);
+		err = ipc_send(p->w[i]->sock, &r->msg, r->head, r->fd);
 		if (err == 0) {
 			r->worker = (unsigned)i;
 			p->w[i]->inflight++;
@@ -256,29 +264,48 @@ static void log_lost(struct remote *r, int err)
 	log_end(&l);
 }
 
-void pool_handover(struct pool *p, const struct listener *l, int fd,
-    const struct conn_info *ci, const struct source_key *src)
+/* The index of the route's listen address that is the listener's (an
+ * HTTP listener is shared, and its first route may be another). */
+static uint32_t listen_index(const struct listener *l, const struct route *r)
+{
+	uint32_t i = 0;
+
+	while (i < r->nlisten && !addr_same(&r->listen[i], l->addr))
+		i++;
+	return i;
+}
+
+void pool_handover(struct pool *p, const struct listener *l,
+    const struct route *route, int fd, const struct conn_info *ci,
+    const struct source_key *src, const char *head, size_t headlen)
 {
 	struct config *c = p->s->config;
 	struct remote *r = calloc(1, sizeof *r);
 	int err;
 
+	if (r && headlen && !(r->head = malloc(headlen))) {
+		free(r);
+		r = NULL;
+	}
 	if (!r) {
 		close(fd);
 		return;
 	}
 	r->pool = p;
-	r->route = l->route;
+	r->route = route;
 	r->fd = fd;
 	r->started = uv_now(p->s->loop);
 	r->msg.type = IPC_CONN;
-	r->msg.route = (uint32_t)(l->route - c->routes);
-	r->msg.listen = (uint32_t)(l->addr - l->route->listen);
+	r->msg.route = (uint32_t)(route - c->routes);
+	r->msg.listen = listen_index(l, route);
 	r->msg.generation = p->s->generation;
 	r->msg.conn = ci->id;
 	r->msg.ci = *ci;
 	r->msg.ci.ipc_path = NULL;
-	server_slot_take(p->s, &r->slot, l->route, src);
+	if (headlen)
+		memcpy(r->head, head, headlen);
+	r->msg.datalen = (uint32_t)headlen;
+	server_slot_take(p->s, &r->slot, route, src);
 	link_remote(p, r);
 	err = send_remote(p, r);
 	if (err < 0) {
@@ -310,7 +337,7 @@ static void read_reports(struct pool *p, struct worker *w)
 	struct ipc_msg m;
 	int fd, n;
 
-	while ((n = ipc_recv(w->sock, &m, &fd)) > 0) {
+	while ((n = ipc_recv(w->sock, &m, NULL, &fd)) > 0) {
 		if (fd >= 0)
 			close(fd);
 		on_report(p, &m);
@@ -377,9 +404,29 @@ void pool_signal_orphans(struct pool *p, int sig, const char *reason)
 		}
 }
 
+static void restart(struct pool *p, unsigned i)
+{
+	int err = worker_spawn(p, i);
+
+	if (err < 0)
+		log_warning("worker %u: cannot restart: %s", i + 1, strerror(-err));
+}
+
+static void on_restart_timer(uv_timer_t *t)
+{
+	struct pool *p = t->data;
+
+	for (unsigned i = 0; i < p->n && !p->stopping; i++)
+		if (!p->w[i])
+			restart(p, i);
+}
+
 static void worker_died(struct pool *p, unsigned i, int st)
 {
 	struct worker *w = p->w[i];
+	/* One that cannot live (say, its config no longer loads) must not
+	 * be forked again and again: like s6-supervise, wait a second. */
+	int young = uv_now(p->s->loop) - w->started < RESTART_MS;
 	int err;
 
 	/* What it said before it died still counts. */
@@ -391,9 +438,11 @@ static void worker_died(struct pool *p, unsigned i, int st)
 		log_warning("worker %u (pid %d) ended with %s %d%s", i + 1, (int)w->pid,
 		    WIFSIGNALED(st) ? "signal" : "status",
 		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
-		    p->stopping ? "" : "; restarting it");
-	if (!p->stopping && (err = worker_spawn(p, i)) < 0)
-		log_warning("worker %u: cannot restart: %s", i + 1, strerror(-err));
+		    p->stopping ? "" : young ? "; restarting it in 1 s" : "; restarting it");
+	if (!p->stopping && !young)
+		restart(p, i);
+	else if (!p->stopping && !uv_is_active((uv_handle_t *)&p->restart))
+		uv_timer_start(&p->restart, on_restart_timer, RESTART_MS, 0);
 	for (struct remote *r = p->remotes, *next; r; r = next) {
 		next = r->next;
 		if (r->worker != i || r->orphan)
@@ -455,6 +504,8 @@ struct pool *pool_start(struct server *s, struct config *c)
 	uv_signal_init(s->loop, &p->sigchld);
 	p->sigchld.data = p;
 	uv_signal_start(&p->sigchld, on_sigchld, SIGCHLD);
+	uv_timer_init(s->loop, &p->restart);
+	p->restart.data = p;
 	for (unsigned i = 0; i < p->n; i++)
 		if ((err = worker_spawn(p, i)) < 0) {
 			log_fatal("worker %u: %s", i + 1, strerror(-err));
@@ -477,9 +528,10 @@ void pool_stop(struct pool *p)
 	struct ipc_msg m = { .type = IPC_STOP };
 
 	p->stopping = 1;
+	uv_timer_stop(&p->restart);
 	for (unsigned i = 0; i < p->n; i++)
 		if (p->w[i])
-			ipc_send(p->w[i]->sock, &m, -1);
+			ipc_send(p->w[i]->sock, &m, NULL, -1);
 }
 
 int pool_done(const struct pool *p)
@@ -493,6 +545,7 @@ int pool_done(const struct pool *p)
 void pool_close(struct pool *p)
 {
 	uv_close((uv_handle_t *)&p->sigchld, NULL);
+	uv_close((uv_handle_t *)&p->restart, NULL);
 }
 
 void pool_free(struct pool *p)

@@ -1,9 +1,10 @@
 /* workers > 1, the main process's side: it accepts and checks every
- * connection itself (so that every limit stays exact), then hands the
- * socket to a worker, round robin, over a SOCK_SEQPACKET socketpair with
- * SCM_RIGHTS — libuv's multi-process echo server does the same with
- * uv_write2. The worker spawns and watches the child and reports its
- * start and end. As a child subreaper, the main process takes over the
+ * connection itself (so that every limit stays exact; on HTTP routes it
+ * reads the head too), then hands the socket (and the head's bytes) to
+ * the worker with the fewest connections not yet spawned, over a
+ * SOCK_SEQPACKET socketpair with SCM_RIGHTS — libuv's multi-process echo
+ * server does the same with uv_write2. The worker spawns and watches the
+ * child and reports its start and end. As a child subreaper, the main process takes over the
  * children of a worker that dies (reaping, timeouts, stop), restarts the
  * worker, and hands what the dead one had not taken to another. */
 #ifndef GATEWAY_POOL_H
@@ -17,9 +18,12 @@ struct pool;
 /* Starts c->workers workers. NULL after logging a fatal error. */
 struct pool *pool_start(struct server *s, struct config *c);
 
-/* Hands an admitted connection to a worker; closes fd in every case. */
-void pool_handover(struct pool *p, const struct listener *l, int fd,
-    const struct conn_info *ci, const struct source_key *src);
+/* Hands an admitted connection for route r, accepted on l, to a worker;
+ * closes fd in every case. An HTTP route's request head (headlen bytes,
+ * at most IPC_DATA_MAX) goes with it, for the worker to parse again. */
+void pool_handover(struct pool *p, const struct listener *l,
+    const struct route *r, int fd, const struct conn_info *ci,
+    const struct source_key *src, const char *head, size_t headlen);
 
 /* Sends the server's current config to every worker (after a reload). */
 void pool_reload(struct pool *p);

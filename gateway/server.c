@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "http.h"
+#include "httpconn.h"
 #include "ipc.h"
 #include "linger.h"
 #include "pending.h"
@@ -381,7 +383,7 @@ static int take(struct server *s, struct listener *l, const struct route *r,
 	if (admit(s, r, fd, ci, &src) < 0)
 		return 0;
 	if (s->pool) {
-		pool_handover(s->pool, l, fd, ci, &src);
+		pool_handover(s->pool, l, r, fd, ci, &src, NULL, 0);
 		return 0;
 	}
 	if (server_spawn(s, r, fd, ci, &src, NULL, &err) || !child_shortage(err))
@@ -909,15 +911,38 @@ static void use_config(struct server *s, struct config *c, uint32_t generation)
 	log_set_format(c->log_format);
 }
 
-static void worker_conn(struct server *s, const struct ipc_msg *m, int fd)
+/* An HTTP route's connection: its head, read and checked by the main
+ * process, is parsed again here. */
+static struct child *worker_http(struct server *s, const struct route *r,
+    int fd, const struct conn_info *ci, const struct source_key *src,
+    const char *head, size_t headlen)
+{
+	struct http_request *req = malloc(sizeof *req);
+
+	if (!req) {
+		http_answer(s, r, fd, ci, 503);
+		return NULL;
+	}
+	if (http_parse_head(head, headlen, req) != (int)headlen) {
+		/* Not what the main process parsed: say so, not guess. */
+		free(req);
+		http_answer(s, r, fd, ci, 500);
+		return NULL;
+	}
+	return http_run(s, r, fd, ci, src, req);
+}
+
+static void worker_conn(struct server *s, const struct ipc_msg *m,
+    const char *data, int fd)
 {
 	const struct route *r;
 	struct conn_info ci = m->ci;
 	struct source_key src;
 	struct child *c;
-	int err;
+	int err = 0;
 
-	if (m->generation != s->generation || m->route >= s->config->nroutes) {
+	if (m->generation != s->generation || m->route >= s->config->nroutes ||
+	    (s->config->routes[m->route].protocol != PROTO_RAW) != (m->datalen > 0)) {
 		/* Cannot happen while the main process and we read the same
 		 * text; if it does, say so rather than run the wrong route. */
 		log_warning("conn %llu: config generation %u, ours %u",
@@ -928,36 +953,35 @@ static void worker_conn(struct server *s, const struct ipc_msg *m, int fd)
 	}
 	r = &s->config->routes[m->route];
 	ci.ipc_path = m->listen < r->nlisten ? r->listen[m->listen].ipc_path : NULL;
-	c = child_spawn(s, r, fd, &ci, NULL, s->config->kill_grace, &err);
-	if (!c) {
-		if (child_shortage(err)) {
-			/* The main process counts it: it cannot wait here. */
-			struct logline l;
-			close(fd);
-			log_begin(&l, "spawn_error");
-			child_log_conn(&l, r, &ci);
-			log_str(&l, "error", uv_strerror(err));
-			log_end(&l);
-		}
-		report(s, IPC_GONE, m->conn, 0);
-		return;
-	}
 	source_of(&ci, &src);
-	child_started(s, c, &src);
-	report(s, IPC_SPAWNED, m->conn, c->pid);
+	if (r->protocol != PROTO_RAW) {
+		c = worker_http(s, r, fd, &ci, &src, data, m->datalen);
+	} else if ((c = child_spawn(s, r, fd, &ci, NULL, s->config->kill_grace, &err))) {
+		child_started(s, c, &src);
+	} else if (child_shortage(err)) {
+		/* The main process counts it: it cannot wait here. */
+		struct logline l;
+		close(fd);
+		log_begin(&l, "spawn_error");
+		child_log_conn(&l, r, &ci);
+		log_str(&l, "error", uv_strerror(err));
+		log_end(&l);
+	}
+	report(s, c ? IPC_SPAWNED : IPC_GONE, m->conn, c ? c->pid : 0);
 }
 
 static void on_ipc(uv_poll_t *h, int status, int events)
 {
 	struct server *s = container_of(h, struct server, ipc_poll);
 	struct ipc_msg m;
+	char data[IPC_DATA_MAX];
 	int fd, n;
 
 	(void)status;
 	(void)events;
-	while ((n = ipc_recv(s->ipc, &m, &fd)) > 0) {
+	while ((n = ipc_recv(s->ipc, &m, data, &fd)) > 0) {
 		if (m.type == IPC_CONN && fd >= 0) {
-			worker_conn(s, &m, fd);
+			worker_conn(s, &m, data, fd);
 		} else if (m.type == IPC_CONFIG && fd >= 0) {
 			struct config *c = config_from_fd(s->config->path, fd);
 			close(fd);

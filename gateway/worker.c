@@ -27,7 +27,7 @@ static struct config *first_config(const char *path, uint32_t *generation)
 	do {
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			return NULL;
-		n = ipc_recv(WORKER_FD, &m, &fd);
+		n = ipc_recv(WORKER_FD, &m, NULL, &fd);
 	} while (n == -EAGAIN);
 	if (n <= 0 || m.type != IPC_CONFIG || fd < 0) {
 		log_fatal("worker: no config from the main process");

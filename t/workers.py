@@ -177,6 +177,50 @@ def test_killed_worker_is_replaced_and_its_child_taken_over():
         assert g.stop() == 0
 
 
+def log_ms(e):
+    """An event's timestamp, in ms since midnight."""
+    t = e["ts"].split("T")[1].rstrip("Z")
+    h, m, sec = t.split(":")
+    return (int(h) * 3600 + int(m) * 60 + float(sec)) * 1000
+
+
+def test_worker_that_dies_young_is_restarted_after_a_pause():
+    """A worker that ends within a second of its start is not forked
+    again at once (no restart storm); one that lived longer is."""
+    with gateway() as g:
+        first = sorted(worker_pids(g))[0]
+        os.kill(first, signal.SIGKILL)
+        g.wait_event("worker", 3)
+        warn = [e for e in g.events("warning") if "restarting it in 1 s" in e.get("msg", "")]
+        assert len(warn) == 1 and str(first) in warn[0]["msg"], g.log()
+        restarted = g.events("worker")[2]
+        assert log_ms(restarted) - log_ms(warn[0]) >= 990, (warn, restarted)
+        # The other worker served meanwhile, and the new one lives.
+        assert gw.talk(g.addr("echo")) == b"v1\n"
+        assert alive(int(restarted["pid"]))
+        assert g.stop() == 0
+
+
+def test_worker_restarts_after_its_program_was_removed():
+    """The main process checked the config when it loaded it; a worker
+    started later parses the same text without looking for the programs
+    again, so a removed program is a spawn_error, not a worker that
+    cannot start."""
+    with gateway() as g:
+        os.remove(os.path.join(g.dir, "slow.sh"))
+        for pid in worker_pids(g):
+            os.kill(pid, signal.SIGKILL)
+        g.wait_event("worker", 4)
+        for _ in range(4):
+            assert gw.talk(g.addr("slow")) == b""
+            assert gw.talk(g.addr("echo")) == b"v1\n"
+        errors = g.wait_event("spawn_error", 4, route="slow")
+        assert all("no such file" in e["error"] for e in errors), errors
+        assert len(g.events("worker")) == 4, g.log()
+        assert not [e for e in g.events("warning") if "config from the main" in e.get("msg", "")]
+        assert g.stop() == 0
+
+
 def test_reload_reaches_every_worker():
     with gateway() as g:
         assert gw.talk(g.addr("echo")) == b"v1\n"

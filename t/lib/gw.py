@@ -192,20 +192,25 @@ class Gateway:
         return sorted(os.listdir("/proc/%d/fd" % self.proc.pid), key=int)
 
     def children(self):
-        """(pid, state) of the gateway's direct children."""
-        out = []
+        """(pid, state) of the programs the gateway runs: its children,
+        and with workers > 1 the workers' children (not the workers)."""
+        parent, state, workers = {}, {}, set()
         for p in os.listdir("/proc"):
             if not p.isdigit():
                 continue
             try:
                 with open("/proc/%s/stat" % p) as f:
                     st = f.read()
-            except OSError:
+                fields = st[st.rindex(")") + 2:].split()
+                parent[int(p)], state[int(p)] = int(fields[1]), fields[0]
+                if parent[int(p)] == self.proc.pid:
+                    with open("/proc/%s/cmdline" % p, "rb") as f:
+                        if b"\0--worker\0" in f.read():
+                            workers.add(int(p))
+            except (OSError, ValueError):
                 continue
-            fields = st[st.rindex(")") + 2:].split()
-            if int(fields[1]) == self.proc.pid:
-                out.append((int(p), fields[0]))
-        return out
+        return [(p, state[p]) for p in parent
+                if p not in workers and (parent[p] == self.proc.pid or parent[p] in workers)]
 
     def __enter__(self):
         return self

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -966,15 +967,38 @@ START_TEST(http_routes_share_a_listener)
 }
 END_TEST
 
-START_TEST(workers_take_raw_routes_only)
+START_TEST(workers_take_every_kind_of_route)
 {
 	struct config *c = ok("[gateway]\nworkers = 2\n" ROUTE);
 
 	ck_assert_uint_eq(c->workers, 2);
 	config_free(c);
-	fails("[gateway]\nworkers = 2\n" ROUTE "protocol = nph\n", 3,
-	    "route [r]: with workers > 1 this version serves raw routes only");
-	c = ok("[gateway]\nworkers = 2\n" ROUTE "proxy_protocol = v1\nproxy_from = 127.0.0.1\n");
+	c = ok("[gateway]\nworkers = 2\n" ROUTE "protocol = nph\n");
+	config_free(c);
+	c = ok("[gateway]\nworkers = 2\n" ROUTE "protocol = cgi\npath = /x\n"
+	    "proxy_protocol = v1\nproxy_from = 127.0.0.1\n");
+	config_free(c);
+}
+END_TEST
+
+/* A worker parses the text the main process checked: a program or cwd
+ * removed since does not stop it. */
+START_TEST(worker_config_does_not_look_for_programs)
+{
+	const char *text = "[r]\nlisten = 127.0.0.1:8000\nexec = bin/gone\n"
+	    "[s]\nlisten = 127.0.0.1:8001\nexec = bin/prog\ncwd = nowhere\n";
+	int fd = memfd_create("gateway.ini", MFD_CLOEXEC);
+	struct config *c;
+
+	fails(text, 3, "exec '%s': No such file or directory", in_dir("bin/gone"));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
+	c = config_from_fd(path, fd);
+	close(fd);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->routes[0].exec, in_dir("bin/gone"));
+	ck_assert_str_eq(c->routes[0].cwd, in_dir("bin"));
+	ck_assert_str_eq(c->routes[1].cwd, in_dir("nowhere"));
 	config_free(c);
 }
 END_TEST
@@ -1415,7 +1439,8 @@ static Suite *suite(void)
 	tcase_add_test(k, proxy_protocol_keys);
 	tcase_add_test(k, allow_on_unix_with_proxy_protocol);
 	tcase_add_test(k, http_routes_share_a_listener);
-	tcase_add_test(k, workers_take_raw_routes_only);
+	tcase_add_test(k, workers_take_every_kind_of_route);
+	tcase_add_test(k, worker_config_does_not_look_for_programs);
 	suite_add_tcase(s, k);
 
 	tcase_add_test(l, listen_forms_and_lines);

@@ -11,7 +11,7 @@
 static struct http_request req;
 static char buf[2 * HTTP_HEAD_MAX];
 
-/* Parses a copy of s (the parser writes NULs into its buffer). */
+/* Parses a copy of s. */
 static int parse_n(const char *s, size_t n)
 {
 	ck_assert_uint_le(n, sizeof buf);
@@ -66,6 +66,27 @@ START_TEST(simple_get)
 	ck_assert_int_eq(req.content_length, -1);
 	ck_assert_int_eq(req.chunked, 0);
 	ck_assert_int_eq(req.expect_continue, 0);
+}
+END_TEST
+
+/* The bytes parsed stay as they came (a worker parses them again), and
+ * the request lives on after its buffer is reused. */
+START_TEST(input_untouched_and_request_self_contained)
+{
+	const char *h = "POST /p?q HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\r\n";
+	size_t n = strlen(h);
+
+	memcpy(buf, h, n);
+	ck_assert_int_eq(http_parse_head(buf, n, &req), (int)n);
+	ck_assert_mem_eq(buf, h, n);
+	ck_assert_int_eq(http_parse_head(buf, n, &req), (int)n);
+	memset(buf, 'z', n);
+	ck_assert_str_eq(req.method, "POST");
+	ck_assert_str_eq(req.target, "/p?q");
+	ck_assert_str_eq(req.query, "q");
+	ck_assert_uint_eq(req.nheaders, 2);
+	ck_assert_str_eq(req.headers[1].name, "X-A");
+	ck_assert_str_eq(req.headers[1].value, "1");
 }
 END_TEST
 
@@ -804,6 +825,7 @@ static Suite *suite(void)
 
 	tcase_add_test(head, simple_get);
 	tcase_add_test(head, no_query_is_empty);
+	tcase_add_test(head, input_untouched_and_request_self_contained);
 	tcase_add_test(head, bare_lf_line_ends);
 	tcase_add_test(head, leading_empty_lines_are_ignored);
 	tcase_add_test(head, body_is_never_counted);
