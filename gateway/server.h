@@ -1,5 +1,7 @@
 /* The running gateway: its listeners, its children, the limits between
- * them, reload, and the way it stops. */
+ * them, reload, and the way it stops. server.c accepts, counts, spawns
+ * and stops; reload.c holds the set of listeners and the reload that
+ * carries it over; worker.c is a worker's side (server_int.h joins them). */
 #ifndef GATEWAY_SERVER_H
 #define GATEWAY_SERVER_H
 
@@ -65,11 +67,6 @@ struct server {
  * releases it in server_free). Returns 0, or -1 after logging a fatal
  * error: nothing is left open and the config is still the caller's. */
 int server_start(struct server *s, uv_loop_t *loop, struct config *c);
-
-/* A worker's server: no listeners; connections come from the main
- * process over `ipc`, and every child's end is reported back. */
-int server_start_worker(struct server *s, uv_loop_t *loop, struct config *c,
-    int ipc, uint32_t generation);
 
 /* What a SIGTERM does (a second call ends the children). */
 void server_stop(struct server *s);

@@ -10,11 +10,144 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "child.h"
 #include "config.h"
+#include "http.h"
+#include "httpconn.h"
 #include "ipc.h"
 #include "log.h"
-#include "server.h"
+#include "server_int.h"
 #include "spawn.h"
+#include "util.h"
+
+static void use_config(struct server *s, struct config *c, uint32_t generation)
+{
+	struct route_state **states = server_states_for(s, c);
+
+	if (!states) {
+		log_warning("config: %s; keeping the old one", strerror(ENOMEM));
+		config_release(c);
+		return;
+	}
+	server_states_release(s->rstate, s->config->nroutes);
+	s->rstate = states;
+	config_release(s->config);
+	s->config = c;
+	s->generation = generation;
+	log_set_format(c->log_format);
+}
+
+/* An HTTP route's connection: its head, read and checked by the main
+ * process, is parsed again here. */
+static struct child *worker_http(struct server *s, const struct route *r,
+    int fd, const struct conn_info *ci, const struct source_key *src,
+    const char *head, size_t headlen)
+{
+	struct http_request *req = malloc(sizeof *req);
+
+	if (!req) {
+		http_answer(s, r, fd, ci, 503);
+		return NULL;
+	}
+	if (http_parse_head(head, headlen, req) != (int)headlen) {
+		/* Not what the main process parsed: say so, not guess. */
+		free(req);
+		http_answer(s, r, fd, ci, 500);
+		return NULL;
+	}
+	return http_run(s, r, fd, ci, src, req);
+}
+
+static void worker_conn(struct server *s, const struct ipc_msg *m,
+    const char *data, int fd)
+{
+	const struct route *r;
+	struct conn_info ci = m->ci;
+	struct source_key src;
+	struct child *c;
+	int err = 0;
+
+	if (m->generation != s->generation || m->route >= s->config->nroutes ||
+	    (s->config->routes[m->route].protocol != PROTO_RAW) != (m->datalen > 0)) {
+		/* Cannot happen while the main process and we read the same
+		 * text; if it does, say so rather than run the wrong route. */
+		log_warning("conn %llu: config generation %u, ours %u",
+		    (unsigned long long)m->conn, m->generation, s->generation);
+		close(fd);
+		server_report(s, IPC_GONE, m->conn, 0);
+		return;
+	}
+	r = &s->config->routes[m->route];
+	ci.ipc_path = m->listen < r->nlisten ? r->listen[m->listen].ipc_path : NULL;
+	server_source_of(&ci, &src);
+	if (r->protocol != PROTO_RAW) {
+		c = worker_http(s, r, fd, &ci, &src, data, m->datalen);
+	} else if ((c = child_spawn(s, r, fd, &ci, NULL, s->config->kill_grace, &err))) {
+		server_child_started(s, c, &src);
+	} else if (child_shortage(err)) {
+		/* The main process counts it: it cannot wait here. */
+		struct logline l;
+		close(fd);
+		log_begin(&l, "spawn_error");
+		child_log_conn(&l, r, &ci);
+		log_str(&l, "error", uv_strerror(err));
+		log_end(&l);
+	}
+	server_report(s, c ? IPC_SPAWNED : IPC_GONE, m->conn, c ? c->pid : 0);
+}
+
+static void on_ipc(uv_poll_t *h, int status, int events)
+{
+	struct server *s = container_of(h, struct server, ipc_poll);
+	struct ipc_msg m;
+	char data[IPC_DATA_MAX];
+	int fd, n;
+
+	(void)status;
+	(void)events;
+	while ((n = ipc_recv(s->ipc, &m, data, &fd)) > 0) {
+		if (m.type == IPC_CONN && fd >= 0) {
+			worker_conn(s, &m, data, fd);
+		} else if (m.type == IPC_CONFIG && fd >= 0) {
+			struct config *c = config_from_fd(s->config->path, fd);
+			close(fd);
+			if (c)
+				use_config(s, c, m.generation);
+		} else {
+			if (fd >= 0)
+				close(fd);
+			if (m.type == IPC_STOP)
+				server_stop_sig(s, SIGTERM);
+		}
+	}
+	if (n == 0 || (n < 0 && n != -EAGAIN)) {
+		/* The main process is gone: stop as it would have told us. */
+		uv_poll_stop(&s->ipc_poll);
+		if (!s->stopping)
+			server_stop_sig(s, SIGTERM);
+	}
+}
+
+static int server_start_worker(struct server *s, uv_loop_t *loop, struct config *c,
+    int ipc, uint32_t generation)
+{
+	memset(s, 0, sizeof *s);
+	s->loop = loop;
+	s->ipc = ipc;
+	s->generation = generation;
+	s->rstate = server_states_for(s, c);
+	if (!s->rstate) {
+		log_fatal("%s", strerror(ENOMEM));
+		return -1;
+	}
+	s->config = c;
+	server_start_handles(s);
+	uv_poll_init(loop, &s->ipc_poll, ipc);
+	uv_poll_start(&s->ipc_poll, UV_READABLE, on_ipc);
+	return 0;
+}
+
+/* ---- the process ---- */
 
 /* The first message is the config: wait for it. */
 static struct config *first_config(const char *path, uint32_t *generation)

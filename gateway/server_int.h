@@ -1,0 +1,59 @@
+/* What the three parts of the server share: server.c (accepting, the
+ * limits, the children, stopping), reload.c (the set of listeners, and
+ * the reload that carries it over) and worker.c (a worker's side). */
+#ifndef GATEWAY_SERVER_INT_H
+#define GATEWAY_SERVER_INT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "server.h"
+
+/* Route states for each route of c: the running config's state of the
+ * same name (its children count toward the new limits), or a new one. */
+struct route_state **server_states_for(struct server *s, struct config *c);
+void server_states_release(struct route_state **v, size_t n);
+
+/* Polls each listener or not, as the limits and resources say. */
+void server_update_accepting(struct server *s);
+void server_on_readable(struct listener *l);
+
+void server_source_of(const struct conn_info *ci, struct source_key *k);
+
+/* A child started: it joins the server's list and counts. */
+void server_child_started(struct server *s, struct child *c,
+    const struct source_key *src);
+
+/* In a worker, the main process counts too: tells it (else nothing). */
+void server_report(struct server *s, uint32_t type, uint64_t conn, pid_t pid);
+
+/* A stop for signal sig (a second one ends the children). */
+void server_stop_sig(struct server *s, int sig);
+
+/* The timers and the signal handlers every server has. */
+void server_start_handles(struct server *s);
+
+/* Where a listener goes in a new config. */
+struct adoption {
+	const struct route *route;
+	const struct listen_addr *addr;
+};
+
+/* The listeners of config c: those of `old` with the same address are
+ * taken over (they never stop listening), the others are opened. On
+ * failure nothing of `old` has changed and what was opened is closed.
+ * `kept` marks the old listeners taken over; `to[k]` is the address of
+ * c that listener k serves (where a kept one goes). */
+struct listener **server_open_listeners(struct server *s, struct config *c,
+    struct listener **old, size_t nold, char *kept, size_t *n,
+    struct adoption *to, char *err, size_t errlen);
+
+/* Adds to each listener the other routes that share its socket. */
+int server_attach_routes(struct server *s);
+
+/* Watches the listeners that are new. Returns 0 or a libuv error. */
+int server_watch_listeners(struct server *s);
+
+void server_close_listeners(struct listener **v, size_t n);
+
+#endif
