@@ -110,7 +110,7 @@ static void on_timer_closed(uv_handle_t *h)
 /* Its child is gone: out of the counts and freed. */
 static void remote_free(struct pool *p, struct remote *r)
 {
-	char *head = r->head;
+	char *head = r->head; /* r itself may outlive this call */
 
 	unlink_remote(p, r);
 	if (r->fd >= 0)
@@ -242,13 +242,16 @@ static int send_remote(struct pool *p, struct remote *r)
 	return err;
 }
 
-/* The worker has the connection's socket now, or has given it up. */
+/* The worker has the connection's socket now, or has given it up: no
+ * resend will need the socket or the head. */
 static void landed(struct pool *p, struct remote *r)
 {
 	if (r->fd < 0)
 		return;
 	close(r->fd);
 	r->fd = -1;
+	free(r->head);
+	r->head = NULL;
 	if (r->worker < p->n && p->w[r->worker] && p->w[r->worker]->inflight)
 		p->w[r->worker]->inflight--;
 }
