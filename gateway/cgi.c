@@ -133,25 +133,6 @@ static int note_field(const struct field *f, struct scan *s,
 	return 0;
 }
 
-/* The next line at off: sets *p, *n (without CR LF or LF) and *next.
- * Returns 0 when no LF has come yet. */
-static int next_line(const char *buf, size_t len, size_t off, const char **p,
-    size_t *n, size_t *next)
-{
-	const char *lf = memchr(buf + off, '\n', len - off);
-	size_t end;
-
-	if (!lf)
-		return 0;
-	end = (size_t)(lf - buf);
-	*next = end + 1;
-	if (end > off && buf[end - 1] == '\r')
-		end--;
-	*p = buf + off;
-	*n = end - off;
-	return 1;
-}
-
 /* Pass 1: checks every complete line and finds the blank one. Returns the
  * block's length, 0 if it is not complete (after checking what has come,
  * so a bad line is reported early), or -1, also for a block longer than
@@ -163,7 +144,7 @@ static int scan_block(const char *buf, size_t len, struct scan *s,
 	const char *p;
 	struct field f;
 
-	while (next_line(buf, len, off, &p, &n, &next)) {
+	while (http_line(buf, len, off, &p, &n, &next)) {
 		if (n == 0)
 			return next > CGI_HEAD_MAX ? -1 : (int)next;
 		if (split_field(p, n, &f) < 0 || note_field(&f, s, r) < 0)
@@ -230,7 +211,7 @@ static int write_head(const char *buf, size_t blen, const struct cgi_response *r
 	put(&o, line, (size_t)k);
 	put(&o, r->reason, strlen(r->reason));
 	put(&o, "\r\n", 2);
-	while (off < blen && next_line(buf, blen, off, &p, &n, &next) && n) {
+	while (off < blen && http_line(buf, blen, off, &p, &n, &next) && n) {
 		split_field(p, n, &f);
 		if (!name_is(&f, "Status") && !hop_by_hop(&f)) {
 			put(&o, f.name, f.nlen);

@@ -50,13 +50,10 @@ struct line {
 	size_t n;
 };
 
-/* Finds the line starting at buf[off]. Returns 1 with *l set and *next
- * the offset after its LF, 0 when no LF has come yet, or -400 for a CR
- * that is not right before the LF (RFC 9112 2.2: a bare CR is invalid). */
-static int next_line(char *buf, size_t len, size_t off, struct line *l,
-    size_t *next)
+int http_line(const char *buf, size_t len, size_t off, const char **p,
+    size_t *n, size_t *next)
 {
-	char *lf = memchr(buf + off, '\n', len - off);
+	const char *lf = memchr(buf + off, '\n', len - off);
 	size_t end;
 
 	if (!lf)
@@ -65,10 +62,25 @@ static int next_line(char *buf, size_t len, size_t off, struct line *l,
 	*next = end + 1;
 	if (end > off && buf[end - 1] == '\r')
 		end--;
-	if (memchr(buf + off, '\r', end - off))
+	*p = buf + off;
+	*n = end - off;
+	return 1;
+}
+
+/* A request's line: http_line, and -400 for a CR that is not right
+ * before the LF (RFC 9112 2.2: a bare CR is invalid). */
+static int next_line(char *buf, size_t len, size_t off, struct line *l,
+    size_t *next)
+{
+	const char *p;
+	size_t n;
+
+	if (!http_line(buf, len, off, &p, &n, next))
+		return 0;
+	if (memchr(p, '\r', n))
 		return -400;
 	l->p = buf + off;
-	l->n = end - off;
+	l->n = n;
 	return 1;
 }
 

@@ -27,6 +27,12 @@ struct http_request {
 	char head[HTTP_HEAD_MAX];       /* the head's bytes, cut into the strings above */
 };
 
+/* Finds the line starting at buf[off]: returns 1 with *p and *n its
+ * bytes (without the LF or CRLF that ends it) and *next the offset after
+ * its LF, or 0 when no LF has come yet. */
+int http_line(const char *buf, size_t len, size_t off, const char **p,
+    size_t *n, size_t *next);
+
 /* Parses the head at the start of buf (len bytes so far), which stays
  * as it came: a complete head is copied into req->head. Returns:
  *   n > 0  the head is complete and n bytes long, CRLFCRLF (or LFLF)

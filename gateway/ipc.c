@@ -71,12 +71,19 @@ int ipc_recv(int sock, struct ipc_msg *m, char *data, int *fd)
 		return 0;
 	/* A record is whole or refused: short, truncated, or with data
 	 * other than it announces. */
-	if ((size_t)n < sizeof *m || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
+	if ((size_t)n < sizeof *m || (mh.msg_flags & MSG_TRUNC) ||
 	    (size_t)n - sizeof *m != (data ? m->datalen : 0)) {
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
 		return -EPROTO;
+	}
+	/* The one descriptor a record carries did not fit: the kernel drops
+	 * what it cannot install and says so with MSG_CTRUNC. */
+	if (mh.msg_flags & MSG_CTRUNC) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = IPC_FD_LOST;
 	}
 	return 1;
 }

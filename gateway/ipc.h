@@ -18,6 +18,8 @@ enum ipc_type {
 	IPC_STOP,               /* main -> worker: stop (a second: end children) */
 	IPC_SPAWNED,            /* worker -> main: conn runs as pid */
 	IPC_GONE,               /* worker -> main: conn's child exited or never ran */
+	IPC_BACK,               /* worker -> main: conn's socket could not be
+	                         * received (out of descriptors): not taken */
 };
 
 struct ipc_msg {
@@ -43,9 +45,13 @@ int ipc_send(int sock, const struct ipc_msg *m, const void *data, int fd);
  * lose it when the main process is slow to read. */
 void ipc_report(int sock, const struct ipc_msg *m);
 
+#define IPC_FD_LOST (-2)
+
 /* Receives one message, its data into `data` (IPC_DATA_MAX bytes, or
- * NULL where none may come), and the descriptor that came with it (or
- * -1). Returns 1, 0 at EOF, or a negative errno (-EAGAIN: nothing yet). */
+ * NULL where none may come), and the descriptor that came with it: -1 if
+ * none came, IPC_FD_LOST if one came but the receiver had no room for it
+ * (the kernel closed it; the sender still has its own). Returns 1, 0 at
+ * EOF, or a negative errno (-EAGAIN: nothing yet). */
 int ipc_recv(int sock, struct ipc_msg *m, char *data, int *fd);
 
 #endif

@@ -20,6 +20,7 @@
 
 #define BUCKETS 1024
 #define RESTART_MS 1000         /* a worker that lived less waits this long */
+#define RETRY_MS 1000           /* and a connection no worker had room for */
 
 /* A connection handed to a worker, as the main process counts it. */
 struct remote {
@@ -32,6 +33,7 @@ struct remote {
 	unsigned worker;
 	pid_t pid;                      /* once the worker has spawned it */
 	int orphan;                     /* its worker died: ours to watch */
+	int waiting;                    /* sent back: no worker had room */
 	uint64_t started;
 	uv_timer_t timer;               /* an orphan's timeout */
 	int timer_open, killing;
@@ -59,6 +61,8 @@ struct pool {
 	struct remote *bucket[BUCKETS];
 	uv_signal_t sigchld;
 	uv_timer_t restart;             /* brings back workers that died young */
+	uv_timer_t retry;               /* sends the waiting connections again */
+	uint64_t last_back_log;         /* ms: a sent-back warning, rate-limited */
 	int stopping;
 };
 
@@ -319,6 +323,46 @@ void pool_handover(struct pool *p, const struct listener *l,
 
 /* ---- what the workers report ---- */
 
+static void on_retry_timer(uv_timer_t *t)
+{
+	struct pool *p = t->data;
+	int lost = 0, err;
+
+	for (struct remote *r = p->remotes, *next; r; r = next) {
+		next = r->next;
+		if (!r->waiting)
+			continue;
+		r->waiting = 0;
+		if ((err = send_remote(p, r)) < 0) {
+			log_lost(r, err);
+			remote_free(p, r);
+			lost = 1;
+		}
+	}
+	if (lost)
+		server_changed(p->s);
+}
+
+/* The worker had no descriptor free for the socket. The client keeps
+ * its place (our copy of the socket stays open) and goes out again a
+ * second later, to whichever worker has the fewest waiting then: a
+ * worker short of descriptors is not a reason to drop anyone. */
+static void sent_back(struct pool *p, struct remote *r)
+{
+	uint64_t now = uv_now(p->s->loop);
+
+	if (r->worker < p->n && p->w[r->worker] && p->w[r->worker]->inflight)
+		p->w[r->worker]->inflight--;
+	r->waiting = 1;
+	if (p->last_back_log == 0 || now - p->last_back_log >= RETRY_MS) {
+		p->last_back_log = now;
+		log_warning("worker %u has no descriptor free for a connection; "
+		    "trying again in 1 s", r->worker + 1);
+	}
+	if (!p->stopping && !uv_is_active((uv_handle_t *)&p->retry))
+		uv_timer_start(&p->retry, on_retry_timer, RETRY_MS, 0);
+}
+
 static void on_report(struct pool *p, const struct ipc_msg *m)
 {
 	struct remote *r = find(p, m->conn);
@@ -332,6 +376,8 @@ static void on_report(struct pool *p, const struct ipc_msg *m)
 		landed(p, r);
 		remote_free(p, r);
 		server_changed(p->s);
+	} else if (m->type == IPC_BACK) {
+		sent_back(p, r);
 	}
 }
 
@@ -448,7 +494,7 @@ static void worker_died(struct pool *p, unsigned i, int st)
 		uv_timer_start(&p->restart, on_restart_timer, RESTART_MS, 0);
 	for (struct remote *r = p->remotes, *next; r; r = next) {
 		next = r->next;
-		if (r->worker != i || r->orphan)
+		if (r->worker != i || r->orphan || r->waiting)
 			continue;
 		if (r->pid > 0)
 			adopt(p, r);
@@ -509,6 +555,8 @@ struct pool *pool_start(struct server *s, struct config *c)
 	uv_signal_start(&p->sigchld, on_sigchld, SIGCHLD);
 	uv_timer_init(s->loop, &p->restart);
 	p->restart.data = p;
+	uv_timer_init(s->loop, &p->retry);
+	p->retry.data = p;
 	for (unsigned i = 0; i < p->n; i++)
 		if ((err = worker_spawn(p, i)) < 0) {
 			log_fatal("worker %u: %s", i + 1, strerror(-err));
@@ -532,6 +580,14 @@ void pool_stop(struct pool *p)
 
 	p->stopping = 1;
 	uv_timer_stop(&p->restart);
+	uv_timer_stop(&p->retry);
+	/* Like the clients a single process keeps, those waiting for room
+	 * in a worker are closed: no child will come for them now. */
+	for (struct remote *r = p->remotes, *next; r; r = next) {
+		next = r->next;
+		if (r->waiting)
+			remote_free(p, r);
+	}
 	for (unsigned i = 0; i < p->n; i++)
 		if (p->w[i])
 			ipc_send(p->w[i]->sock, &m, NULL, -1);
@@ -549,6 +605,7 @@ void pool_close(struct pool *p)
 {
 	uv_close((uv_handle_t *)&p->sigchld, NULL);
 	uv_close((uv_handle_t *)&p->restart, NULL);
+	uv_close((uv_handle_t *)&p->retry, NULL);
 }
 
 void pool_free(struct pool *p)

@@ -277,6 +277,8 @@ struct held {
 	struct held *next;
 };
 
+/* In a worker, each held client is the main process's to count: every
+ * way out of the queue is reported, as a spawn or as gone. */
 static void hold(struct server *s, const struct route *r, int fd,
     const struct conn_info *ci, const struct source_key *src)
 {
@@ -284,6 +286,7 @@ static void hold(struct server *s, const struct route *r, int fd,
 
 	if (!h) {
 		close(fd);
+		server_report(s, IPC_GONE, ci->id, 0);
 		return;
 	}
 	h->fd = fd;
@@ -325,6 +328,7 @@ static void spawn_held(struct server *s)
 
 		if (!r) {
 			close(h->fd);
+			server_report(s, IPC_GONE, h->ci.id, 0);
 			unhold(s, h);
 			continue;
 		}
@@ -335,6 +339,7 @@ static void spawn_held(struct server *s)
 		}
 		if (c)
 			server_child_started(s, c, &h->src);
+		server_report(s, c ? IPC_SPAWNED : IPC_GONE, h->ci.id, c ? c->pid : 0);
 		unhold(s, h);
 	}
 }
@@ -343,8 +348,17 @@ static void drop_held(struct server *s)
 {
 	while (s->held) {
 		close(s->held->fd);
+		server_report(s, IPC_GONE, s->held->ci.id, 0);
 		unhold(s, s->held);
 	}
+}
+
+void server_hold(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, const struct source_key *src, int err)
+{
+	hold(s, r, fd, ci, src);
+	if (err)
+		starve(s, "spawn_error", r, NULL, -err);
 }
 
 static void resume(struct server *s)

@@ -24,6 +24,13 @@ void server_source_of(const struct conn_info *ci, struct source_key *k);
 void server_child_started(struct server *s, struct child *c,
     const struct source_key *src);
 
+/* Keeps a client that cannot have its child yet (the gateway is short of
+ * descriptors, memory or processes: err, which pauses and is logged; or
+ * 0, behind others already kept). It is spawned, in order, when they are
+ * back. */
+void server_hold(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, const struct source_key *src, int err);
+
 /* In a worker, the main process counts too: tells it (else nothing). */
 void server_report(struct server *s, uint32_t type, uint64_t conn, pid_t pid);
 

@@ -82,16 +82,18 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 	server_source_of(&ci, &src);
 	if (r->protocol != PROTO_RAW) {
 		c = worker_http(s, r, fd, &ci, &src, data, m->datalen);
+	} else if (s->held) {
+		/* Behind the clients kept before it, in order. */
+		server_hold(s, r, fd, &ci, &src, 0);
+		return;
 	} else if ((c = child_spawn(s, r, fd, &ci, NULL, s->config->kill_grace, &err))) {
 		server_child_started(s, c, &src);
 	} else if (child_shortage(err)) {
-		/* The main process counts it: it cannot wait here. */
-		struct logline l;
-		close(fd);
-		log_begin(&l, "spawn_error");
-		child_log_conn(&l, r, &ci);
-		log_str(&l, "error", uv_strerror(err));
-		log_end(&l);
+		/* Kept, as a single process keeps it, until descriptors or
+		 * processes are back; the main process counts it meanwhile
+		 * and hands new clients to the other workers first. */
+		server_hold(s, r, fd, &ci, &src, err);
+		return;
 	}
 	server_report(s, c ? IPC_SPAWNED : IPC_GONE, m->conn, c ? c->pid : 0);
 }
@@ -108,11 +110,18 @@ static void on_ipc(uv_poll_t *h, int status, int events)
 	while ((n = ipc_recv(s->ipc, &m, data, &fd)) > 0) {
 		if (m.type == IPC_CONN && fd >= 0) {
 			worker_conn(s, &m, data, fd);
+		} else if (m.type == IPC_CONN) {
+			/* No room for the socket here: the main process still
+			 * has it, and tries again. */
+			server_report(s, IPC_BACK, m.conn, 0);
 		} else if (m.type == IPC_CONFIG && fd >= 0) {
 			struct config *c = config_from_fd(s->config->path, fd);
 			close(fd);
 			if (c)
 				use_config(s, c, m.generation);
+		} else if (m.type == IPC_CONFIG) {
+			log_warning("config from the main process: %s; keeping the old one",
+			    strerror(EMFILE));
 		} else {
 			if (fd >= 0)
 				close(fd);

@@ -2,6 +2,7 @@
 hold across workers, a killed worker is replaced and its children taken
 over, reload and stop reach every worker, connection ids stay unique."""
 import os
+import resource
 import signal
 import socket
 import sys
@@ -10,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import gw  # noqa: E402
-from limits_helpers import recv_all, recv_until, talk_from  # noqa: E402
+from limits_helpers import nothing_arrives, recv_all, recv_until, talk_from  # noqa: E402
 
 # Says which connection it serves, waits a little, says it is done.
 SLOW = b"""#!/bin/sh
@@ -218,6 +219,74 @@ def test_worker_restarts_after_its_program_was_removed():
         assert all("no such file" in e["error"] for e in errors), errors
         assert len(g.events("worker")) == 4, g.log()
         assert not [e for e in g.events("warning") if "config from the main" in e.get("msg", "")]
+        assert g.stop() == 0
+
+
+def fds_of(pid):
+    return sorted(int(x) for x in os.listdir("/proc/%d/fd" % pid))
+
+
+def cpu_of(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_fds(pid, count):
+    """The count lowest descriptor numbers the process has free."""
+    used, out, fd = set(fds_of(pid)), [], 0
+    while len(out) < count:
+        if fd not in used:
+            out.append(fd)
+        fd += 1
+    return out
+
+
+def test_worker_short_of_descriptors_keeps_the_client():
+    """A worker that cannot spawn for want of descriptors keeps the
+    client, as a single process does, and serves it once they are back.
+    One with no room even for the socket sends it back, and the main
+    process tries again a second later. None is dropped, and nothing
+    spins meanwhile."""
+    with gateway() as g:
+        workers = sorted(worker_pids(g))
+        for _ in range(4):  # whatever a first spawn opens, opened now
+            assert gw.talk(g.addr("echo")) == b"v1\n"
+        g.wait_event("exit", 4, route="echo")
+        last = [None]
+
+        def settled():
+            now = [fds_of(w) for w in workers]
+            same = now == last[0]
+            last[0] = now
+            return same
+        gw.wait_for(settled, 10, "the workers' descriptors to settle")
+        # Room for one socket from the main process, none for its spawn:
+        # each worker keeps one client, and the third finds no room.
+        limits = {w: resource.prlimit(w, resource.RLIMIT_NOFILE) for w in workers}
+        for w in workers:
+            room = free_fds(w, 2)[1]
+            resource.prlimit(w, resource.RLIMIT_NOFILE, (room, limits[w][1]))
+        clients = [g.connect("echo", timeout=30) for _ in range(3)]
+        errors = g.wait_event("spawn_error", route="echo")
+        assert "too many open files" in errors[0]["error"].lower(), errors
+        gw.wait_for(lambda: [e for e in g.events("warning")
+                             if "no descriptor free" in e.get("msg", "")], 10,
+                    "a worker to send a socket back")
+        assert all(nothing_arrives(c, 1.0) for c in clients), g.log()
+        cpu0 = sum(cpu_of(p) for p in [g.pid()] + workers)
+        time.sleep(2)
+        cpu = sum(cpu_of(p) for p in [g.pid()] + workers) - cpu0
+        assert cpu < 0.5, cpu
+        assert all(alive(w) for w in workers)
+        for w in workers:
+            resource.prlimit(w, resource.RLIMIT_NOFILE, limits[w])
+        for c in clients:
+            c.settimeout(30)
+            assert recv_all(c) == b"v1\n"
+            c.close()
+        g.wait_event("exit", 7, route="echo")
+        assert len(g.events("spawn", route="echo")) == 7
         assert g.stop() == 0
 
 

@@ -9,6 +9,7 @@ workers show: which process is the child's parent, limits counted across
 workers, and a worker killed in the middle of a response."""
 import os
 import signal
+import socket
 import sys
 import threading
 
@@ -29,11 +30,14 @@ for m in (http_routes, proxy_protocol, git_http_backend):
 CONFIG = WORKERS + """
 [who]
 listen = 127.0.0.1:{port}
+listen = unix:web.sock
 protocol = cgi
 path = /who
 exec = who
 
 [nph]
+# In the other order than [who]'s: the worker must find the address.
+listen = unix:web.sock
 listen = 127.0.0.1:{port}
 protocol = nph
 path = /nph
@@ -56,11 +60,11 @@ exec = hold
 
 WHO = b"""#!/bin/sh
 printf 'Content-Type: text/plain\\r\\n\\r\\n'
-echo "ppid=$PPID route=$GATEWAY_ROUTE conn=$GATEWAY_CONN path=$PATH_INFO"
+echo "ppid=$PPID route=$GATEWAY_ROUTE conn=$GATEWAY_CONN path=$PATH_INFO ipc=$IPCLOCALPATH"
 """
 
 NPH = b"""#!/bin/sh
-printf 'HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nppid=%s\\n' "$PPID"
+printf 'HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nppid=%s ipc=%s\\n' "$PPID" "$IPCLOCALPATH"
 """
 
 SLOW = b"""#!/bin/sh
@@ -118,6 +122,27 @@ def test_children_run_in_both_workers():
         ids = [e["conn"] for e in g.events("spawn")]
         assert len(ids) == 12 and len(set(ids)) == 12, ids
         assert len(g.events("response")) == 6
+        assert g.stop() == 0
+
+
+def test_shared_unix_socket_in_workers():
+    """Two HTTP routes sharing one Unix socket: the worker's child learns
+    the socket's path whichever route the path chose."""
+    g, port = start()
+    with g:
+        path = os.path.join(g.dir, "web.sock")
+        for target, route in (("/who/u", "who"), ("/nph", "nph")):
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(30)
+            s.connect(path)
+            s.sendall(("GET %s HTTP/1.0\r\n\r\n" % target).encode())
+            r = hh.Response(hh.recv_all(s))
+            s.close()
+            assert r.status == 200, r
+            assert field(r.body, "ipc") == path, r
+            assert int(field(r.body, "ppid")) in worker_pids(g), r
+            spawn = g.wait_event("spawn", route=route)[0]
+            assert spawn.get("uid") == str(os.getuid()), spawn
         assert g.stop() == 0
 
 
