@@ -246,6 +246,13 @@ static int send_remote(struct pool *p, struct remote *r)
 	return err;
 }
 
+/* The worker it went to no longer has it waiting to be spawned. */
+static void off_worker(struct pool *p, struct remote *r)
+{
+	if (r->worker < p->n && p->w[r->worker] && p->w[r->worker]->inflight)
+		p->w[r->worker]->inflight--;
+}
+
 /* The worker has the connection's socket now, or has given it up: no
  * resend will need the socket or the head. */
 static void landed(struct pool *p, struct remote *r)
@@ -256,8 +263,7 @@ static void landed(struct pool *p, struct remote *r)
 	r->fd = -1;
 	free(r->head);
 	r->head = NULL;
-	if (r->worker < p->n && p->w[r->worker] && p->w[r->worker]->inflight)
-		p->w[r->worker]->inflight--;
+	off_worker(p, r);
 }
 
 static void log_lost(struct remote *r, int err)
@@ -351,8 +357,7 @@ static void sent_back(struct pool *p, struct remote *r)
 {
 	uint64_t now = uv_now(p->s->loop);
 
-	if (r->worker < p->n && p->w[r->worker] && p->w[r->worker]->inflight)
-		p->w[r->worker]->inflight--;
+	off_worker(p, r);
 	r->waiting = 1;
 	if (p->last_back_log == 0 || now - p->last_back_log >= RETRY_MS) {
 		p->last_back_log = now;

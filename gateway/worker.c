@@ -71,8 +71,9 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 	    (s->config->routes[m->route].protocol != PROTO_RAW) != (m->datalen > 0)) {
 		/* Cannot happen while the main process and we read the same
 		 * text; if it does, say so rather than run the wrong route. */
-		log_warning("conn %llu: config generation %u, ours %u",
-		    (unsigned long long)m->conn, m->generation, s->generation);
+		log_warning("conn %llu: not a route of this worker's config "
+		    "(generation %u, ours %u)", (unsigned long long)m->conn,
+		    m->generation, s->generation);
 		close(fd);
 		server_report(s, IPC_GONE, m->conn, 0);
 		return;
@@ -137,7 +138,9 @@ static void on_ipc(uv_poll_t *h, int status, int events)
 	}
 }
 
-static int server_start_worker(struct server *s, uv_loop_t *loop, struct config *c,
+/* A worker's server: no listeners; connections come from the main
+ * process over `ipc`, and every child's start and end is reported back. */
+static int start_server(struct server *s, uv_loop_t *loop, struct config *c,
     int ipc, uint32_t generation)
 {
 	memset(s, 0, sizeof *s);
@@ -212,7 +215,7 @@ int worker_main(int argc, char **argv)
 		return 1;
 	}
 	loop = uv_default_loop();
-	if (server_start_worker(&server, loop, c, WORKER_FD, generation) < 0) {
+	if (start_server(&server, loop, c, WORKER_FD, generation) < 0) {
 		config_release(c);
 		return 1;
 	}
