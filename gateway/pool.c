@@ -62,7 +62,7 @@ struct pool {
 	uv_signal_t sigchld;
 	uv_timer_t restart;             /* brings back workers that died young */
 	uv_timer_t retry;               /* sends the waiting connections again */
-	uint64_t last_back_log;         /* ms: a sent-back warning, rate-limited */
+	uint64_t last_wait_log;         /* ms: the waiting warning, rate-limited */
 	int stopping;
 };
 
@@ -266,15 +266,46 @@ static void landed(struct pool *p, struct remote *r)
 	off_worker(p, r);
 }
 
-static void log_lost(struct remote *r, int err)
-{
-	struct logline l;
+static void on_retry_timer(uv_timer_t *t);
 
-	log_begin(&l, "spawn_error");
-	child_log_conn(&l, r->route, &r->msg.ci);
-	child_log_peer(&l, &r->msg.ci);
-	log_str(&l, "error", err == -EAGAIN ? "every worker is busy" : "no worker");
-	log_end(&l);
+/* A connection no worker can take now: none is running, every queue is
+ * full, or the one it went to had no descriptor free for it. Our copy of
+ * the socket stays open, and it goes out again a second later to the
+ * worker with the fewest waiting then. Only a stop closes it. */
+static int wait_for_worker(struct pool *p, struct remote *r, const char *why)
+{
+	uint64_t now = uv_now(p->s->loop);
+
+	if (p->stopping) {
+		struct logline l;
+		log_begin(&l, "spawn_error");
+		child_log_conn(&l, r->route, &r->msg.ci);
+		child_log_peer(&l, &r->msg.ci);
+		log_str(&l, "error", why);
+		log_end(&l);
+		remote_free(p, r);
+		return -1;
+	}
+	r->waiting = 1;
+	if (p->last_wait_log == 0 || now - p->last_wait_log >= RETRY_MS) {
+		p->last_wait_log = now;
+		log_warning("%s; trying again in 1 s", why);
+	}
+	if (!uv_is_active((uv_handle_t *)&p->retry))
+		uv_timer_start(&p->retry, on_retry_timer, RETRY_MS, 0);
+	return 0;
+}
+
+/* Sends the connection to a worker, or keeps it waiting for one.
+ * Returns -1 when it was closed instead (during a stop). */
+static int dispatch(struct pool *p, struct remote *r)
+{
+	int err = send_remote(p, r);
+
+	if (err == 0)
+		return 0;
+	return wait_for_worker(p, r, err == -EAGAIN ? "every worker's queue is full" :
+	    err == -ESRCH ? "no worker is running" : strerror(-err));
 }
 
 /* The index of the route's listen address that is the listener's (an
@@ -294,7 +325,6 @@ void pool_handover(struct pool *p, const struct listener *l,
 {
 	struct config *c = p->s->config;
 	struct remote *r = calloc(1, sizeof *r);
-	int err;
 
 	if (r && headlen && !(r->head = malloc(headlen))) {
 		free(r);
@@ -320,11 +350,7 @@ void pool_handover(struct pool *p, const struct listener *l,
 	r->msg.datalen = (uint32_t)headlen;
 	server_slot_take(p->s, &r->slot, route, src);
 	link_remote(p, r);
-	err = send_remote(p, r);
-	if (err < 0) {
-		log_lost(r, err);
-		remote_free(p, r);
-	}
+	dispatch(p, r);
 }
 
 /* ---- what the workers report ---- */
@@ -332,40 +358,26 @@ void pool_handover(struct pool *p, const struct listener *l,
 static void on_retry_timer(uv_timer_t *t)
 {
 	struct pool *p = t->data;
-	int lost = 0, err;
 
 	for (struct remote *r = p->remotes, *next; r; r = next) {
 		next = r->next;
-		if (!r->waiting)
-			continue;
-		r->waiting = 0;
-		if ((err = send_remote(p, r)) < 0) {
-			log_lost(r, err);
-			remote_free(p, r);
-			lost = 1;
+		if (r->waiting) {
+			r->waiting = 0;
+			dispatch(p, r);
 		}
 	}
-	if (lost)
-		server_changed(p->s);
 }
 
-/* The worker had no descriptor free for the socket. The client keeps
- * its place (our copy of the socket stays open) and goes out again a
- * second later, to whichever worker has the fewest waiting then: a
- * worker short of descriptors is not a reason to drop anyone. */
+/* The worker had no descriptor free for the socket. */
 static void sent_back(struct pool *p, struct remote *r)
 {
-	uint64_t now = uv_now(p->s->loop);
+	char why[96];
 
 	off_worker(p, r);
-	r->waiting = 1;
-	if (p->last_back_log == 0 || now - p->last_back_log >= RETRY_MS) {
-		p->last_back_log = now;
-		log_warning("worker %u has no descriptor free for a connection; "
-		    "trying again in 1 s", r->worker + 1);
-	}
-	if (!p->stopping && !uv_is_active((uv_handle_t *)&p->retry))
-		uv_timer_start(&p->retry, on_retry_timer, RETRY_MS, 0);
+	snprintf(why, sizeof why, "worker %u has no descriptor free for a connection",
+	    r->worker + 1);
+	if (wait_for_worker(p, r, why) < 0)
+		server_changed(p->s);
 }
 
 static void on_report(struct pool *p, const struct ipc_msg *m)
@@ -481,7 +493,6 @@ static void worker_died(struct pool *p, unsigned i, int st)
 	/* One that cannot live (say, its config no longer loads) must not
 	 * be forked again and again: like s6-supervise, wait a second. */
 	int young = uv_now(p->s->loop) - w->started < RESTART_MS;
-	int err;
 
 	/* What it said before it died still counts. */
 	read_reports(p, w);
@@ -503,10 +514,8 @@ static void worker_died(struct pool *p, unsigned i, int st)
 			continue;
 		if (r->pid > 0)
 			adopt(p, r);
-		else if ((err = send_remote(p, r)) < 0) {
-			log_lost(r, err);
-			remote_free(p, r);
-		}
+		else
+			dispatch(p, r);
 	}
 	server_changed(p->s);
 }

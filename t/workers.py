@@ -202,6 +202,25 @@ def test_worker_that_dies_young_is_restarted_after_a_pause():
         assert g.stop() == 0
 
 
+def test_clients_wait_while_no_worker_runs():
+    """Both workers dead and not yet restarted: the main process keeps
+    the client (no spawn_error, no close) and hands it to a worker once
+    one is back."""
+    with gateway() as g:
+        for pid in worker_pids(g):
+            os.kill(pid, signal.SIGKILL)
+        gw.wait_for(lambda: len([e for e in g.events("warning")
+                                 if "restarting it in 1 s" in e.get("msg", "")]) == 2,
+                    10, "both workers to be found dead")
+        c = g.connect("echo", timeout=30)
+        assert recv_all(c) == b"v1\n"
+        c.close()
+        assert [e for e in g.events("warning") if "no worker is running" in e.get("msg", "")]
+        assert not g.events("spawn_error"), g.log()
+        assert len(g.events("worker")) == 4
+        assert g.stop() == 0
+
+
 def test_worker_restarts_after_its_program_was_removed():
     """The main process checked the config when it loaded it; a worker
     started later parses the same text without looking for the programs
