@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lines.h"
 #include "log.h"
 #include "util.h"
 #include "server.h"
@@ -69,48 +70,32 @@ void child_log_exit(const struct route *r, const struct conn_info *ci,
 
 /* ---- stderr = log ---- */
 
-static void log_stderr_line(struct child *c, const char *s, size_t n)
+void child_log_stderr(const struct route *r, const struct conn_info *ci,
+    pid_t pid, const char *line, size_t n)
 {
 	struct logline l;
 
 	log_begin(&l, "stderr");
-	child_log_conn(&l, c->route, &c->ci);
-	log_int(&l, "pid", c->pid);
-	log_mem(&l, "line", s, n);
+	child_log_conn(&l, r, ci);
+	log_int(&l, "pid", pid);
+	log_mem(&l, "line", line, n);
 	log_end(&l);
 }
 
-/* Takes n new bytes at the end of the line buffer: logs every whole line,
- * and a full buffer as a line of its own. */
-static void stderr_take(struct child *c, size_t n)
+int child_stderr_fd(const struct child *c)
 {
-	char *start = c->line, *nl;
-	size_t left;
+	int fd;
 
-	c->linelen += n;
-	left = c->linelen;
-	while ((nl = memchr(start, '\n', left)) != NULL) {
-		log_stderr_line(c, start, (size_t)(nl - start));
-		left -= (size_t)(nl - start) + 1;
-		start = nl + 1;
-	}
-	/* A full buffer with no newline: its first CHILD_LINE_MAX bytes are
-	 * a line. The last byte stays, so that a line of exactly that length
-	 * is not followed by an empty one when its newline comes. */
-	if (left == sizeof c->line) {
-		log_stderr_line(c, start, CHILD_LINE_MAX);
-		start += CHILD_LINE_MAX;
-		left -= CHILD_LINE_MAX;
-	}
-	memmove(c->line, start, left);
-	c->linelen = left;
+	if (!c->pipe_open || uv_fileno((const uv_handle_t *)&c->errpipe, &fd) < 0)
+		return -1;
+	return fd;
 }
 
-static void stderr_flush(struct child *c)
+static void log_stderr_line(void *arg, const char *s, size_t n)
 {
-	if (c->linelen > 0)
-		log_stderr_line(c, c->line, c->linelen);
-	c->linelen = 0;
+	struct child *c = arg;
+
+	child_log_stderr(c->route, &c->ci, c->pid, s, n);
 }
 
 static void handle_done(struct child *c)
@@ -135,7 +120,7 @@ static void stderr_close(struct child *c)
 {
 	if (!c->pipe_open)
 		return;
-	stderr_flush(c);
+	lines_flush(&c->lines, log_stderr_line, c);
 	c->pipe_open = 0;
 	uv_close((uv_handle_t *)&c->errpipe, on_handle_closed);
 }
@@ -145,8 +130,7 @@ static void on_stderr_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	struct child *c = h->data;
 
 	(void)hint;
-	buf->base = c->line + c->linelen;
-	buf->len = sizeof c->line - c->linelen;
+	buf->base = lines_room(&c->lines, &buf->len);
 }
 
 static void on_stderr_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -155,7 +139,7 @@ static void on_stderr_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 	(void)buf;
 	if (n > 0)
-		stderr_take(c, (size_t)n);
+		lines_take(&c->lines, (size_t)n, log_stderr_line, c);
 	else if (n < 0)
 		stderr_close(c);
 }
@@ -165,16 +149,11 @@ static void on_stderr_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void stderr_drain(struct child *c)
 {
 	int fd;
-	ssize_t n;
 
 	if (!c->pipe_open || uv_fileno((uv_handle_t *)&c->errpipe, &fd) < 0)
 		return;
-	while ((n = read(fd, c->line + c->linelen, sizeof c->line - c->linelen)) > 0)
-		stderr_take(c, (size_t)n);
-	if (n == 0)
+	if (lines_drain(&c->lines, fd, log_stderr_line, c) == 0)
 		stderr_close(c);
-	else
-		stderr_flush(c);
 }
 
 /* ---- timeout ---- */

@@ -7,10 +7,9 @@
 
 #include "config.h"
 #include "env.h"
+#include "lines.h"
 #include "server.h"
 #include "spawn.h"
-
-#define CHILD_LINE_MAX 1024     /* longer stderr lines are split */
 
 struct child {
 	struct proc proc;
@@ -32,8 +31,7 @@ struct child {
 	const char *end_reason;         /* why the gateway signalled it */
 	void (*on_end)(void *);         /* told when it exits (a body feeder) */
 	void *on_end_arg;
-	size_t linelen;
-	char line[CHILD_LINE_MAX + 1];  /* + 1: room for the newline */
+	struct lines lines;             /* stderr = log, cut into lines */
 	struct child *prev, *next;      /* the server's list */
 };
 
@@ -72,6 +70,13 @@ void child_release(struct child *c);
 void child_log_conn(struct logline *l, const struct route *r,
     const struct conn_info *ci);
 void child_log_peer(struct logline *l, const struct conn_info *ci);
+
+/* A stderr line: also for the children taken over from a dead worker. */
+void child_log_stderr(const struct route *r, const struct conn_info *ci,
+    pid_t pid, const char *line, size_t n);
+
+/* The read end of its stderr = log pipe, or -1. */
+int child_stderr_fd(const struct child *c);
 
 /* The exit event: status= or signal=, duration=, reason= if the gateway
  * ended it. Shared with the children taken over from a dead worker. */

@@ -16,7 +16,8 @@ enum ipc_type {
 	IPC_CONN,               /* main -> worker: fd is the accepted socket;
 	                         * an HTTP route's request head rides along */
 	IPC_STOP,               /* main -> worker: stop (a second: end children) */
-	IPC_SPAWNED,            /* worker -> main: conn runs as pid */
+	IPC_SPAWNED,            /* worker -> main: conn runs as pid; fd, if
+	                         * any, is its stderr = log pipe's read end */
 	IPC_GONE,               /* worker -> main: conn's child exited or never ran */
 	IPC_BACK,               /* worker -> main: conn's socket could not be
 	                         * received (out of descriptors): not taken */
@@ -41,9 +42,9 @@ struct ipc_msg {
  * queue is full. */
 int ipc_send(int sock, const struct ipc_msg *m, const void *data, int fd);
 
-/* A worker's report to the main process: waits (briefly) rather than
- * lose it when the main process is slow to read. */
-void ipc_report(int sock, const struct ipc_msg *m);
+/* A worker's report to the main process, with fd (or -1): waits rather
+ * than lose it when the main process is slow to read. */
+void ipc_report(int sock, const struct ipc_msg *m, int fd);
 
 #define IPC_FD_LOST (-2)
 

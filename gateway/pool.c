@@ -14,6 +14,7 @@
 
 #include "child.h"
 #include "ipc.h"
+#include "lines.h"
 #include "log.h"
 #include "spawn.h"
 #include "util.h"
@@ -34,6 +35,8 @@ struct remote {
 	pid_t pid;                      /* once the worker has spawned it */
 	int orphan;                     /* its worker died: ours to watch */
 	int waiting;                    /* sent back: no worker had room */
+	int errfd;                      /* its stderr = log pipe, or -1 */
+	struct errpipe *errpipe;        /* reading it: its worker died */
 	uint64_t started;
 	uv_timer_t timer;               /* an orphan's timeout */
 	int timer_open, killing;
@@ -67,6 +70,110 @@ struct pool {
 };
 
 static void on_worker_readable(uv_poll_t *h, int status, int events);
+
+/* ---- the stderr pipes of children taken over ---- */
+
+/* A worker sends along the read end of each child's stderr = log pipe;
+ * we hold it, unread, while the worker lives. If it dies, we read it
+ * from then on: the child's lines still reach the log, and its writes
+ * do not fail (SIGPIPE) for want of a reader. */
+struct errpipe {
+	uv_pipe_t pipe;
+	struct remote *remote;          /* NULL once the child is gone */
+	const struct route *route;
+	struct config *config;          /* held: route points into it */
+	struct conn_info ci;
+	pid_t pid;
+	struct lines lines;
+};
+
+static void errpipe_line(void *arg, const char *line, size_t n)
+{
+	struct errpipe *e = arg;
+
+	child_log_stderr(e->route, &e->ci, e->pid, line, n);
+}
+
+static void on_errpipe_closed(uv_handle_t *h)
+{
+	struct errpipe *e = h->data;
+
+	config_release(e->config);
+	free(e);
+}
+
+static void errpipe_close(struct errpipe *e)
+{
+	lines_flush(&e->lines, errpipe_line, e);
+	if (e->remote)
+		e->remote->errpipe = NULL;
+	uv_close((uv_handle_t *)&e->pipe, on_errpipe_closed);
+}
+
+static void on_errpipe_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct errpipe *e = h->data;
+
+	(void)hint;
+	buf->base = lines_room(&e->lines, &buf->len);
+}
+
+static void on_errpipe_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+	struct errpipe *e = st->data;
+
+	(void)buf;
+	if (n > 0)
+		lines_take(&e->lines, (size_t)n, errpipe_line, e);
+	else if (n < 0)
+		errpipe_close(e);
+}
+
+/* Starts reading the pipe of a child whose worker died. */
+static void errpipe_adopt(struct pool *p, struct remote *r)
+{
+	struct errpipe *e;
+	int fd = r->errfd;
+
+	r->errfd = -1;
+	if (!(e = calloc(1, sizeof *e))) {
+		close(fd);
+		return;
+	}
+	uv_pipe_init(p->s->loop, &e->pipe, 0);
+	e->pipe.data = e;
+	e->remote = r;
+	e->route = r->route;
+	e->config = r->slot.config;
+	config_hold(e->config);
+	e->ci = r->msg.ci;
+	e->pid = r->pid;
+	r->errpipe = e;
+	if (uv_pipe_open(&e->pipe, fd) < 0) {
+		close(fd);
+		errpipe_close(e);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&e->pipe, on_errpipe_alloc, on_errpipe_read);
+}
+
+/* The child is gone: what is already in its pipe comes before its exit
+ * event, then the pipe closes. */
+static void errpipe_end(struct remote *r)
+{
+	int fd;
+
+	if (r->errfd >= 0)
+		close(r->errfd);
+	r->errfd = -1;
+	if (!r->errpipe)
+		return;
+	if (uv_fileno((uv_handle_t *)&r->errpipe->pipe, &fd) == 0)
+		lines_drain(&r->errpipe->lines, fd, errpipe_line, r->errpipe);
+	r->errpipe->remote = NULL;
+	errpipe_close(r->errpipe);
+	r->errpipe = NULL;
+}
 
 /* ---- remotes ---- */
 
@@ -117,6 +224,7 @@ static void remote_free(struct pool *p, struct remote *r)
 	char *head = r->head; /* r itself may outlive this call */
 
 	unlink_remote(p, r);
+	errpipe_end(r);
 	if (r->fd >= 0)
 		close(r->fd);
 	server_slot_free(p->s, &r->slot);
@@ -337,6 +445,7 @@ void pool_handover(struct pool *p, const struct listener *l,
 	r->pool = p;
 	r->route = route;
 	r->fd = fd;
+	r->errfd = -1;
 	r->started = uv_now(p->s->loop);
 	r->msg.type = IPC_CONN;
 	r->msg.route = (uint32_t)(route - c->routes);
@@ -380,14 +489,20 @@ static void sent_back(struct pool *p, struct remote *r)
 		server_changed(p->s);
 }
 
-static void on_report(struct pool *p, const struct ipc_msg *m)
+static void on_report(struct pool *p, const struct ipc_msg *m, int fd)
 {
 	struct remote *r = find(p, m->conn);
 
+	if (!r || m->type != IPC_SPAWNED || r->errfd >= 0) {
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
 	if (!r)
 		return;
 	if (m->type == IPC_SPAWNED) {
 		r->pid = m->pid;
+		r->errfd = fd >= 0 ? fd : -1;
 		landed(p, r);
 	} else if (m->type == IPC_GONE) {
 		landed(p, r);
@@ -403,11 +518,8 @@ static void read_reports(struct pool *p, struct worker *w)
 	struct ipc_msg m;
 	int fd, n;
 
-	while ((n = ipc_recv(w->sock, &m, NULL, &fd)) > 0) {
-		if (fd >= 0)
-			close(fd);
-		on_report(p, &m);
-	}
+	while ((n = ipc_recv(w->sock, &m, NULL, &fd)) > 0)
+		on_report(p, &m, fd);
 }
 
 static void on_worker_readable(uv_poll_t *h, int status, int events)
@@ -442,6 +554,8 @@ static void adopt(struct pool *p, struct remote *r)
 	uint64_t now = uv_now(p->s->loop), limit;
 
 	r->orphan = 1;
+	if (r->errfd >= 0)
+		errpipe_adopt(p, r);
 	if (r->route->timeout <= 0)
 		return;
 	limit = (uint64_t)(r->route->timeout * 1000 + 0.5);
@@ -454,6 +568,7 @@ static void adopt(struct pool *p, struct remote *r)
 
 static void orphan_exited(struct pool *p, struct remote *r, int st)
 {
+	errpipe_end(r); /* its last lines first */
 	child_log_exit(r->route, &r->msg.ci, r->pid,
 	    WIFSIGNALED(st) ? 0 : WEXITSTATUS(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0,
 	    (double)(uv_now(p->s->loop) - r->started) / 1e3, r->end_reason);

@@ -337,9 +337,12 @@ static void spawn_held(struct server *s)
 			starve(s, "spawn_error", r, NULL, -err);
 			return;
 		}
-		if (c)
+		if (c) {
 			server_child_started(s, c, &h->src);
-		server_report(s, c ? IPC_SPAWNED : IPC_GONE, h->ci.id, c ? c->pid : 0);
+			server_report_spawn(s, c);
+		} else {
+			server_report(s, IPC_GONE, h->ci.id, 0);
+		}
 		unhold(s, h);
 	}
 }
@@ -479,7 +482,15 @@ void server_report(struct server *s, uint32_t type, uint64_t conn, pid_t pid)
 	struct ipc_msg m = { .type = type, .conn = conn, .pid = pid };
 
 	if (s->ipc >= 0)
-		ipc_report(s->ipc, &m);
+		ipc_report(s->ipc, &m, -1);
+}
+
+void server_report_spawn(struct server *s, const struct child *c)
+{
+	struct ipc_msg m = { .type = IPC_SPAWNED, .conn = c->ci.id, .pid = c->pid };
+
+	if (s->ipc >= 0)
+		ipc_report(s->ipc, &m, child_stderr_fd(c));
 }
 
 void server_child_exited(struct server *s, struct child *c)

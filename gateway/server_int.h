@@ -34,6 +34,10 @@ void server_hold(struct server *s, const struct route *r, int fd,
 /* In a worker, the main process counts too: tells it (else nothing). */
 void server_report(struct server *s, uint32_t type, uint64_t conn, pid_t pid);
 
+/* The same for a child just started: IPC_SPAWNED, with a copy of its
+ * stderr = log pipe for the main process to read if this worker dies. */
+void server_report_spawn(struct server *s, const struct child *c);
+
 /* A stop for signal sig (a second one ends the children). */
 void server_stop_sig(struct server *s, int sig);
 

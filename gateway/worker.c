@@ -96,7 +96,10 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 		server_hold(s, r, fd, &ci, &src, err);
 		return;
 	}
-	server_report(s, c ? IPC_SPAWNED : IPC_GONE, m->conn, c ? c->pid : 0);
+	if (c)
+		server_report_spawn(s, c);
+	else
+		server_report(s, IPC_GONE, m->conn, 0);
 }
 
 static void on_ipc(uv_poll_t *h, int status, int events)

@@ -42,6 +42,11 @@ listen = 127.0.0.1:0
 exec = /bin/echo
 args = v1
 
+[chatty]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c "echo started; echo before >&2; read x; echo after-$x >&2; echo got $x"
+
 [one]
 listen = 127.0.0.1:0
 exec = /bin/sh
@@ -306,6 +311,32 @@ def test_worker_short_of_descriptors_keeps_the_client():
             c.close()
         g.wait_event("exit", 7, route="echo")
         assert len(g.events("spawn", route="echo")) == 7
+        assert g.stop() == 0
+
+
+def test_taken_over_child_keeps_its_stderr_log():
+    """A worker dies while its child runs with stderr = log: the main
+    process reads the child's stderr pipe from then on, so its later
+    lines reach the log (before its exit) and its writes do not fail."""
+    with gateway() as g:
+        c = g.connect("chatty", timeout=30)
+        assert recv_until(c, b"started\n")
+        g.wait_event("stderr", route="chatty", line="before")
+        child = int(g.wait_event("spawn", route="chatty")[0]["pid"])
+        with open("/proc/%d/stat" % child) as f:
+            parent = int(f.read().split(") ")[1].split()[1])
+        os.kill(parent, signal.SIGKILL)
+        gw.wait_for(lambda: [e for e in g.events("warning") if str(parent) in e.get("msg", "")],
+                    10, "the worker's death to be noticed")
+        c.sendall(b"hi\n")
+        assert recv_all(c) == b"got hi\n"
+        c.close()
+        ex = g.wait_event("exit", route="chatty", timeout=20)[0]
+        assert ex["pid"] == str(child) and ex["status"] == "0", ex
+        line = g.wait_event("stderr", route="chatty", line="after-hi")[0]
+        assert line["pid"] == str(child) and line["conn"] == ex["conn"], line
+        events = [e["event"] for e in g.events() if e.get("route") == "chatty"]
+        assert events.index("exit") > len(events) - 1 - events[::-1].index("stderr"), events
         assert g.stop() == 0
 
 
