@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lines.h"
+#include "errlog.h"
 #include "log.h"
 #include "util.h"
 #include "server.h"
@@ -70,32 +70,9 @@ void child_log_exit(const struct route *r, const struct conn_info *ci,
 
 /* ---- stderr = log ---- */
 
-void child_log_stderr(const struct route *r, const struct conn_info *ci,
-    pid_t pid, const char *line, size_t n)
-{
-	struct logline l;
-
-	log_begin(&l, "stderr");
-	child_log_conn(&l, r, ci);
-	log_int(&l, "pid", pid);
-	log_mem(&l, "line", line, n);
-	log_end(&l);
-}
-
 int child_stderr_fd(const struct child *c)
 {
-	int fd;
-
-	if (!c->pipe_open || uv_fileno((const uv_handle_t *)&c->errpipe, &fd) < 0)
-		return -1;
-	return fd;
-}
-
-static void log_stderr_line(void *arg, const char *s, size_t n)
-{
-	struct child *c = arg;
-
-	child_log_stderr(c->route, &c->ci, c->pid, s, n);
+	return errlog_fd(&c->err);
 }
 
 static void handle_done(struct child *c)
@@ -116,44 +93,9 @@ static void on_proc_closed(struct proc *p)
 	handle_done(container_of(p, struct child, proc));
 }
 
-static void stderr_close(struct child *c)
+static void on_errlog_closed(struct errlog *e)
 {
-	if (!c->pipe_open)
-		return;
-	lines_flush(&c->lines, log_stderr_line, c);
-	c->pipe_open = 0;
-	uv_close((uv_handle_t *)&c->errpipe, on_handle_closed);
-}
-
-static void on_stderr_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-	struct child *c = h->data;
-
-	(void)hint;
-	buf->base = lines_room(&c->lines, &buf->len);
-}
-
-static void on_stderr_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	struct child *c = s->data;
-
-	(void)buf;
-	if (n > 0)
-		lines_take(&c->lines, (size_t)n, log_stderr_line, c);
-	else if (n < 0)
-		stderr_close(c);
-}
-
-/* The exit can be seen before the last stderr bytes are read: read what
- * is already in the pipe so the lines come before the exit event. */
-static void stderr_drain(struct child *c)
-{
-	int fd;
-
-	if (!c->pipe_open || uv_fileno((uv_handle_t *)&c->errpipe, &fd) < 0)
-		return;
-	if (lines_drain(&c->lines, fd, log_stderr_line, c) == 0)
-		stderr_close(c);
+	handle_done(container_of(e, struct child, err));
 }
 
 /* ---- timeout ---- */
@@ -195,7 +137,7 @@ static void on_child_exit(struct proc *p, int64_t status, int sig)
 	struct child *c = container_of(p, struct child, proc);
 	double secs = (double)(uv_hrtime() - c->started) / 1e9;
 
-	stderr_drain(c);
+	errlog_drain(&c->err);
 	child_log_exit(c->route, &c->ci, c->pid, status, sig, secs, c->end_reason);
 	c->alive = 0;
 	if (c->on_end)
@@ -237,10 +179,8 @@ void child_signal(struct child *c, int sig, const char *reason)
 
 void child_release(struct child *c)
 {
-	if (c->pipe_open) {
-		stderr_drain(c);
-		stderr_close(c);
-	}
+	errlog_drain(&c->err);
+	errlog_close(&c->err);
 }
 
 /* ---- spawn ---- */
@@ -279,11 +219,8 @@ static int stderr_open(struct child *c, uv_loop_t *loop)
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
-	uv_pipe_init(loop, &c->errpipe, 0);
-	c->errpipe.data = c;
 	c->handles++;
-	c->pipe_open = 1;
-	err = uv_pipe_open(&c->errpipe, fds[0]);
+	err = errlog_open(&c->err, loop, fds[0], on_errlog_closed);
 	if (err < 0) {
 		/* The handle stays open: spawn_failed closes it. */
 		close(fds[0]);
@@ -311,7 +248,7 @@ static void spawn_failed(struct child *c, const char *stage, int err, int quiet)
 	if (!quiet)
 		log_spawn_error(c->route, &c->ci, stage, err);
 	c->handles++; /* hold it while closing */
-	stderr_close(c);
+	errlog_close(&c->err);
 	if (c->proc.closing)
 		c->handles++; /* on_proc_closed releases it */
 	handle_done(c);
@@ -373,8 +310,8 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 	c->pid = c->proc.pid;
 	c->alive = 1;
 	c->handles++;
-	if (c->pipe_open)
-		uv_read_start((uv_stream_t *)&c->errpipe, on_stderr_alloc, on_stderr_read);
+	if (c->err.open)
+		errlog_start(&c->err, r, &c->ci, c->pid);
 	if (r->timeout > 0) {
 		uv_timer_init(loop, &c->timer);
 		c->timer.data = c;

@@ -7,13 +7,13 @@
 
 #include "config.h"
 #include "env.h"
-#include "lines.h"
+#include "errlog.h"
 #include "server.h"
 #include "spawn.h"
 
 struct child {
 	struct proc proc;
-	uv_pipe_t errpipe;              /* stderr = log */
+	struct errlog err;              /* stderr = log */
 	uv_timer_t timer;               /* timeout, then kill_grace */
 	struct server *srv;
 	const struct route *route;
@@ -23,7 +23,6 @@ struct child {
 	double kill_grace;
 	int pid;
 	int alive;                      /* not yet reaped, still watched */
-	int pipe_open;
 	int timer_open;
 	int killing;                    /* TERM sent by the timeout */
 	int handles;                    /* open libuv handles; freed at 0 */
@@ -31,7 +30,6 @@ struct child {
 	const char *end_reason;         /* why the gateway signalled it */
 	void (*on_end)(void *);         /* told when it exits (a body feeder) */
 	void *on_end_arg;
-	struct lines lines;             /* stderr = log, cut into lines */
 	struct child *prev, *next;      /* the server's list */
 };
 
@@ -70,10 +68,6 @@ void child_release(struct child *c);
 void child_log_conn(struct logline *l, const struct route *r,
     const struct conn_info *ci);
 void child_log_peer(struct logline *l, const struct conn_info *ci);
-
-/* A stderr line: also for the children taken over from a dead worker. */
-void child_log_stderr(const struct route *r, const struct conn_info *ci,
-    pid_t pid, const char *line, size_t n);
 
 /* The read end of its stderr = log pipe, or -1. */
 int child_stderr_fd(const struct child *c);

@@ -14,7 +14,7 @@
 
 #include "child.h"
 #include "ipc.h"
-#include "lines.h"
+#include "errlog.h"
 #include "log.h"
 #include "spawn.h"
 #include "util.h"
@@ -78,101 +78,61 @@ static void on_worker_readable(uv_poll_t *h, int status, int events);
  * from then on: the child's lines still reach the log, and its writes
  * do not fail (SIGPIPE) for want of a reader. */
 struct errpipe {
-	uv_pipe_t pipe;
+	struct errlog log;
 	struct remote *remote;          /* NULL once the child is gone */
-	const struct route *route;
-	struct config *config;          /* held: route points into it */
+	struct config *config;          /* held: the route points into it */
 	struct conn_info ci;
-	pid_t pid;
-	struct lines lines;
 };
 
-static void errpipe_line(void *arg, const char *line, size_t n)
+static void on_errpipe_closed(struct errlog *l)
 {
-	struct errpipe *e = arg;
+	struct errpipe *e = container_of(l, struct errpipe, log);
 
-	child_log_stderr(e->route, &e->ci, e->pid, line, n);
-}
-
-static void on_errpipe_closed(uv_handle_t *h)
-{
-	struct errpipe *e = h->data;
-
-	config_release(e->config);
-	free(e);
-}
-
-static void errpipe_close(struct errpipe *e)
-{
-	lines_flush(&e->lines, errpipe_line, e);
 	if (e->remote)
 		e->remote->errpipe = NULL;
-	uv_close((uv_handle_t *)&e->pipe, on_errpipe_closed);
-}
-
-static void on_errpipe_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-	struct errpipe *e = h->data;
-
-	(void)hint;
-	buf->base = lines_room(&e->lines, &buf->len);
-}
-
-static void on_errpipe_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
-{
-	struct errpipe *e = st->data;
-
-	(void)buf;
-	if (n > 0)
-		lines_take(&e->lines, (size_t)n, errpipe_line, e);
-	else if (n < 0)
-		errpipe_close(e);
+	config_release(e->config);
+	free(e);
 }
 
 /* Starts reading the pipe of a child whose worker died. */
 static void errpipe_adopt(struct pool *p, struct remote *r)
 {
-	struct errpipe *e;
+	struct errpipe *e = calloc(1, sizeof *e);
 	int fd = r->errfd;
 
 	r->errfd = -1;
-	if (!(e = calloc(1, sizeof *e))) {
+	if (!e) {
 		close(fd);
 		return;
 	}
-	uv_pipe_init(p->s->loop, &e->pipe, 0);
-	e->pipe.data = e;
 	e->remote = r;
-	e->route = r->route;
 	e->config = r->slot.config;
 	config_hold(e->config);
 	e->ci = r->msg.ci;
-	e->pid = r->pid;
 	r->errpipe = e;
-	if (uv_pipe_open(&e->pipe, fd) < 0) {
+	if (errlog_open(&e->log, p->s->loop, fd, on_errpipe_closed) < 0) {
 		close(fd);
-		errpipe_close(e);
+		errlog_close(&e->log);
 		return;
 	}
-	uv_read_start((uv_stream_t *)&e->pipe, on_errpipe_alloc, on_errpipe_read);
+	errlog_start(&e->log, r->route, &e->ci, r->pid);
 }
 
 /* The child is gone: what is already in its pipe comes before its exit
  * event, then the pipe closes. */
 static void errpipe_end(struct remote *r)
 {
-	int fd;
+	struct errpipe *e = r->errpipe;
 
 	if (r->errfd >= 0)
 		close(r->errfd);
 	r->errfd = -1;
-	if (!r->errpipe)
+	if (!e)
 		return;
-	if (uv_fileno((uv_handle_t *)&r->errpipe->pipe, &fd) == 0)
-		lines_drain(&r->errpipe->lines, fd, errpipe_line, r->errpipe);
-	r->errpipe->remote = NULL;
-	errpipe_close(r->errpipe);
+	e->remote = NULL;
 	r->errpipe = NULL;
+	errlog_drain(&e->log);
+	errlog_close(&e->log);
 }
 
 /* ---- remotes ---- */

@@ -1,0 +1,48 @@
+/* A child's stderr = log pipe: read by the loop and cut into `stderr`
+ * events, at each newline and every ERRLOG_LINE_MAX bytes of a longer
+ * line. Its owner is the child's process: child.c, or the main process
+ * for a child taken over from a worker that died (pool.c). */
+#ifndef GATEWAY_ERRLOG_H
+#define GATEWAY_ERRLOG_H
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include "config.h"
+#include "env.h"
+
+#define ERRLOG_LINE_MAX 1024
+
+struct errlog {
+	uv_pipe_t pipe;
+	const struct route *route;
+	const struct conn_info *ci;     /* the owner's */
+	pid_t pid;
+	int open;                       /* the handle is not closing */
+	void (*on_closed)(struct errlog *);
+	size_t len;
+	char buf[ERRLOG_LINE_MAX + 1];  /* + 1: room for the newline */
+};
+
+/* Takes the pipe's read end fd. On failure the handle is open all the
+ * same: errlog_close it (fd is still the caller's). on_closed is called
+ * once the handle is closed. */
+int errlog_open(struct errlog *e, uv_loop_t *loop, int fd,
+    void (*on_closed)(struct errlog *));
+
+/* Starts reading, for the child pid of route r and connection ci. */
+void errlog_start(struct errlog *e, const struct route *r,
+    const struct conn_info *ci, pid_t pid);
+
+/* The pipe's descriptor, or -1 once closing. */
+int errlog_fd(const struct errlog *e);
+
+/* The exit can be seen before the last bytes are read: logs what is
+ * already in the pipe (and closes it at its end), so that the lines come
+ * before the exit event. */
+void errlog_drain(struct errlog *e);
+
+/* Logs a last line without its newline, and closes the handle. */
+void errlog_close(struct errlog *e);
+
+#endif
