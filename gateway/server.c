@@ -252,7 +252,7 @@ void server_slot_free(struct server *s, struct slot *sl)
 }
 
 /* The child joins the server's list and counts. */
-void server_child_started(struct server *s, struct child *c,
+static void child_started(struct server *s, struct child *c,
     const struct source_key *src)
 {
 	server_slot_take(s, &c->slot, c->route, src);
@@ -332,17 +332,15 @@ static void spawn_held(struct server *s)
 			unhold(s, h);
 			continue;
 		}
-		c = child_spawn(s, r, h->fd, &h->ci, NULL, s->config->kill_grace, &err);
+		c = server_spawn(s, r, h->fd, &h->ci, &h->src, NULL, &err);
 		if (!c && child_shortage(err)) {
 			starve(s, "spawn_error", r, NULL, -err);
 			return;
 		}
-		if (c) {
-			server_child_started(s, c, &h->src);
+		if (c)
 			server_report_spawn(s, c);
-		} else {
+		else
 			server_report(s, IPC_GONE, h->ci.id, 0);
-		}
 		unhold(s, h);
 	}
 }
@@ -380,7 +378,7 @@ struct child *server_spawn(struct server *s, const struct route *r, int fd,
 	struct child *c = child_spawn(s, r, fd, ci, hs, s->config->kill_grace, err);
 
 	if (c)
-		server_child_started(s, c, src);
+		child_started(s, c, src);
 	return c;
 }
 

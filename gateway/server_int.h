@@ -20,10 +20,6 @@ void server_on_readable(struct listener *l);
 
 void server_source_of(const struct conn_info *ci, struct source_key *k);
 
-/* A child started: it joins the server's list and counts. */
-void server_child_started(struct server *s, struct child *c,
-    const struct source_key *src);
-
 /* Keeps a client that cannot have its child yet (the gateway is short of
  * descriptors, memory or processes: err, which pauses and is logged; or
  * 0, behind others already kept). It is spawned, in order, when they are

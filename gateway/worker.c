@@ -87,9 +87,8 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 		/* Behind the clients kept before it, in order. */
 		server_hold(s, r, fd, &ci, &src, 0);
 		return;
-	} else if ((c = child_spawn(s, r, fd, &ci, NULL, s->config->kill_grace, &err))) {
-		server_child_started(s, c, &src);
-	} else if (child_shortage(err)) {
+	} else if (!(c = server_spawn(s, r, fd, &ci, &src, NULL, &err)) &&
+	    child_shortage(err)) {
 		/* Kept, as a single process keeps it, until descriptors or
 		 * processes are back; the main process counts it meanwhile
 		 * and hands new clients to the other workers first. */
