@@ -3,7 +3,6 @@ serves a clone of a bare repository and takes a push of a commit with a
 file over 1 MiB, which git sends with a chunked request body (its
 http.postBuffer default is 1 MiB)."""
 import os
-import shutil
 import subprocess
 import sys
 
@@ -66,9 +65,8 @@ def setup(g):
 
 
 def test_clone_and_chunked_push():
-    if not shutil.which("git") or not os.access(BACKEND, os.X_OK):
-        print("skip: git or git-http-backend is not installed")
-        return
+    gw.need_program("git")
+    gw.need_program(BACKEND)
     g = gw.Gateway(CONFIG, start=False)
     with g:
         env, bare, head = setup(g)
@@ -113,6 +111,4 @@ def test_clone_and_chunked_push():
 
 
 if __name__ == "__main__":
-    if not shutil.which("git") or not os.access(BACKEND, os.X_OK):
-        hh.skip("git or git-http-backend is not installed")
     gw.main(globals())

@@ -539,10 +539,7 @@ backend v2
 
 
 def test_haproxy_in_front():
-    haproxy = shutil.which("haproxy") or shutil.which("/usr/sbin/haproxy")
-    if not haproxy:
-        print("skip: haproxy is not installed (scripts/bootstrap installs it)")
-        return
+    haproxy = gw.need_program("haproxy", "/usr/sbin/haproxy")
     with start() as g:
         host, gport = g.addr("pany")
         proc = None

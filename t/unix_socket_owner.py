@@ -27,9 +27,7 @@ def config(mode="0660", user="nobody", group="nogroup"):
 
 
 def test_owner_and_mode():
-    if os.geteuid() != 0:
-        print("skip test_owner_and_mode: needs root")
-        return
+    gw.need_root()
     with gw.Gateway(config()) as g:
         path = os.path.join(g.dir, "owned.sock")
         st = os.stat(path)

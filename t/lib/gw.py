@@ -14,6 +14,49 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 BIN = os.path.abspath(os.environ.get("GATEWAYD", os.path.join(TOP, "build", "gatewayd")))
+# make check sets GW_STRICT=1: every tool is installed and the run is
+# root's, so a skip there is a failure unless the test says why its
+# condition cannot hold on this machine (skip(..., machine=True)).
+STRICT = os.environ.get("GW_STRICT") == "1"
+# The spawn path the binary was built with ("clone" or "uv_spawn"), when
+# the runner knows it: every start event must name it.
+SPAWN = os.environ.get("GW_SPAWN")
+# What a sanitizer writes when it finds something (LeakSanitizer reports
+# at exit; UBSan's runtime errors; every AddressSanitizer error).
+SANITIZER = re.compile(r"ERROR: (?:LeakSanitizer|AddressSanitizer)|"
+                       r"runtime error: |SUMMARY: (?:Address|Leak|Undefined)")
+
+# Every Gateway made while a test runs, so main() can stop and check those
+# the test did not.
+_made = []
+
+
+class Skipped(Exception):
+    """A test that cannot run here. machine=True says the condition cannot
+    hold on this machine whatever is installed: a skip even in make check."""
+
+    def __init__(self, why, machine=False):
+        super().__init__(why)
+        self.why = why
+        self.machine = machine
+
+
+def skip(why, machine=False):
+    raise Skipped(why, machine)
+
+
+def need_root():
+    if os.geteuid() != 0:
+        skip("needs root (running as uid %d)" % os.geteuid())
+
+
+def need_program(name, *more):
+    """The path of the first of these programs found, or a skip."""
+    for n in (name,) + more:
+        p = shutil.which(n) or (os.access(n, os.X_OK) and n)
+        if p:
+            return p
+    skip("%s is not installed (scripts/bootstrap installs it)" % name)
 
 PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 
@@ -82,7 +125,13 @@ class Gateway:
         with open(self.config, "w") as f:
             f.write(config.format(dir=self.dir, top=TOP))
         self.proc = None
+        self.procs = []         # every process spawn() started
+        # The exit status the gateway must end with: 0 unless the test
+        # says otherwise (None: any, the test checks it itself).
+        self.expected_status = 0
+        self.closed = False
         self.logf = None
+        _made.append(self)
         self._seen = 0          # bytes of the log parsed so far
         self._parsed = []       # (raw line, dict) of every whole line
         if start:
@@ -103,18 +152,26 @@ class Gateway:
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=self.logf, env=env, cwd=cwd,
                                      preexec_fn=pre if (close_std or preexec_fn) else None)
+        self.procs.append(self.proc)
         return self.proc
 
     def start(self, timeout=20, **kw):
-        self.spawn(**kw)
         # The start event is logged once every listener is open.
-        wait_for(lambda: self.proc.poll() is not None or self.events("start"), timeout,
-                 what="gatewayd to start")
+        n = len(self.events("start")) if self.logf else 0
+        self.spawn(**kw)
+        wait_for(lambda: self.proc.poll() is not None or len(self.events("start")) > n,
+                 timeout, what="gatewayd to start")
         if self.proc.poll() is not None:
             raise AssertionError("gatewayd exited %d:\n%s" % (self.proc.returncode, self.log()))
+        started = self.events("start")[-1]
+        if SPAWN and started.get("spawn") != SPAWN:
+            raise AssertionError("gatewayd built for spawn=%s started with spawn=%s" %
+                                 (SPAWN, started.get("spawn")))
 
     def run_to_exit(self, timeout=20, **kw):
-        """Starts a gateway that is expected to exit by itself: its status."""
+        """Starts a gateway that is expected to exit by itself: its status,
+        which the caller checks."""
+        self.expected_status = None
         self.spawn(**kw)
         try:
             return self.proc.wait(timeout)
@@ -191,6 +248,30 @@ class Gateway:
     def fds(self):
         return sorted(os.listdir("/proc/%d/fd" % self.proc.pid), key=int)
 
+    def fd_table(self):
+        """{fd: what it refers to}: the gateway's descriptors by identity
+        (socket:[inode], pipe:[inode], a path), not just their number."""
+        out = {}
+        for fd in self.fds():
+            try:
+                out[int(fd)] = os.readlink("/proc/%d/fd/%s" % (self.proc.pid, fd))
+            except OSError:
+                pass
+        return out
+
+    def settled_fds(self, route):
+        """fd_table() once the gateway is idle: one more connection to
+        route (a program with stderr = null, so that it leaves nothing of
+        its own behind) has ended and been reaped, and no child is left.
+        The loop has then been round since every earlier exit, so what
+        those connections held (log pipes, pidfds) is closed."""
+        n = len(self.events("exit", route=route))
+        talk(self.addr(route))
+        self.wait_event("exit", n + 1, route=route)
+        wait_for(lambda: not self.children(), 20,
+                 lambda: "no children, have %s" % self.children())
+        return self.fd_table()
+
     def children(self):
         """(pid, state) of the programs the gateway runs: its children,
         and with workers > 1 the workers' children (not the workers)."""
@@ -215,13 +296,41 @@ class Gateway:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+    def __exit__(self, exc_type, *exc):
+        self.close(failing=exc_type is not None)
+
+    def close(self, failing=False):
+        """Stops every process this gateway started with SIGTERM (a graceful
+        stop), then checks that each exited with expected_status and that no
+        sanitizer reported anything in the log; raises AssertionError if
+        not, unless the test is already failing (its error comes first)."""
+        if self.closed:
+            return
+        self.closed = True
+        problems = []
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                    problems.append("gatewayd %d did not stop on SIGTERM" % proc.pid)
+                    continue
+            if self.expected_status is not None and proc.returncode != self.expected_status:
+                problems.append("gatewayd %d exited %d, not %d" %
+                                (proc.pid, proc.returncode, self.expected_status))
+        found = ""
+        if self.logf:
+            self.logf.close()
+            self.logf = None
+            found = sanitizer_reports(self.log())
+            if found:
+                problems.append("sanitizer report:\n" + found)
         # Children run in sessions of their own: end what a failed test
         # left running (each is a group leader).
-        if self.proc:
+        if self.procs:
             try:
                 ended = {e.get("pid") for e in self.events("exit")}
                 pids = [int(e["pid"]) for e in self.events("spawn")
@@ -234,10 +343,20 @@ class Gateway:
                         os.killpg(pid, signal.SIGKILL)
                     except OSError:
                         pass
-        if self.logf:
-            self.logf.close()
+        log = self.log() if problems and self.procs and not found else ""
         if not os.environ.get("GW_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
+        if problems and not failing:
+            raise AssertionError("; ".join(problems) + ("\nlog:\n" + log if log else ""))
+
+
+def sanitizer_reports(text):
+    """The lines around the first sanitizer report in a log, or ""."""
+    m = SANITIZER.search(text)
+    if not m:
+        return ""
+    start = text.rfind("\n", 0, max(0, m.start() - 300)) + 1
+    return text[start:m.start() + 6000]
 
 
 def session_of(pid):
@@ -247,6 +366,40 @@ def session_of(pid):
             return int(f.read().rsplit(")", 1)[1].split()[4])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def listener_inode(addr):
+    """The inode of the socket listening on addr ((host, port) or a Unix
+    path), read from /proc/net: the same inode before and after an event
+    means the same listening socket was kept; None if nothing listens."""
+    if isinstance(addr, str):
+        with open("/proc/net/unix") as f:
+            next(f)
+            for line in f:
+                # Num RefCount Protocol Flags Type St Inode [Path]
+                v = line.split()
+                # Flags __SO_ACCEPTCON (0x10000): a listening socket.
+                if len(v) >= 8 and int(v[3], 16) & 0x10000 and \
+                        v[7] == ("@" + addr[1:] if addr.startswith("@") else addr):
+                    return int(v[6])
+        return None
+    host, port = addr
+    packed = socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                v = line.split()
+                local, state, inode = v[1], v[3], int(v[9])
+                ip, p = local.split(":")
+                if state != "0A" or int(p, 16) != port:
+                    continue
+                # The kernel prints the address as 32-bit words in host order.
+                raw = bytes.fromhex(ip)
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                if words == packed or (len(packed) == 4 and words == b"\0" * 10 + b"\xff\xff" + packed):
+                    return inode
+    return None
 
 
 def split_addr(a):
@@ -301,21 +454,56 @@ def run_config_check(config_text, files=None):
 
 
 def main(ns):
-    """Runs every test_* function of the calling module; prints one line
-    per case and exits 1 if any failed."""
+    """Runs every test_* function of the calling module (or those named on
+    the command line); prints one line per case and a closing tally line,
+    `tally: N passed, N failed, N skipped`, which t/run adds up. Exits 1 if
+    any failed. A file with no tests, a name that matches none, or a test
+    that raises anything (SystemExit included) is a failure; a Skipped
+    test is a skip, or a failure in a strict run unless machine=True.
+    Gateways a test left open are stopped and checked after it."""
     names = [n for n in ns if n.startswith("test_") and callable(ns[n])]
     only = sys.argv[1:]
-    failed = 0
+    passed = failed = skipped = 0
+    unknown = [n for n in only if n not in names]
+    if not names or unknown:
+        print("FAIL %s" % ("no test_* functions in this file" if not names else
+                           "no such test: " + " ".join(unknown)))
+        failed += 1
     for n in names:
         if only and n not in only:
             continue
         t0 = time.monotonic()
+        del _made[:]
+        outcome, detail = "ok", None
         try:
             ns[n]()
+        except Skipped as e:
+            if STRICT and not e.machine:
+                outcome, detail = "FAIL", "skipped in a strict run (GW_STRICT=1): " + e.why
+            else:
+                outcome, detail = "skip", e.why
+        except KeyboardInterrupt:
+            raise
+        except BaseException:   # SystemExit too: a test cannot end the file
+            outcome, detail = "FAIL", traceback.format_exc()
+        for g in list(_made):
+            try:
+                g.close(failing=outcome == "FAIL")
+            except Exception:
+                if outcome != "FAIL":
+                    outcome, detail = "FAIL", "after the test: " + traceback.format_exc()
+        del _made[:]
+        if outcome == "ok":
+            passed += 1
             print("ok   %s (%.2fs)" % (n, time.monotonic() - t0))
-        except Exception:
+        elif outcome == "skip":
+            skipped += 1
+            print("skip %s: %s" % (n, detail))
+        else:
             failed += 1
             print("FAIL %s" % n)
-            traceback.print_exc()
+            print(detail.rstrip())
         sys.stdout.flush()
+    print("tally: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    sys.stdout.flush()
     sys.exit(1 if failed else 0)
