@@ -4,7 +4,6 @@ started with."""
 import os
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import gw  # noqa: E402
@@ -54,13 +53,12 @@ def hammer(addrs, n):
 
 
 def baseline(g):
-    """The gateway's descriptors once it has served one connection of
-    each route (libuv opens a descriptor of its own at the first spawn)."""
-    for r in ("hello", "quiet"):
-        gw.talk(g.addr(r))
-    g.wait_event("exit", 2)
-    time.sleep(0.1)
-    return g.fds()
+    """The gateway's descriptors, by identity, once it has served one
+    connection of each route (libuv opens a descriptor of its own at the
+    first spawn) and settled (one more [quiet] connection has ended)."""
+    gw.talk(g.addr("hello"))
+    g.wait_event("exit", 1)
+    return g.settled_fds("quiet")
 
 
 def check_clean(g, before, total, status=True):
@@ -80,9 +78,10 @@ def check_clean(g, before, total, status=True):
     kids = g.children()
     assert not [k for k in kids if k[1] == "Z"], kids
     assert not kids, kids
-    # No descriptor growth (the last pipes close just after the exits).
-    gw.wait_for(lambda: len(g.fds()) == len(before), 10,
-                lambda: "fds back to %s, have %s" % (before, g.fds()))
+    # No descriptor growth: once settled, the very same descriptors as
+    # before (the settling connection is one more [quiet] spawn and exit).
+    after = g.settled_fds("quiet")
+    assert after == before, (before, after)
 
 
 def test_sequential_in_parallel_threads():

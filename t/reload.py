@@ -75,6 +75,7 @@ def test_client_loop_across_reloads():
         assert gw.talk(addr) == b"v0\n"
         g.wait_event("exit")
         fds = g.fds()
+        listener = gw.listener_inode(addr)
         t = threading.Thread(target=loop)
         t.start()
         try:
@@ -93,7 +94,8 @@ def test_client_loop_across_reloads():
         allowed = {b"v%d\n" % i for i in range(6)}
         assert set(answers) <= allowed, set(answers) - allowed
         assert b"v5\n" in answers and b"v0\n" in answers
-        assert g.addr("echo") == addr and len(g.events("listen")) == 1
+        # The very socket that listened before the reloads still does.
+        assert gw.listener_inode(addr) == listener and len(g.events("listen")) == 1
         assert not g.events("refuse") and not g.events("spawn_error"), g.log()
         assert not g.events("reload_error")
         # Every child ended: no descriptor left behind by the reloads.
@@ -287,6 +289,7 @@ args = added-ipc
 def test_listeners_added_and_removed():
     with gw.Gateway(ADD_REMOVE_OLD) as g:
         addr = g.addr("echo")
+        listener = gw.listener_inode(addr)
         old_sock = os.path.join(g.dir, "old.sock")
         assert gw.talk(old_sock) == b"ipc\n"
         # (A fixed port: [echo]'s listener is written 127.0.0.1:0 too,
@@ -297,7 +300,7 @@ def test_listeners_added_and_removed():
         assert refused(old_sock)
         assert gw.talk(g.addr("added")) == b"added\n"
         assert gw.talk(g.addr("added_ipc")) == b"added-ipc\n"
-        assert g.addr("echo") == addr and gw.talk(addr) == b"kept\n"
+        assert gw.listener_inode(addr) == listener and gw.talk(addr) == b"kept\n"
         # And back: the added ones close, their socket file goes.
         ev = reload(g, ADD_REMOVE_OLD)
         assert ev["opened"] == "1" and ev["closed"] == "2", ev
@@ -305,6 +308,44 @@ def test_listeners_added_and_removed():
         assert gw.talk(old_sock) == b"ipc\n"
         stop_ok(g)
         assert not os.path.exists(old_sock)
+
+
+RENAMED = """
+[{name}]
+listen = 127.0.0.1:%(port)d
+listen = unix:{dir}/kept.sock
+exec = /bin/echo
+args = {name}
+"""
+
+
+def named(name, port):
+    return RENAMED.replace("{name}", name) % {"port": port}
+
+
+def test_renamed_route_keeps_its_listeners():
+    """A reload that renames a route but keeps its addresses keeps the
+    listening sockets themselves (no 'address in use', no moment without
+    a listener, the socket file stays) and gives them the new name."""
+    port = free_port()
+    with gw.Gateway(named("before", port)) as g:
+        tcp, path = ("127.0.0.1", port), os.path.join(g.dir, "kept.sock")
+        inodes = gw.listener_inode(tcp), gw.listener_inode(path)
+        assert None not in inodes
+        assert gw.talk(tcp) == b"before\n" and gw.talk(path) == b"before\n"
+        ev = reload(g, named("after", port))
+        assert ev["opened"] == "0" and ev["closed"] == "0", ev
+        assert (gw.listener_inode(tcp), gw.listener_inode(path)) == inodes
+        assert gw.talk(tcp) == b"after\n" and gw.talk(path) == b"after\n"
+        spawns = g.events("spawn")
+        assert [e["route"] for e in spawns[-2:]] == ["after", "after"], spawns
+        # And back under the old name, in the same listeners still.
+        reload(g, named("before", port))
+        assert (gw.listener_inode(tcp), gw.listener_inode(path)) == inodes
+        assert gw.talk(path) == b"before\n"
+        assert not g.events("reload_error"), g.log()
+        stop_ok(g)
+        assert not os.path.exists(path)
 
 
 if __name__ == "__main__":

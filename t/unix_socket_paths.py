@@ -99,16 +99,20 @@ def test_live_listener_with_full_backlog_is_in_use():
         other.listen(0)
         fill = []
         try:
-            # Fill its backlog: a connect now would fail with EAGAIN.
-            for _ in range(4):
+            # Fill its backlog until a connect fails with EAGAIN, which is
+            # what the gateway's probe of the path will see.
+            full = False
+            for _ in range(64):
                 c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 c.setblocking(False)
                 try:
                     c.connect(path(g))
                 except BlockingIOError:
                     c.close()
+                    full = True
                     break
                 fill.append(c)
+            assert full, "the backlog never filled (%d connects)" % len(fill)
             assert g.run_to_exit() == 1
             assert "Address already in use" in fatal_text(g), g.log()
             assert stat.S_ISSOCK(os.lstat(path(g)).st_mode)

@@ -16,6 +16,7 @@ from limits_helpers import nothing_arrives, recv_all, recv_until, talk_from  # n
 # Says which connection it serves, waits a little, says it is done.
 SLOW = b"""#!/bin/sh
 echo "conn $GATEWAY_CONN"
+echo "parent $PPID"
 sleep "${1:-0.3}"
 echo done
 """
@@ -119,6 +120,9 @@ def test_route_limit_holds_across_workers():
         for t in threads:
             t.join(90)
         assert all(o and o.endswith(b"done\n") for o in out), out
+        # Each child's parent is the worker that spawned it: both did.
+        parents = {int(o.split(b"parent ")[1].split()[0]) for o in out}
+        assert parents == worker_pids(g), (parents, worker_pids(g))
         g.wait_event("exit", 8, route="slow", timeout=30)
         assert concurrency(g, "slow") == 2, g.log()
         assert not g.events("refuse")
