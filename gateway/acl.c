@@ -107,3 +107,23 @@ int acl_match(const struct acl *a, const struct sockaddr *sa)
 			return 1;
 	return 0;
 }
+
+static int acl_has(const struct acl *a, const struct cidr *c)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].family == c->family && a->v[i].prefix == c->prefix &&
+		    memcmp(a->v[i].addr, c->addr, sizeof c->addr) == 0)
+			return 1;
+	return 0;
+}
+
+int acl_equal(const struct acl *a, const struct acl *b)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (!acl_has(b, &a->v[i]))
+			return 0;
+	for (size_t i = 0; i < b->n; i++)
+		if (!acl_has(a, &b->v[i]))
+			return 0;
+	return 1;
+}

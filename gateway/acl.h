@@ -25,6 +25,9 @@ int cidr_parse(const char *text, struct cidr *out, const char **err);
 int acl_add(struct acl *a, const struct cidr *c);
 void acl_free(struct acl *a);
 
+/* Whether two lists hold the same blocks, in any order. */
+int acl_equal(const struct acl *a, const struct acl *b);
+
 /* Whether the address (sockaddr_in or sockaddr_in6; a v4-mapped v6
  * address is matched as its v4 address) is in one of the blocks. */
 int acl_match(const struct acl *a, const struct sockaddr *sa);

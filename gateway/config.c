@@ -1038,6 +1038,11 @@ static const char *may_share(const struct route *a, const struct route *b,
 	    a->socket_mode != b->socket_mode || a->max_pending != b->max_pending ||
 	    a->socket_uid != b->socket_uid || a->socket_gid != b->socket_gid)
 		return "must agree on proxy_protocol, backlog, socket_mode and max_pending with";
+	/* The header is read, and believed or not, before the head names
+	 * the route: who may send it is the socket's, not one route's. */
+	if (a->proxy_from_unix != b->proxy_from_unix ||
+	    !acl_equal(&a->proxy_from, &b->proxy_from))
+		return "must agree on proxy_from with";
 	return NULL;
 }
 

@@ -512,6 +512,52 @@ def test_http_route_behind_header():
         stop_ok(g)
 
 
+SHARED_TRUST = """
+[site]
+listen = 127.0.0.1:0
+exec = envcgi
+protocol = cgi
+proxy_protocol = v1
+proxy_from = 127.0.0.1
+
+[admin]
+listen = 127.0.0.1:0
+exec = envcgi
+protocol = cgi
+path = /admin
+proxy_protocol = v1
+proxy_from = 10.9.9.9
+allow = 192.0.2.0/24
+"""
+
+
+def test_routes_sharing_a_listener_agree_on_proxy_from():
+    """The header is read before the head names the route, so who may
+    send it is the listener's: routes on one address that trust different
+    proxies are a config error (otherwise a header from the first route's
+    proxy, claiming an address /admin allows, would reach /admin)."""
+    port = hh.free_port()
+    text = SHARED_TRUST.replace("127.0.0.1:0", "127.0.0.1:%d" % port)
+    rc, out, err, _ = gw.run_config_check(text, files=FILES)
+    assert rc == 1, (out, err)
+    assert "must agree on proxy_from" in err and "[site]" in err, err
+    with gw.Gateway(text, start=False, files=FILES) as g:
+        assert g.run_to_exit() == 1
+        assert not g.events("start"), g.log()
+    # Agreeing, they share the socket; a header from the trusted proxy
+    # is still judged by /admin's allow list.
+    text = text.replace("proxy_from = 10.9.9.9", "proxy_from = 127.0.0.1")
+    with gw.Gateway(text, files=FILES) as g:
+        addr = ("127.0.0.1", port)
+        r = hh.Response(hh.exchange(addr, hh.v1("192.0.2.5", "192.0.2.9", 4000, 80) +
+                                    b"GET /admin/x HTTP/1.1\r\nHost: h\r\n\r\n"))
+        assert r.status == 200 and hh.cgi_env(r)["REMOTE_ADDR"] == "192.0.2.5", r
+        r = hh.Response(hh.exchange(addr, hh.v1("198.51.100.1", "192.0.2.9", 4001, 80) +
+                                    b"GET /admin/x HTTP/1.1\r\nHost: h\r\n\r\n"))
+        assert r.status == 403, r
+        stop_ok(g)
+
+
 HAPROXY_CFG = """
 global
     maxconn 100

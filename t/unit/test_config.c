@@ -961,6 +961,22 @@ START_TEST(http_routes_share_a_listener)
 	snprintf(text, sizeof text, two, "backlog = 5\n");
 	fails(text, 7, "listen '127.0.0.1:8000' must agree on proxy_protocol, backlog, socket_mode "
 	    "and max_pending with '127.0.0.1:8000' of route [a] (line 2)");
+	/* Who may send a PROXY header is the socket's: routes on one
+	 * address trust the same proxies, or it is an error. */
+	snprintf(text, sizeof text, two,
+	    "proxy_protocol = v1\nproxy_from = 127.0.0.1\n");
+	fails(text, 7, "listen '127.0.0.1:8000' must agree on proxy_protocol, backlog, socket_mode "
+	    "and max_pending with '127.0.0.1:8000' of route [a] (line 2)");
+	c = ok("[a]\nlisten = 127.0.0.1:8000\nexec = bin/prog\nprotocol = cgi\npath = /a\n"
+	    "proxy_protocol = v1\nproxy_from = 10.0.0.0/8 127.0.0.1\n"
+	    "[b]\nlisten = 127.0.0.1:8000\nexec = bin/prog\nprotocol = nph\n"
+	    "proxy_protocol = v1\nproxy_from = 127.0.0.1, 10.0.0.0/8\n");
+	config_free(c);
+	fails("[a]\nlisten = 127.0.0.1:8000\nexec = bin/prog\nprotocol = cgi\npath = /a\n"
+	    "proxy_protocol = v1\nproxy_from = 127.0.0.1\n"
+	    "[b]\nlisten = 127.0.0.1:8000\nexec = bin/prog\nprotocol = nph\n"
+	    "proxy_protocol = v1\nproxy_from = 10.9.9.9\n", 9,
+	    "listen '127.0.0.1:8000' must agree on proxy_from with '127.0.0.1:8000' of route [a] (line 2)");
 	fails("[a]\nlisten = 127.0.0.1:8000\nexec = bin/prog\n"
 	    "[b]\nlisten = 127.0.0.1:8000\nexec = bin/prog\nprotocol = nph\n", 5,
 	    "listen '127.0.0.1:8000' overlaps '127.0.0.1:8000' of route [a] (line 2)");
