@@ -83,7 +83,7 @@ static int conn_vars(const struct conn_info *ci, const struct route *r,
 		e |= pushu(out, "SERVER_PORT", ci->local_port);
 	} else {
 		e |= push(out, "PROTO", "IPC");
-		e |= push(out, "IPCLOCALPATH", ci->ipc_path ? ci->ipc_path : "");
+		e |= push(out, "IPCLOCALPATH", ci->ipc_path);
 		if (ci->have_cred) {
 			e |= pushu(out, "IPCREMOTEEUID", ci->uid);
 			e |= pushu(out, "IPCREMOTEEGID", ci->gid);

@@ -12,14 +12,14 @@ struct conn_info {
 	int tcp;                        /* PROTO=TCP, else IPC */
 	char remote_ip[64], local_ip[64];
 	unsigned remote_port, local_port;
-	const char *ipc_path;           /* IPCLOCALPATH */
+	char ipc_path[110];             /* IPCLOCALPATH: a copy, as in addr.h */
 	int have_cred;
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
 	unsigned long long id;
 	struct sockaddr_storage peer;   /* the client (a PROXY header's source) */
-	char via[96];                   /* the proxy, when a header was believed */
+	char via[128];                  /* the proxy, when a header was believed */
 };
 
 struct http_request;

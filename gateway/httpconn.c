@@ -533,7 +533,6 @@ void http_start(struct server *s, struct listener *l, const struct route *r,
 	struct source_key src;
 	const char *reason;
 
-	ci->ipc_path = ci->tcp ? NULL : l->addr->ipc_path;
 	reason = server_admit(s, r, ci, &src);
 	if (reason) {
 		server_log_refuse(r, ci, reason);

@@ -32,7 +32,7 @@ struct ipc_msg {
 	int32_t pid;            /* IPC_SPAWNED */
 	uint64_t conn;
 	double kill_grace;
-	struct conn_info ci;    /* IPC_CONN; ci.ipc_path is set by the worker */
+	struct conn_info ci;    /* IPC_CONN */
 };
 
 #define IPC_DATA_MAX (16 * 1024) /* HTTP_HEAD_MAX */

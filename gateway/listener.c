@@ -245,7 +245,9 @@ int listener_accept(struct listener *l, struct conn_info *ci)
 	if (peer.ss_family == AF_UNIX) {
 		struct ucred cred;
 		socklen_t clen = sizeof cred;
-		ci->ipc_path = l->addr->ipc_path;
+		/* A copy: a reload may free the address before the
+		 * connection ends. */
+		memcpy(ci->ipc_path, l->addr->ipc_path, sizeof ci->ipc_path);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
 			ci->have_cred = 1;
 			ci->uid = cred.uid;

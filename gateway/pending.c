@@ -137,7 +137,7 @@ static void believe(struct pending *p, const struct proxy_header *h)
 		snprintf(ci->via, sizeof ci->via, strchr(ci->remote_ip, ':') ?
 		    "[%s]:%u" : "%s:%u", ci->remote_ip, ci->remote_port);
 	else
-		snprintf(ci->via, sizeof ci->via, "unix:%s", ci->ipc_path ? ci->ipc_path : "");
+		snprintf(ci->via, sizeof ci->via, "unix:%s", ci->ipc_path);
 	ci->tcp = 1;
 	ci->have_cred = 0;
 	ci->peer = h->src;

@@ -413,7 +413,6 @@ void pool_handover(struct pool *p, const struct listener *l,
 	r->msg.generation = p->s->generation;
 	r->msg.conn = ci->id;
 	r->msg.ci = *ci;
-	r->msg.ci.ipc_path = NULL;
 	if (headlen)
 		memcpy(r->head, head, headlen);
 	r->msg.datalen = (uint32_t)headlen;

@@ -391,8 +391,6 @@ static int take(struct server *s, struct listener *l, const struct route *r,
 	struct source_key src;
 	int err;
 
-	if (!ci->tcp)
-		ci->ipc_path = l->addr->ipc_path;
 	if (admit(s, r, fd, ci, &src) < 0)
 		return 0;
 	if (s->pool) {

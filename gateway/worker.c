@@ -79,7 +79,6 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 		return;
 	}
 	r = &s->config->routes[m->route];
-	ci.ipc_path = m->listen < r->nlisten ? r->listen[m->listen].ipc_path : NULL;
 	server_source_of(&ci, &src);
 	if (r->protocol != PROTO_RAW) {
 		c = worker_http(s, r, fd, &ci, &src, data, m->datalen);

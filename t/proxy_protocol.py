@@ -8,6 +8,7 @@ PROTO=TCP; haproxy itself in front of the gateway, with send-proxy and
 send-proxy-v2."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -555,6 +556,52 @@ def test_routes_sharing_a_listener_agree_on_proxy_from():
         r = hh.Response(hh.exchange(addr, hh.v1("198.51.100.1", "192.0.2.9", 4001, 80) +
                                     b"GET /admin/x HTTP/1.1\r\nHost: h\r\n\r\n"))
         assert r.status == 403, r
+        stop_ok(g)
+
+
+RELOADED = """
+[ux]
+listen = unix:{dir}/ux.sock
+exec = /bin/sh
+args = -c 'echo %s $TCPREMOTEIP'
+proxy_protocol = v1
+proxy_from = unix
+"""
+
+
+def test_header_half_read_across_a_reload():
+    """A reload frees the old config while a PROXY header is half read on
+    a Unix listener: the connection's own copy of its addresses (via=,
+    IPCLOCALPATH) must not point into it (under ASan a use after free)."""
+    with gw.Gateway(RELOADED % "old") as g:
+        path = g.addr("ux")
+        hdr = hh.v1("192.0.2.1", "192.0.2.2", 1111, 2222)
+        before = set(g.fd_table().values())
+        s = gw.connect(path, timeout=30)
+        try:
+            s.sendall(hdr[:10])
+            # Accepted under the old config: a socket more in the gateway.
+            gw.wait_for(lambda: set(g.fd_table().values()) - before, 10,
+                        "the gateway to accept")
+            with open(g.config, "w") as f:
+                f.write((RELOADED % "new").format(dir=g.dir))
+            n = len(g.events("reload"))
+            g.kill(signal.SIGHUP)
+            g.wait_event("reload", n + 1)
+            # Something else after the reload, so the old config is gone.
+            assert gw.talk(path, hh.v1("192.0.2.9", "192.0.2.2", 9, 9), timeout=30) == \
+                b"new 192.0.2.9\n"
+            s.sendall(hdr[10:])
+            s.shutdown(socket.SHUT_WR)
+            # (Which settings it runs with is the reload's business; the
+            # header's address must be intact.)
+            got = gw.recv_all(s)
+            assert got in (b"old 192.0.2.1\n", b"new 192.0.2.1\n"), got
+        finally:
+            s.close()
+        sp = g.wait_event("spawn", 2, route="ux")
+        first = [e for e in sp if e["peer"] == "192.0.2.1:1111"][0]
+        assert first["via"] == "unix:" + path, first
         stop_ok(g)
 
 

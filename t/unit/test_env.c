@@ -1,4 +1,5 @@
 /* The child's environment: built from scratch, per the SPEC's table. */
+#include <stdio.h>
 #include <string.h>
 
 #include "env.h"
@@ -32,7 +33,7 @@ static struct conn_info ipc_conn(const char *path)
 	struct conn_info ci;
 
 	memset(&ci, 0, sizeof ci);
-	ci.ipc_path = path;
+	snprintf(ci.ipc_path, sizeof ci.ipc_path, "%s", path);
 	ci.have_cred = 1;
 	ci.uid = 1000;
 	ci.gid = 100;
