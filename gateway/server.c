@@ -86,13 +86,18 @@ static int route_full(struct server *s, const struct route *r)
 /* ---- accepting ---- */
 
 /* The gateway-wide limit always waits; a route's own limit waits only
- * with on_busy = wait, and then for that route's listeners alone. */
+ * with on_busy = wait, and then for that route's listeners alone. A
+ * listener of HTTP routes never pauses for one route: the request names
+ * its route only once read, so a full route's requests wait among the
+ * pending ones (max_pending bounds them) while its neighbours are
+ * served. */
 static int may_accept(struct server *s, const struct listener *l)
 {
 	return !s->stopping && !s->starved && !s->held &&
 	    l->pending < l->route->max_pending &&
 	    s->nchildren < s->config->max_children &&
-	    !(l->route->on_busy == BUSY_WAIT && route_full(s, l->route));
+	    !(l->route->protocol == PROTO_RAW && l->route->on_busy == BUSY_WAIT &&
+	    route_full(s, l->route));
 }
 
 void server_update_accepting(struct server *s)

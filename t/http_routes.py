@@ -701,6 +701,51 @@ def test_on_busy_wait_queues_request():
         stop_ok(g)
 
 
+NEIGHBOURS = """
+[slow]
+listen = 127.0.0.1:{port}
+protocol = cgi
+exec = slow
+env = GATE={dir}/go
+max_children = 1
+on_busy = wait
+
+[fast]
+listen = 127.0.0.1:{port}
+protocol = cgi
+path = /fast
+exec = envcgi
+"""
+
+
+def test_full_route_does_not_stall_its_neighbours():
+    """[slow] and [fast] share a listener; [slow] is full (max_children =
+    1, on_busy = wait) with one more request of its own waiting: /fast is
+    still answered at once, while [slow]'s child runs."""
+    g, port = hh.gateway_on_free_port(NEIGHBOURS, FILES)
+    with g:
+        addr = ("127.0.0.1", port)
+        a, b = gw.connect(addr, 60), gw.connect(addr, 60)
+        try:
+            a.sendall(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
+            first = g.wait_event("spawn", route="slow", timeout=30)[0]
+            b.sendall(b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n")
+            for _ in range(3):
+                r = hh.get(addr, "/fast/x", timeout=20)
+                assert r.status == 200 and r.header("X-Route") == "fast", r
+            # All the while [slow]'s first child ran and the second waited.
+            assert not g.events("exit", route="slow"), g.log()
+            assert len(g.events("spawn", route="slow")) == 1, g.log()
+            open(os.path.join(g.dir, "go"), "w").close()
+            ra, rb = hh.Response(hh.recv_all(a)), hh.Response(hh.recv_all(b))
+        finally:
+            a.close()
+            b.close()
+        assert ra.body == b"served %s\n" % first["conn"].encode(), ra
+        assert rb.status == 200, rb
+        stop_ok(g)
+
+
 def test_program_cannot_start_500():
     g, port = start()
     with g:
