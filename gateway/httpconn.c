@@ -62,6 +62,14 @@ void http_answer(struct server *s, const struct route *r, int fd,
 	linger_close(s->loop, fd);
 }
 
+void http_refuse(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, const char *reason)
+{
+	server_log_refuse(r, ci, reason);
+	send_answer(fd, strcmp(reason, "deny") == 0 ? 403 : 503);
+	linger_close(s->loop, fd);
+}
+
 /* ---- a cgi program's response ---- */
 
 struct relay {
@@ -535,9 +543,7 @@ void http_start(struct server *s, struct listener *l, const struct route *r,
 
 	reason = server_admit(s, r, ci, &src);
 	if (reason) {
-		server_log_refuse(r, ci, reason);
-		send_answer(fd, strcmp(reason, "deny") == 0 ? 403 : 503);
-		linger_close(s->loop, fd);
+		http_refuse(s, r, fd, ci, reason);
 		free(req);
 		return;
 	}

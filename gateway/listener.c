@@ -267,6 +267,7 @@ int listener_accept(struct listener *l, struct conn_info *ci)
 
 static void listener_free(struct listener *l)
 {
+	source_table_free(&l->reading);
 	free(l->routes);
 	free(l);
 }

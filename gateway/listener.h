@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "env.h"
+#include "source.h"
 
 struct listener {
 	uv_poll_t poll;
@@ -21,6 +22,7 @@ struct listener {
 	size_t nroutes;
 	const struct listen_addr *addr;
 	unsigned pending;               /* connections being read */
+	struct source_table reading;    /* ...counted by source (pending.c) */
 	char name[160];                 /* bound address, for logs */
 	int backlog, socket_mode;       /* as applied */
 	dev_t dev;                      /* the socket file we made, if any */

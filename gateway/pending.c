@@ -30,6 +30,8 @@ struct pending {
 	struct conn_info ci;
 	struct http_request *req;       /* READ_HEAD, WAIT_SLOT */
 	const struct route *route;      /* WAIT_SLOT: the route chosen */
+	struct source_key src;          /* counted in l->reading, if counted */
+	int counted;
 	size_t len, cap;
 	char *buf;                      /* what was consumed so far */
 	int closing;
@@ -67,6 +69,9 @@ static void pending_end(struct pending *p, int close_fd)
 	if (p->next)
 		p->next->prev = p->prev;
 	p->l->pending--;
+	if (p->counted)
+		source_remove(&p->l->reading, &p->src);
+	p->counted = 0;
 	if (close_fd && p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
@@ -86,6 +91,80 @@ static void http_fail(struct pending *p, int status)
 	http_answer(p->s, p->l->route, p->fd, &p->ci, status);
 	p->fd = -1; /* http_answer took it */
 	pending_end(p, 0);
+}
+
+/* ---- who may hold a place while being read ---- */
+
+/* One source may hold at most a quarter of a listener's places for
+ * connections being read, whatever its routes say: idle sockets from
+ * one address must not make everyone else wait. */
+static unsigned reading_cap(const struct listener *l)
+{
+	unsigned q = l->route->max_pending / 4;
+
+	return q ? q : 1;
+}
+
+/* Counts a connection toward its source among those being read on its
+ * listener. Over the cap, or where the listener's only route sets
+ * max_per_source and the source's children and connections being read
+ * reach it, returns the refusal's reason instead. */
+static const char *count_source(struct server *s, struct listener *l,
+    const struct conn_info *ci, struct source_key *k, int *counted)
+{
+	const struct route *r = l->route;
+	unsigned n;
+
+	server_source_of(ci, k);
+	n = source_count(&l->reading, k);
+	if (n >= reading_cap(l))
+		return "per_source";
+	if (l->nroutes == 1 && r->max_per_source &&
+	    n + server_source_live(s, r, k) >= r->max_per_source)
+		return "per_source";
+	/* Without memory for the entry the source goes uncounted. */
+	*counted = source_add(&l->reading, k) == 0;
+	return NULL;
+}
+
+static int denies(const struct route *r, const struct sockaddr *peer)
+{
+	return (r->deny.n && acl_match(&r->deny, peer)) ||
+	    (r->allow.n && !acl_match(&r->allow, peer));
+}
+
+/* Whether every route of the listener refuses the client's address, so
+ * that nothing it could send would change the answer. */
+static int all_deny(const struct listener *l, const struct conn_info *ci)
+{
+	if (!ci->tcp)
+		return 0;
+	for (size_t i = 0; i < l->nroutes; i++)
+		if (!denies(l->routes[i], (const struct sockaddr *)&ci->peer))
+			return 0;
+	return 1;
+}
+
+/* A refusal before the child: in HTTP on HTTP routes. Takes fd. */
+static void refuse(struct server *s, const struct listener *l, int fd,
+    const struct conn_info *ci, const char *reason)
+{
+	if (l->route->protocol == PROTO_RAW)
+		server_refuse(s, l->route, fd, ci, reason);
+	else
+		http_refuse(s, l->route, fd, ci, reason);
+}
+
+/* The admission of a connection about to be read, by the address it
+ * will be judged by: refused at once when every route denies it or its
+ * source holds too many places; otherwise counted (*counted). */
+static const char *admit_reading(struct server *s, struct listener *l,
+    const struct conn_info *ci, struct source_key *k, int *counted)
+{
+	*counted = 0;
+	if (all_deny(l, ci))
+		return "deny";
+	return count_source(s, l, ci, k, counted);
 }
 
 /* ---- reading exactly what belongs to the header or head ---- */
@@ -179,6 +258,19 @@ static void read_proxy(struct pending *p)
 	}
 	p->len = 0;
 	believe(p, &h);
+	if (p->l->route->protocol != PROTO_RAW) {
+		/* The proxy was nobody; now the client it names counts. */
+		const char *reason = admit_reading(p->s, p->l, &p->ci, &p->src, &p->counted);
+		if (reason) {
+			int fd = p->fd;
+			struct listener *l = p->l;
+			struct conn_info ci = p->ci;
+			p->fd = -1;
+			pending_end(p, 0);
+			refuse(l->data, l, fd, &ci, reason);
+			return;
+		}
+	}
 	if (p->l->route->protocol == PROTO_RAW) {
 		int fd = p->fd;
 		struct listener *l = p->l;
@@ -356,17 +448,33 @@ void pending_start(struct server *s, struct listener *l, int fd,
     const struct conn_info *ci)
 {
 	struct pending *p;
+	struct source_key src = { 0 };
+	const char *reason;
+	int counted = 0;
 
 	if (l->route->proxy_protocol && !from_proxy(l, ci)) {
 		close(fd); /* before a byte is read */
 		server_log_refuse(l->route, ci, "proxy");
 		return;
 	}
-	if (!(p = calloc(1, sizeof *p)) || uv_poll_init(s->loop, &p->poll, fd) < 0) {
-		free(p);
-		close(fd);
+	/* A proxy's connections count toward no source until its header
+	 * names the client; others by their own address, before a byte is
+	 * read. */
+	if (!l->route->proxy_protocol &&
+	    (reason = admit_reading(s, l, ci, &src, &counted))) {
+		refuse(s, l, fd, ci, reason);
 		return;
 	}
+	if (!(p = calloc(1, sizeof *p)) || uv_poll_init(s->loop, &p->poll, fd) < 0) {
+		if (counted)
+			source_remove(&l->reading, &src);
+		free(p);
+		close(fd);
+		server_log_refuse(l->route, ci, "busy"); /* out of memory */
+		return;
+	}
+	p->src = src;
+	p->counted = counted;
 	fd_set_blocking(fd);
 	p->s = s;
 	p->l = l;

@@ -161,8 +161,8 @@ void server_log_refuse(const struct route *r, const struct conn_info *ci,
 	log_end(&l);
 }
 
-static void refuse(struct server *s, const struct route *r, int fd,
-    struct conn_info *ci, const char *reason)
+void server_refuse(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, const char *reason)
 {
 	if (strcmp(reason, "deny") != 0 && r->busy_len)
 		send(fd, r->busy_message, r->busy_len, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -176,6 +176,12 @@ void server_source_of(const struct conn_info *ci, struct source_key *k)
 		source_key_addr(k, (const struct sockaddr *)&ci->peer);
 	else
 		source_key_uid(k, ci->uid);
+}
+
+unsigned server_source_live(struct server *s, const struct route *r,
+    const struct source_key *k)
+{
+	return source_count(&state_of(s, r)->sources, k);
 }
 
 const char *server_admit(struct server *s, const struct route *r,
@@ -204,7 +210,7 @@ static int admit(struct server *s, const struct route *r, int fd,
 
 	if (!reason)
 		return 0;
-	refuse(s, r, fd, ci, reason);
+	server_refuse(s, r, fd, ci, reason);
 	return -1;
 }
 

@@ -104,6 +104,16 @@ const char *server_admit(struct server *s, const struct route *r,
 void server_log_refuse(const struct route *r, const struct conn_info *ci,
     const char *reason);
 int server_must_wait(struct server *s, const struct route *r);
+/* A raw route's refusal: busy_message (not for deny), a lingering close,
+ * the refuse event. Takes fd. */
+void server_refuse(struct server *s, const struct route *r, int fd,
+    const struct conn_info *ci, const char *reason);
+/* Who a connection counts as for max_per_source: its peer's address,
+ * or a Unix peer's uid. */
+void server_source_of(const struct conn_info *ci, struct source_key *k);
+/* The route's children alive for one source. */
+unsigned server_source_live(struct server *s, const struct route *r,
+    const struct source_key *k);
 struct child *server_spawn(struct server *s, const struct route *r, int fd,
     const struct conn_info *ci, const struct source_key *src,
     const struct http_spawn *hs, int *err);

@@ -18,8 +18,6 @@ void server_states_release(struct route_state **v, size_t n);
 void server_update_accepting(struct server *s);
 void server_on_readable(struct listener *l);
 
-void server_source_of(const struct conn_info *ci, struct source_key *k);
-
 /* Keeps a client that cannot have its child yet (the gateway is short of
  * descriptors, memory or processes: err, which pauses and is logged; or
  * 0, behind others already kept). It is spawned, in order, when they are
