@@ -291,7 +291,9 @@ static void read_head(struct pending *p)
 	if (n == -EAGAIN)
 		return;
 	if (n <= 0) {
-		pending_end(p, 1); /* the client left before asking anything */
+		/* The client left before asking anything. */
+		server_log_conn("gone", p->l->route, &p->ci, n == 0 ? "closed" : "reset");
+		pending_end(p, 1);
 		return;
 	}
 	r = http_parse_head(p->buf, p->len + (size_t)n, p->req);
@@ -314,18 +316,40 @@ static void read_head(struct pending *p)
 	dispatch(p);
 }
 
+/* A request waiting for its slot, whose client hung up: gone if it reset
+ * the connection or closed its side with nothing left unread (a client
+ * that half-closes after its request is taken to have left, as nginx
+ * does); with body bytes still waiting nothing is known, and it is
+ * watched no more. */
+static void waiting_hung_up(struct pending *p)
+{
+	int state = sock_peek_state(p->fd);
+
+	if (state > 0) {
+		uv_poll_stop(&p->poll);
+		return;
+	}
+	server_log_conn("gone", p->route, &p->ci, state < 0 ? "reset" : "closed");
+	pending_end(p, 1);
+}
+
 static void on_readable(uv_poll_t *h, int status, int events)
 {
 	struct pending *p = h->data;
+	struct server *s = p->s;
 
 	(void)events;
 	if (status < 0) {
+		server_log_conn("gone", p->route ? p->route : p->l->route, &p->ci, "reset");
 		pending_end(p, 1);
-		server_changed(p->s);
+		server_changed(s);
 		return;
 	}
-	struct server *s = p->s;
-
+	if (p->stage == WAIT_SLOT) {
+		waiting_hung_up(p);
+		server_changed(s);
+		return;
+	}
 	if (p->stage == READ_PROXY)
 		read_proxy(p);
 	else if (p->stage == READ_HEAD)
@@ -393,8 +417,10 @@ static void try_start(struct pending *p)
 	if (server_must_wait(p->s, p->route)) {
 		if (p->stage != WAIT_SLOT) {
 			p->stage = WAIT_SLOT;
-			uv_poll_stop(&p->poll);
 			uv_timer_stop(&p->timer);
+			/* Watched while it waits (not its body's bytes): a
+			 * client that leaves gets no child. */
+			uv_poll_start(&p->poll, UV_DISCONNECT, on_readable);
 		}
 		return;
 	}

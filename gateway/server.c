@@ -149,16 +149,23 @@ static int is_client_error(int err)
 /* Refused: the message (if any) is written without blocking, and the
  * connection lingers so that the close does not turn into a reset that
  * loses the message. */
-void server_log_refuse(const struct route *r, const struct conn_info *ci,
-    const char *reason)
+void server_log_conn(const char *event, const struct route *r,
+    const struct conn_info *ci, const char *reason)
 {
 	struct logline l;
 
-	log_begin(&l, "refuse");
+	log_begin(&l, event);
 	child_log_conn(&l, r, ci);
 	child_log_peer(&l, ci);
-	log_str(&l, "reason", reason);
+	if (reason)
+		log_str(&l, "reason", reason);
 	log_end(&l);
+}
+
+void server_log_refuse(const struct route *r, const struct conn_info *ci,
+    const char *reason)
+{
+	server_log_conn("refuse", r, ci, reason);
 }
 
 void server_refuse(struct server *s, const struct route *r, int fd,
@@ -278,8 +285,13 @@ static void child_started(struct server *s, struct child *c,
 /* ---- clients accepted in a shortage ---- */
 
 /* A client accepted when the gateway could not spawn for it waits here,
- * in order, for descriptors, memory or processes to come back. */
+ * in order, for descriptors, memory or processes to come back. It is
+ * watched while it waits: one that resets its connection gets no child.
+ * (A FIN alone may be a half-close by a client that still reads, as with
+ * `nc -N`: it keeps its place.) */
 struct held {
+	uv_poll_t *poll;                /* NULL while unwatched */
+	struct server *s;
 	int fd;
 	struct conn_info ci;
 	struct source_key src;
@@ -287,6 +299,53 @@ struct held {
 	struct config *config;          /* held: route points into it */
 	struct held *next;
 };
+
+static void unhold(struct server *s, struct held *h);
+
+static void free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Takes the socket out of the loop (libuv removes it from epoll by its
+ * number) while the descriptor is still ours: before it is handed to a
+ * child or closed. */
+static void unwatch(struct held *h)
+{
+	if (h->poll)
+		uv_close((uv_handle_t *)h->poll, free_handle);
+	h->poll = NULL;
+}
+
+static void on_held_event(uv_poll_t *p, int status, int events)
+{
+	struct held *h = p->data;
+	struct server *s = h->s;
+
+	(void)events;
+	unwatch(h);
+	if (status == 0 && sock_peek_state(h->fd) >= 0)
+		return; /* a FIN or bytes: not known to be gone; watched no more */
+	close(h->fd);
+	server_log_conn("gone", h->route, &h->ci, "reset");
+	server_report(s, IPC_GONE, h->ci.id, 0);
+	unhold(s, h);
+}
+
+/* Without memory for the poll a held client waits unwatched. */
+static void watch(struct held *h)
+{
+	uv_poll_t *p = malloc(sizeof *p);
+
+	if (!p || uv_poll_init(h->s->loop, p, h->fd) < 0) {
+		free(p);
+		return;
+	}
+	fd_set_blocking(h->fd); /* uv_poll_init made it non-blocking */
+	p->data = h;
+	h->poll = p;
+	uv_poll_start(p, UV_DISCONNECT, on_held_event);
+}
 
 /* In a worker, each held client is the main process's to count: every
  * way out of the queue is reported, as a spawn or as gone. */
@@ -300,6 +359,7 @@ static void hold(struct server *s, const struct route *r, int fd,
 		server_report(s, IPC_GONE, ci->id, 0);
 		return;
 	}
+	h->s = s;
 	h->fd = fd;
 	h->ci = *ci;
 	h->src = *src;
@@ -310,6 +370,7 @@ static void hold(struct server *s, const struct route *r, int fd,
 		s->held_tail = &s->held;
 	*s->held_tail = h;
 	s->held_tail = &h->next;
+	watch(h);
 }
 
 static const struct route *route_named(struct config *c, const char *name)
@@ -320,9 +381,17 @@ static const struct route *route_named(struct config *c, const char *name)
 	return NULL;
 }
 
+/* Out of the queue, once unwatched; the socket is the caller's
+ * (spawned, or closed). */
 static void unhold(struct server *s, struct held *h)
 {
-	s->held = h->next;
+	struct held **pp = &s->held;
+
+	while (*pp != h)
+		pp = &(*pp)->next;
+	*pp = h->next;
+	if (s->held_tail == &h->next)
+		s->held_tail = pp;
 	config_release(h->config);
 	free(h);
 }
@@ -337,14 +406,17 @@ static void spawn_held(struct server *s)
 		struct child *c;
 		int err;
 
+		unwatch(h);
 		if (!r) {
 			close(h->fd);
+			server_log_conn("gone", h->route, &h->ci, "route removed");
 			server_report(s, IPC_GONE, h->ci.id, 0);
 			unhold(s, h);
 			continue;
 		}
 		c = server_spawn(s, r, h->fd, &h->ci, &h->src, NULL, &err);
 		if (!c && child_shortage(err)) {
+			watch(h);
 			starve(s, "spawn_error", r, NULL, -err);
 			return;
 		}
@@ -359,6 +431,7 @@ static void spawn_held(struct server *s)
 static void drop_held(struct server *s)
 {
 	while (s->held) {
+		unwatch(s->held);
 		close(s->held->fd);
 		server_report(s, IPC_GONE, s->held->ci.id, 0);
 		unhold(s, s->held);

@@ -103,6 +103,10 @@ const char *server_admit(struct server *s, const struct route *r,
     const struct conn_info *ci, struct source_key *src);
 void server_log_refuse(const struct route *r, const struct conn_info *ci,
     const char *reason);
+/* Any connection event: route, conn, peer, and reason= if not NULL
+ * (gone: a client that left before its child started). */
+void server_log_conn(const char *event, const struct route *r,
+    const struct conn_info *ci, const char *reason);
 int server_must_wait(struct server *s, const struct route *r);
 /* A raw route's refusal: busy_message (not for deny), a lingering close,
  * the refuse event. Takes fd. */

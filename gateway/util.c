@@ -1,6 +1,8 @@
 #include "util.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 
 int fd_set_blocking(int fd)
 {
@@ -9,4 +11,19 @@ int fd_set_blocking(int fd)
 	if (flags < 0 || !(flags & O_NONBLOCK))
 		return flags < 0 ? -1 : 0;
 	return fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+}
+
+int sock_peek_state(int fd)
+{
+	char c;
+	ssize_t n;
+
+	do
+		n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		return 1;
+	if (n == 0)
+		return 0;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
 }

@@ -13,4 +13,10 @@
  * mode back (the gateway itself only ever uses MSG_DONTWAIT on it). */
 int fd_set_blocking(int fd);
 
+/* What a peek tells of a client that poll says hung up: -1 it reset the
+ * connection, 0 it sent a FIN with nothing left unread (it left, or it
+ * only half-closed and still reads: TCP cannot say which), 1 bytes wait
+ * or nothing is known. */
+int sock_peek_state(int fd);
+
 #endif

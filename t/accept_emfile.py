@@ -5,6 +5,8 @@ descriptors are back (a child exits, or the limit is raised)."""
 import os
 import resource
 import select
+import socket
+import struct
 import sys
 import time
 
@@ -167,6 +169,36 @@ def test_children_hold_the_descriptors():
         s.sendall(b"after\n")
         assert gw.recv_all(s) == b"served after\n"
         s.close()
+
+
+def test_held_client_that_resets_gets_no_child():
+    """One descriptor free: the accept takes it, the spawn has none, and
+    the client is held until descriptors return. Held, it resets its
+    connection: it is logged gone and never gets a child; a client queued
+    after it is served once the limit is back."""
+    with gateway() as g:
+        fds = {int(f) for f in g.fds()}
+        lowest_free = min(set(range(LIMIT + 1)) - fds)
+        resource.prlimit(g.pid(), NOFILE, (lowest_free + 1, LIMIT))
+        x = g.connect("hold")
+        port = x.getsockname()[1]
+        err = g.wait_event("spawn_error", timeout=20)[0]
+        assert "too many open files" in err["error"].lower(), err
+        x.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        x.close()   # a reset
+        gone = g.wait_event("gone", route="hold")[0]
+        assert gone["reason"] == "reset" and gone["peer"] == "127.0.0.1:%d" % port, gone
+        y = g.connect("hold")
+        yport = y.getsockname()[1]
+        resource.prlimit(g.pid(), NOFILE, (LIMIT, LIMIT))
+        assert y.recv(100) == b"started\n"
+        y.sendall(b"y\n")
+        assert gw.recv_all(y) == b"served y\n"
+        y.close()
+        g.wait_event("exit", 2)
+        # The warm-up's child and y's: none for x.
+        peers = [e.get("peer") for e in g.events("spawn")]
+        assert peers[1:] == ["127.0.0.1:%d" % yport], g.log()
 
 
 if __name__ == "__main__":

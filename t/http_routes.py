@@ -746,6 +746,34 @@ def test_full_route_does_not_stall_its_neighbours():
         stop_ok(g)
 
 
+def test_queued_client_that_leaves_gets_no_child():
+    """A request waiting for its route's slot (on_busy = wait) whose client
+    closes: logged gone, and no child is started for it when the slot
+    frees; the request queued behind it is served."""
+    g, port = start()
+    with g:
+        addr = g.addr("queued")
+        a, b, c = gw.connect(addr, 60), gw.connect(addr, 60), gw.connect(addr, 60)
+        try:
+            a.sendall(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
+            g.wait_event("spawn", route="queued", timeout=30)
+            b.sendall(b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n")
+            b.close()
+            gone = g.wait_event("gone", route="queued")[0]
+            assert gone["reason"] == "closed", gone
+            c.sendall(b"GET /c HTTP/1.1\r\nHost: h\r\n\r\n")
+            open(os.path.join(g.dir, "go"), "w").close()
+            ra, rc = hh.Response(hh.recv_all(a)), hh.Response(hh.recv_all(c))
+        finally:
+            a.close()
+            c.close()
+        assert ra.status == 200 and rc.status == 200, (ra, rc)
+        sps = g.wait_event("spawn", count=2, route="queued")
+        assert len(sps) == 2 and gone["conn"] not in [e["conn"] for e in sps], g.log()
+        assert rc.body == b"served %s\n" % sps[1]["conn"].encode(), (rc, sps)
+        stop_ok(g)
+
+
 def test_program_cannot_start_500():
     g, port = start()
     with g:
