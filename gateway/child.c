@@ -185,7 +185,7 @@ void child_release(struct child *c)
 
 /* ---- spawn ---- */
 
-static void log_spawn_error(const struct route *r, const struct conn_info *ci,
+void child_log_spawn_error(const struct route *r, const struct conn_info *ci,
     const char *stage, int err)
 {
 	struct logline l;
@@ -246,7 +246,7 @@ static int stderr_fd(struct child *c, uv_loop_t *loop)
 static void spawn_failed(struct child *c, const char *stage, int err, int quiet)
 {
 	if (!quiet)
-		log_spawn_error(c->route, &c->ci, stage, err);
+		child_log_spawn_error(c->route, &c->ci, stage, err);
 	c->handles++; /* hold it while closing */
 	errlog_close(&c->err);
 	if (c->proc.closing)

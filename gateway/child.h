@@ -68,6 +68,9 @@ void child_release(struct child *c);
 void child_log_conn(struct logline *l, const struct route *r,
     const struct conn_info *ci);
 void child_log_peer(struct logline *l, const struct conn_info *ci);
+/* spawn_error: the failed step (or NULL) and a libuv error. */
+void child_log_spawn_error(const struct route *r, const struct conn_info *ci,
+    const char *stage, int err);
 
 /* The read end of its stderr = log pipe, or -1. */
 int child_stderr_fd(const struct child *c);

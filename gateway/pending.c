@@ -303,6 +303,7 @@ static void read_head(struct pending *p)
 		return;
 	}
 	if (consume(p, r == 0 ? (size_t)n : (size_t)r - p->len) < 0) {
+		server_log_conn("gone", p->l->route, &p->ci, "reset");
 		pending_end(p, 1);
 		return;
 	}
@@ -375,6 +376,7 @@ static void start_head(struct pending *p)
 	p->stage = READ_HEAD;
 	p->len = 0;
 	if (!p->req && !(p->req = malloc(sizeof *p->req))) {
+		server_log_conn("refuse", p->l->route, &p->ci, "busy"); /* no memory */
 		pending_end(p, 1);
 		return;
 	}
@@ -448,14 +450,17 @@ void pending_retry(struct server *s)
 	}
 }
 
-void pending_drop(struct server *s, const struct listener *l)
+void pending_drop(struct server *s, const struct listener *l, const char *why)
 {
 	struct pending *p, *next;
 
 	for (p = s->pendings; p; p = next) {
 		next = p->next;
-		if (!l || p->l == l)
+		if (!l || p->l == l) {
+			server_log_conn("refuse", p->route ? p->route : p->l->route,
+			    &p->ci, why);
 			pending_end(p, 1);
+		}
 	}
 }
 

@@ -26,7 +26,7 @@ void pending_start(struct server *s, struct listener *l, int fd,
 void pending_retry(struct server *s);
 
 /* Drops every connection still being read (stop), or those of one
- * listener (which a reload closes). */
-void pending_drop(struct server *s, const struct listener *l);
+ * listener (which a reload closes), each logged refuse reason=why. */
+void pending_drop(struct server *s, const struct listener *l, const char *why);
 
 #endif

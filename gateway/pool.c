@@ -400,6 +400,7 @@ void pool_handover(struct pool *p, const struct listener *l,
 	}
 	if (!r) {
 		close(fd);
+		child_log_spawn_error(route, ci, "handover", UV_ENOMEM);
 		return;
 	}
 	r->pool = p;

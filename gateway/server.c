@@ -433,6 +433,7 @@ static void drop_held(struct server *s)
 	while (s->held) {
 		unwatch(s->held);
 		close(s->held->fd);
+		server_log_conn("refuse", s->held->route, &s->held->ci, "shutdown");
 		server_report(s, IPC_GONE, s->held->ci.id, 0);
 		unhold(s, s->held);
 	}
@@ -683,7 +684,7 @@ stopping:
 	server_close_listeners(s->listeners, s->nlisteners);
 	s->nlisteners = 0;
 	drop_held(s); /* no child will come for them now */
-	pending_drop(s, NULL);
+	pending_drop(s, NULL, "shutdown");
 	uv_timer_stop(&s->retry_timer);
 	uv_timer_start(&s->stop_timer, on_shutdown_grace_over,
 	    ms(s->config->shutdown_grace), 0);

@@ -4,6 +4,7 @@ quarter of them, they count toward max_per_source, an address every route
 denies is refused before a byte is read, and a proxy in proxy_from is no
 source until its header names the client."""
 import os
+import signal
 import socket
 import sys
 
@@ -154,6 +155,35 @@ def test_proxy_is_no_source():
             for s in held:
                 s.close()
         stop_ok(g)
+
+
+def test_every_client_closed_is_logged():
+    """A client that leaves before its head is logged gone; one still
+    being read when the gateway stops is logged refused (shutdown), and
+    so is one whose listener a reload removes."""
+    with gw.Gateway(CONFIG, files=FILES) as g:
+        s = connect_from(g.addr("web"), "127.0.0.6", timeout=10)
+        s.sendall(b"GET / HT")
+        s.close()
+        e = g.wait_event("gone", route="web")[0]
+        assert e["reason"] == "closed" and e["peer"].startswith("127.0.0.6:"), e
+        before = set(g.fd_table().values())
+        left = [connect_from(g.addr(r), "127.0.0.7", timeout=10) for r in ("web", "one")]
+        left[0].sendall(b"GET / HT")
+        # Both accepted before the reload that removes [one]'s listener.
+        gw.wait_for(lambda: len(set(g.fd_table().values()) - before) >= 2, 10, "two accepts")
+        moved = CONFIG.replace("[one]\nlisten = 127.0.0.1:0", "[one]\nlisten = unix:{dir}/one.sock")
+        assert moved != CONFIG
+        with open(g.config, "w") as f:
+            f.write(moved.format(dir=g.dir))
+        g.kill(signal.SIGHUP)
+        e = g.wait_event("refuse", route="one")[0]
+        assert e["reason"] == "reload" and e["peer"].startswith("127.0.0.7:"), e
+        stop_ok(g)
+        e = g.wait_event("refuse", route="web")[0]
+        assert e["reason"] == "shutdown" and e["peer"].startswith("127.0.0.7:"), e
+        for c in left:
+            c.close()
 
 
 if __name__ == "__main__":
