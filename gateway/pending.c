@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "child.h"
 #include "http.h"
 #include "httpconn.h"
@@ -95,56 +96,6 @@ static void http_fail(struct pending *p, int status)
 
 /* ---- who may hold a place while being read ---- */
 
-/* One source may hold at most a quarter of a listener's places for
- * connections being read, whatever its routes say: idle sockets from
- * one address must not make everyone else wait. */
-static unsigned reading_cap(const struct listener *l)
-{
-	unsigned q = l->route->max_pending / 4;
-
-	return q ? q : 1;
-}
-
-/* Counts a connection toward its source among those being read on its
- * listener. Over the cap, or where the listener's only route sets
- * max_per_source and the source's children and connections being read
- * reach it, returns the refusal's reason instead. */
-static const char *count_source(struct server *s, struct listener *l,
-    const struct conn_info *ci, struct source_key *k, int *counted)
-{
-	const struct route *r = l->route;
-	unsigned n;
-
-	server_source_of(ci, k);
-	n = source_count(&l->reading, k);
-	if (n >= reading_cap(l))
-		return "per_source";
-	if (l->nroutes == 1 && r->max_per_source &&
-	    n + server_source_live(s, r, k) >= r->max_per_source)
-		return "per_source";
-	/* Without memory for the entry the source goes uncounted. */
-	*counted = source_add(&l->reading, k) == 0;
-	return NULL;
-}
-
-static int denies(const struct route *r, const struct sockaddr *peer)
-{
-	return (r->deny.n && acl_match(&r->deny, peer)) ||
-	    (r->allow.n && !acl_match(&r->allow, peer));
-}
-
-/* Whether every route of the listener refuses the client's address, so
- * that nothing it could send would change the answer. */
-static int all_deny(const struct listener *l, const struct conn_info *ci)
-{
-	if (!ci->tcp)
-		return 0;
-	for (size_t i = 0; i < l->nroutes; i++)
-		if (!denies(l->routes[i], (const struct sockaddr *)&ci->peer))
-			return 0;
-	return 1;
-}
-
 /* A refusal before the child: in HTTP on HTTP routes. Takes fd. */
 static void refuse(struct server *s, const struct listener *l, int fd,
     const struct conn_info *ci, const char *reason)
@@ -156,15 +107,22 @@ static void refuse(struct server *s, const struct listener *l, int fd,
 }
 
 /* The admission of a connection about to be read, by the address it
- * will be judged by: refused at once when every route denies it or its
- * source holds too many places; otherwise counted (*counted). */
-static const char *admit_reading(struct server *s, struct listener *l,
+ * will be judged by (admit.h); admitted, it is counted toward its source
+ * among those being read on its listener (*counted). Idle sockets from
+ * one address must not make everyone else wait. */
+static const char *admit_reading_conn(struct server *s, struct listener *l,
     const struct conn_info *ci, struct source_key *k, int *counted)
 {
+	const char *reason;
+
 	*counted = 0;
-	if (all_deny(l, ci))
-		return "deny";
-	return count_source(s, l, ci, k, counted);
+	server_source_of(ci, k);
+	reason = admit_reading(l->routes, l->nroutes, ci, source_count(&l->reading, k),
+	    l->nroutes == 1 ? server_source_live(s, l->route, k) : 0);
+	/* Without memory for the entry the source goes uncounted. */
+	if (!reason)
+		*counted = source_add(&l->reading, k) == 0;
+	return reason;
 }
 
 /* ---- reading exactly what belongs to the header or head ---- */
@@ -260,7 +218,7 @@ static void read_proxy(struct pending *p)
 	believe(p, &h);
 	if (p->l->route->protocol != PROTO_RAW) {
 		/* The proxy was nobody; now the client it names counts. */
-		const char *reason = admit_reading(p->s, p->l, &p->ci, &p->src, &p->counted);
+		const char *reason = admit_reading_conn(p->s, p->l, &p->ci, &p->src, &p->counted);
 		if (reason) {
 			int fd = p->fd;
 			struct listener *l = p->l;
@@ -492,7 +450,7 @@ void pending_start(struct server *s, struct listener *l, int fd,
 	 * names the client; others by their own address, before a byte is
 	 * read. */
 	if (!l->route->proxy_protocol &&
-	    (reason = admit_reading(s, l, ci, &src, &counted))) {
+	    (reason = admit_reading_conn(s, l, ci, &src, &counted))) {
 		refuse(s, l, fd, ci, reason);
 		return;
 	}

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "child.h"
 #include "ipc.h"
 #include "linger.h"
@@ -194,18 +195,10 @@ unsigned server_source_live(struct server *s, const struct route *r,
 const char *server_admit(struct server *s, const struct route *r,
     const struct conn_info *ci, struct source_key *src)
 {
-	const struct sockaddr *peer = (const struct sockaddr *)&ci->peer;
+	struct route_state *rs = state_of(s, r);
 
-	if (ci->tcp && ((r->deny.n && acl_match(&r->deny, peer)) ||
-	    (r->allow.n && !acl_match(&r->allow, peer))))
-		return "deny";
-	if (route_full(s, r))
-		return "busy";
 	server_source_of(ci, src);
-	if (r->max_per_source &&
-	    source_count(&state_of(s, r)->sources, src) >= r->max_per_source)
-		return "per_source";
-	return NULL;
+	return admit_route(r, ci, rs->live, source_count(&rs->sources, src));
 }
 
 /* The checks between accept and spawn. Returns 0 to go on, or -1 when
