@@ -1,6 +1,9 @@
-/* The portable spawn path: libuv's uv_spawn. UV_PROCESS_DETACHED gives
- * the child its own session; libuv resets signal dispositions and the
- * mask in the child. What it cannot do (rlimits, umask, supplementary
+/* The portable spawn path: libuv's uv_spawn, as the libuv guide draws a
+ * CGI server: the accepted socket is opened as a libuv stream
+ * (uv_tcp_open, uv_pipe_open) and passed with UV_INHERIT_STREAM.
+ * UV_PROCESS_DETACHED gives the child its own session; libuv resets
+ * signal dispositions and the mask in the child, and makes its fds 0-2
+ * blocking again. What it cannot do (rlimits, umask, supplementary
  * groups, and chdir after dropping ids) goes through the setup step. */
 #include "spawn.h"
 
@@ -10,7 +13,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +60,63 @@ static void set_fd(uv_stdio_container_t *s, int fd)
 	s->data.fd = fd;
 }
 
+/* A socket as a libuv stream: a TCP handle or, for a Unix socket, a pipe
+ * handle, on a duplicate of the descriptor (the stream owns what it
+ * wraps; the caller keeps its own), closed once the child has its copy. */
+union sock_stream {
+	uv_handle_t handle;
+	uv_stream_t stream;
+	uv_tcp_t tcp;
+	uv_pipe_t pipe;
+};
+
+static void free_stream(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* NULL when fd is not a socket (a pipe of the gateway's) or the stream
+ * cannot be made: then the descriptor goes in as it is. */
+static union sock_stream *stream_open(uv_loop_t *loop, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	union sock_stream *s;
+	int dupfd, err;
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return NULL;
+	if (!(s = malloc(sizeof *s)))
+		return NULL;
+	if ((dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		free(s);
+		return NULL;
+	}
+	if (ss.ss_family == AF_UNIX) {
+		uv_pipe_init(loop, &s->pipe, 0);
+		err = uv_pipe_open(&s->pipe, dupfd);
+	} else {
+		uv_tcp_init(loop, &s->tcp);
+		err = uv_tcp_open(&s->tcp, dupfd);
+	}
+	if (err < 0) {
+		close(dupfd);
+		uv_close(&s->handle, free_stream);
+		return NULL;
+	}
+	return s;
+}
+
+static void set_stream(uv_stdio_container_t *c, union sock_stream *s, int fd)
+{
+	if (!s) {
+		set_fd(c, fd);
+		return;
+	}
+	c->flags = UV_INHERIT_STREAM;
+	c->data.stream = &s->stream;
+}
+
 /* Waits for the setup step to exec the program (EOF on the close-on-exec
  * status pipe) or to report the call that failed, as uv_spawn itself
  * waits for its exec. Returns 0 or a negative errno. */
@@ -93,6 +155,7 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 	const struct route *r = req->route;
 	uv_process_options_t o;
 	uv_stdio_container_t stdio[SETUP_STATUS_FD + 1];
+	union sock_stream *in, *out;
 	struct strv setup = { 0 };
 	int err, status[2] = { -1, -1 };
 
@@ -106,12 +169,16 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 	o.exit_cb = on_uv_exit;
 	o.stdio = stdio;
 	o.stdio_count = 3;
-	set_fd(&stdio[0], req->fd_in);
-	set_fd(&stdio[1], req->fd_out);
+	in = stream_open(loop, req->fd_in);
+	out = req->fd_out == req->fd_in ? in : stream_open(loop, req->fd_out);
+	set_stream(&stdio[0], in, req->fd_in);
+	set_stream(&stdio[1], out, req->fd_out);
 	set_fd(&stdio[2], req->fd_err);
 	if (setup_needed(r)) {
-		if (pipe2(status, O_CLOEXEC) < 0)
-			return -errno;
+		if (pipe2(status, O_CLOEXEC) < 0) {
+			err = -errno;
+			goto out;
+		}
 		if (setup_argv(r, "gatewayd", &setup) < 0) {
 			err = UV_ENOMEM;
 			goto out;
@@ -143,6 +210,11 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 		}
 	}
 out:
+	/* The child has its own copies: the gateway's handles go. */
+	if (in)
+		uv_close(&in->handle, free_stream);
+	if (out && out != in)
+		uv_close(&out->handle, free_stream);
 	if (status[0] >= 0)
 		close(status[0]);
 	if (status[1] >= 0)
