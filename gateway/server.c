@@ -535,6 +535,11 @@ void server_child_forget(struct server *s, struct child *c)
 		c->next->prev = c->prev;
 	c->listed = 0;
 	slot_release(&c->slot);
+	/* Its last descriptors are closed only now, after its exit (a pidfd
+	 * goes with its handle): a shortage may be over, so try again at
+	 * once rather than on the retry timer. */
+	if (s->starved && !s->stopping)
+		resume(s);
 }
 
 static void finish(struct server *s);

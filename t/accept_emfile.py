@@ -2,6 +2,7 @@
 dropping clients, logs accept_error ("Too many open files") at most about
 once a second, and recovers by itself: queued clients are served once
 descriptors are back (a child exits, or the limit is raised)."""
+import datetime
 import os
 import resource
 import select
@@ -52,8 +53,14 @@ def gateway():
     assert gw.recv_all(s) == b"served warm\n"
     s.close()
     g.wait_event("exit")
-    # The finished child's descriptors close just after its exit event:
-    # wait until the table is still, so the limits below are exact.
+    settle(g)
+    return g
+
+
+def settle(g):
+    """Waits until no child is left and the gateway's descriptor table is
+    still: a finished child's descriptors close just after its exit
+    event, and the limits the tests set must be exact."""
     last = [None]
 
     def settled():
@@ -62,7 +69,6 @@ def gateway():
         last[0] = now
         return same
     gw.wait_for(settled, 10, "the gateway's descriptors to settle")
-    return g
 
 
 def resource_errors(g):
@@ -199,6 +205,76 @@ def test_held_client_that_resets_gets_no_child():
         # The warm-up's child and y's: none for x.
         peers = [e.get("peer") for e in g.events("spawn")]
         assert peers[1:] == ["127.0.0.1:%d" % yport], g.log()
+
+
+# Says it started, holds its connection a second, and ends: the exits
+# that free the gateway's descriptors come on their own.
+SLOW = b"""#!/bin/sh
+echo started
+sleep 1
+echo done
+"""
+
+SLOW_CONFIG = """
+[slow]
+listen = 127.0.0.1:0
+exec = slow.sh
+"""
+
+# Descriptors one spawn needs at its peak, the client's socket included:
+# clone, a stderr pipe and a pidfd (the pidfd and the pipe's read end
+# stay while the child runs); uv_spawn, the pipe, libuv's own pipe for
+# exec errors and the duplicate of the socket its stream wraps (the
+# pipe's read end alone stays).
+SPAWN_NEEDS = {"clone": 4, "uv_spawn": 6}
+
+
+def log_seconds(e):
+    """An event's ts (UTC, to the millisecond) in seconds."""
+    t = datetime.datetime.strptime(e["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def test_exit_retries_at_once():
+    """Descriptors for one running child only, more clients waiting: each
+    child that ends frees descriptors, and the gateway spawns for the next
+    client then, not on its one-second retry timer. Checked in the log's
+    own times: after the first shortage, every spawn follows an exit by
+    far less than the timer's second."""
+    n = 6
+    with gw.Gateway(SLOW_CONFIG, files={"slow.sh": (SLOW, 0o755)}, preexec_fn=low_limit) as g:
+        path = g.events("start")[0]["spawn"]
+        s = g.connect("slow")
+        assert gw.recv_all(s) == b"started\ndone\n"
+        s.close()
+        g.wait_event("exit")
+        settle(g)
+        fds = [int(f) for f in g.fds()]
+        limit = len(fds) + SPAWN_NEEDS[path]
+        assert max(fds) < limit, "descriptors not contiguous: %s" % fds
+        resource.prlimit(g.pid(), NOFILE, (limit, LIMIT))
+        clients = [g.connect("slow", timeout=60) for _ in range(n)]
+        for i, c in enumerate(clients):
+            assert gw.recv_all(c) == b"started\ndone\n", "client %d; log:\n%s" % (i, g.log())
+            c.close()
+        g.wait_event("exit", 1 + n, timeout=60)
+        events = [d for _, d in g.lines()
+                  if d.get("event") in ("spawn", "exit", "accept_error", "spawn_error")]
+        short = [i for i, e in enumerate(events) if e["event"].endswith("_error")]
+        assert short, "never short of descriptors: the test proves nothing; log:\n" + g.log()
+        assert all("too many open files" in events[i].get("error", "").lower()
+                   for i in short), g.log()
+        last_exit, gaps = None, []
+        for e in events[short[0]:]:
+            if e["event"] == "exit":
+                last_exit = e
+            elif e["event"] == "spawn":
+                assert last_exit, "a spawn after the shortage and no exit before it:\n" + g.log()
+                gaps.append((log_seconds(e) - log_seconds(last_exit), e["conn"]))
+        assert len(gaps) >= n - 2, "%d spawns after the shortage:\n%s" % (len(gaps), g.log())
+        worst = max(gaps)
+        assert worst[0] < 0.5, "conn %s spawned %.3fs after the last exit:\n%s" % (
+            worst[1], worst[0], g.log())
 
 
 if __name__ == "__main__":
