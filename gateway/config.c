@@ -226,12 +226,17 @@ static void gateway_key(struct parser *p, const char *key, const char *v)
 		else
 			fail(p, p->lineno, "log_format: expected text or json, not '%s'", v);
 	} else if (strcmp(key, "workers") == 0) {
-		if (strcmp(v, "auto") == 0)
+		if (strcmp(v, "auto") == 0) {
+			/* One per CPU, up to the limit a number has too. */
 			c->workers = uv_available_parallelism();
-		else if (parse_long(v, 1, 256, &n) < 0)
-			fail(p, p->lineno, "workers: expected a number from 1 to 256 or auto, not '%s'", v);
-		else
+			if (c->workers > WORKERS_MAX)
+				c->workers = WORKERS_MAX;
+		} else if (parse_long(v, 1, WORKERS_MAX, &n) < 0) {
+			fail(p, p->lineno, "workers: expected a number from 1 to %d or auto, not '%s'",
+			    WORKERS_MAX, v);
+		} else {
 			c->workers = (unsigned)n;
+		}
 	} else {
 		fail(p, p->lineno, "unknown key '%s' in [gateway]", key);
 	}

@@ -67,6 +67,10 @@ struct route {
 	int socket_user_line, socket_group_line;
 };
 
+/* workers = N and auto alike: the pool keeps a byte per worker on the
+ * stack of each handover. */
+#define WORKERS_MAX 256
+
 struct config {
 	unsigned refs;                  /* the server's, and each child's */
 	char *path;                     /* absolute */

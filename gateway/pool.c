@@ -298,7 +298,7 @@ static int pick(struct pool *p, const char *tried)
 /* A full queue passes the turn on to the next worker. */
 static int send_remote(struct pool *p, struct remote *r)
 {
-	char tried[256] = { 0 };
+	char tried[WORKERS_MAX] = { 0 };
 	int err = -ESRCH, i;
 
 	while ((i = pick(p, tried)) >= 0) {
