@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 
 #define LINGER_MS 2000
@@ -63,6 +64,7 @@ static void on_timeout(uv_timer_t *t)
 void linger_close(uv_loop_t *loop, int fd)
 {
 	struct lingering_conn *l;
+	int err;
 
 	shutdown(fd, SHUT_WR);
 	if (lingering >= LINGER_MAX || !(l = calloc(1, sizeof *l))) {
@@ -70,7 +72,10 @@ void linger_close(uv_loop_t *loop, int fd)
 		return;
 	}
 	l->fd = fd;
-	if (uv_poll_init(loop, &l->poll, fd) < 0) {
+	err = uv_poll_init(loop, &l->poll, fd);
+	if (err < 0) {
+		/* UV_EEXIST: a handle of the caller's still polls fd. */
+		log_warning("lingering close: %s", uv_strerror(err));
 		close(fd);
 		free(l);
 		return;

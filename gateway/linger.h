@@ -7,7 +7,9 @@
 
 #include <uv.h>
 
-/* Takes fd (and closes it in every case). */
+/* Takes fd (and closes it in every case). No other handle may poll fd
+ * any more: libuv watches a descriptor with one handle at a time, so the
+ * caller stops its own first (uv_poll_stop or uv_close). */
 void linger_close(uv_loop_t *loop, int fd);
 
 #endif

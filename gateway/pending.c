@@ -87,11 +87,26 @@ static void refuse_proxy(struct pending *p)
 	pending_end(p, 1);
 }
 
+/* Ends the reading stage and returns the socket for its next owner, who
+ * may poll it (to linger after an answer). Our handle on it is closed
+ * first: libuv polls a descriptor with one handle at a time (uv_poll_init
+ * on one still polled is UV_EEXIST), and closing ours later would take
+ * the descriptor out of epoll under the new one. p stays readable until
+ * its close callbacks, after the caller is done with it. */
+static int hand_on(struct pending *p)
+{
+	int fd = p->fd;
+
+	p->fd = -1;
+	pending_end(p, 0);
+	return fd;
+}
+
 static void http_fail(struct pending *p, int status)
 {
-	http_answer(p->s, p->l->route, p->fd, &p->ci, status);
-	p->fd = -1; /* http_answer took it */
-	pending_end(p, 0);
+	int fd = hand_on(p);
+
+	http_answer(p->s, p->l->route, fd, &p->ci, status);
 }
 
 /* ---- who may hold a place while being read ---- */
@@ -384,11 +399,9 @@ static void try_start(struct pending *p)
 		}
 		return;
 	}
-	fd = p->fd;
-	p->fd = -1;
+	fd = hand_on(p);
 	http_start(p->s, p->l, p->route, fd, &p->ci, p->req, p->buf, p->len);
 	p->req = NULL; /* http_start took it */
-	pending_end(p, 0);
 }
 
 static void dispatch(struct pending *p)
