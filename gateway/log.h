@@ -3,11 +3,13 @@
 #define GATEWAY_LOG_H
 
 #include <stddef.h>
+#include <uv.h>
 
 enum log_format { LOG_TEXT, LOG_JSON };
 
-/* A line is built in place and written whole by log_end, so lines from
- * one process never interleave. Values too long for the line are cut. */
+/* A line is built in place and handed whole to log_end, so lines from
+ * one process never interleave. Values too long for the line are cut.
+ * log_end never waits for a pipe's or a socket's reader: see log.c. */
 struct logline {
 	char buf[8192];
 	size_t len;
@@ -23,6 +25,16 @@ void log_int(struct logline *l, const char *key, long long value);
 void log_uint(struct logline *l, const char *key, unsigned long long value);
 void log_seconds(struct logline *l, const char *key, double secs); /* 1.234 */
 void log_end(struct logline *l);
+
+/* The process's event loop (the main process's, or a worker's): lines a
+ * slow reader could not take yet are written from it when the reader
+ * is ready. The handle does not keep the loop alive. */
+void log_attach(uv_loop_t *loop);
+
+/* Before the loop is closed: closes the handle (the loop must run once
+ * more to finish the close). What is still waiting then gets a bounded
+ * last attempt at exit. */
+void log_detach(void);
 
 /* The two verbs used outside the event code: event=warning / event=fatal
  * with msg="...". */

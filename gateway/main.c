@@ -190,14 +190,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	loop = uv_default_loop();
+	log_attach(loop);
 	if (server_start(&server, loop, config) < 0) {
 		config_release(config);
+		log_detach();
 		uv_run(loop, UV_RUN_NOWAIT); /* completes the closes */
 		return 1;
 	}
 	log_start(config);
 	warn_root_routes(config);
 	uv_run(loop, UV_RUN_DEFAULT);
+	/* The log's handle; lines still waiting get a last try at exit. */
+	log_detach();
+	uv_run(loop, UV_RUN_NOWAIT);
 	if (uv_loop_close(loop) != 0)
 		log_warning("event loop closed with handles still open");
 	server_free(&server);

@@ -216,11 +216,16 @@ int worker_main(int argc, char **argv)
 		return 1;
 	}
 	loop = uv_default_loop();
+	log_attach(loop);
 	if (start_server(&server, loop, c, WORKER_FD, generation) < 0) {
 		config_release(c);
+		log_detach();
+		uv_run(loop, UV_RUN_NOWAIT);
 		return 1;
 	}
 	uv_run(loop, UV_RUN_DEFAULT);
+	log_detach();
+	uv_run(loop, UV_RUN_NOWAIT);
 	uv_loop_close(loop);
 	server_free(&server);
 	return 0;

@@ -1,9 +1,14 @@
 /* Event log: text quoting and escapes, whole lines in both formats, read
- * back from fd 2 and parsed as a consumer would. */
+ * back from fd 2 and parsed as a consumer would; a pipe on fd 2 that
+ * nobody reads for a while. */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -662,12 +667,136 @@ START_TEST(fatal_carries_msg)
 }
 END_TEST
 
+
+/* ---- a pipe nobody reads for a while ---- */
+
+#define STALL_LINES 20000
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Reads what is in the pipe now, running the loop between reads, until
+ * nothing came for quiet seconds. */
+static void drain(uv_loop_t *loop, int fd, char **buf, size_t *len,
+    size_t *cap, double quiet)
+{
+	double last = now_s();
+	ssize_t n;
+
+	while (now_s() - last < quiet) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uv_run(loop, UV_RUN_NOWAIT);
+		poll(&p, 1, 5);
+		if (*cap - *len < 65536) {
+			*cap *= 2;
+			*buf = realloc(*buf, *cap);
+			ck_assert_ptr_nonnull(*buf);
+		}
+		while ((n = read(fd, *buf + *len, *cap - *len - 1)) > 0) {
+			*len += (size_t)n;
+			last = now_s();
+		}
+		ck_assert(n < 0 && errno == EAGAIN);
+	}
+	(*buf)[*len] = '\0';
+}
+
+static void on_alive(uv_timer_t *t)
+{
+	(void)t;
+}
+
+START_TEST(stalled_pipe_drops_whole_lines_and_says_so)
+{
+	int p[2], saved = dup(2);
+	uv_loop_t loop;
+	uv_timer_t alive;
+	size_t len = 0, cap = 1 << 20, got = 0, dropped = 0, reports = 0;
+	char *buf = malloc(cap), *line, *nl, *v = malloc(6000);
+	struct fields *fs = malloc(sizeof *fs);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(fs);
+	memset(v, '\x01', 6000); /* escaped: a line over PIPE_BUF */
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(dup2(p[1], 2), 2);
+	close(p[1]);
+	log_set_format(LOG_TEXT);
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	/* The log's handle does not keep a loop alive: this one does, as a
+	 * gateway's listeners do. */
+	uv_timer_init(&loop, &alive);
+	uv_timer_start(&alive, on_alive, 60000, 0);
+	log_attach(&loop);
+	/* Some 2 MB, nobody reading: this returns (or the test times out). */
+	for (int i = 0; i < STALL_LINES; i++) {
+		struct logline l;
+		log_begin(&l, "spawn");
+		log_str(&l, "route", "tick");
+		log_int(&l, "conn", i);
+		if (i % 7 == 0)
+			log_mem(&l, "line", v, 6000);
+		log_end(&l);
+	}
+	ck_assert_int_eq(fcntl(2, F_GETFL) & O_NONBLOCK, 0);
+	/* The reader catches up: the loop writes the rest. */
+	drain(&loop, p[0], &buf, &len, &cap, 0.3);
+	for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		char save = nl[1];
+		nl[1] = '\0';
+		parse_text(line, fs);
+		nl[1] = save;
+		if (strcmp(fs->f[1].key, "event") == 0 &&
+		    strcmp(fs->f[1].val, "log_dropped") == 0) {
+			ck_assert_uint_eq(fs->n, 3);
+			ck_assert_str_eq(fs->f[2].key, "lines");
+			dropped += strtoul(fs->f[2].val, NULL, 10);
+			reports++;
+		} else {
+			ASSERT_FIELD(fs, "event", "spawn");
+			ASSERT_FIELD(fs, "route", "tick");
+			ck_assert_str_eq(fs->f[3].key, "conn");
+			ck_assert_uint_eq(fs->n == 5,
+			    strtoul(fs->f[3].val, NULL, 10) % 7 == 0);
+			got++;
+		}
+	}
+	ck_assert_str_eq(line, ""); /* no half line at the end */
+	ck_assert_uint_gt(reports, 0);
+	ck_assert_uint_gt(dropped, 0);
+	ck_assert_uint_eq(got + dropped, STALL_LINES);
+	/* Caught up: a new line goes out at once. */
+	log_warning("after");
+	len = 0;
+	drain(&loop, p[0], &buf, &len, &cap, 0.05);
+	ck_assert_ptr_nonnull(strstr(buf, "event=warning msg=after\n"));
+	log_detach();
+	uv_close((uv_handle_t *)&alive, NULL);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	dup2(saved, 2);
+	close(saved);
+	close(p[0]);
+	free(fs);
+	free(v);
+	free(buf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("log");
 	TCase *q = tcase_create("quote");
 	TCase *t = tcase_create("text");
 	TCase *j = tcase_create("json");
+	TCase *o = tcase_create("output");
 
 	tcase_add_test(q, quote_plain_values_bare);
 	tcase_add_test(q, quote_empty);
@@ -698,6 +827,10 @@ static Suite *suite(void)
 	tcase_add_test(j, json_cut_line_stays_valid);
 	tcase_add_test(j, json_cut_line_of_multibyte_stays_valid);
 	suite_add_tcase(s, j);
+
+	tcase_add_test(o, stalled_pipe_drops_whole_lines_and_says_so);
+	tcase_set_timeout(o, 20);
+	suite_add_tcase(s, o);
 	return s;
 }
 
