@@ -2,6 +2,14 @@
 
 #include "acl.h"
 
+void admit_source_of(const struct conn_info *ci, struct source_key *k)
+{
+	if (ci->tcp)
+		source_key_addr(k, (const struct sockaddr *)&ci->peer);
+	else
+		source_key_uid(k, ci->uid);
+}
+
 int admit_denies(const struct route *r, const struct conn_info *ci)
 {
 	const struct sockaddr *peer = (const struct sockaddr *)&ci->peer;

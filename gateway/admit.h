@@ -11,6 +11,12 @@
 
 #include "config.h"
 #include "env.h"
+#include "source.h"
+
+/* Who a connection counts as for max_per_source and the share of places
+ * being read: its peer's address (a PROXY header's source once believed),
+ * or a Unix peer's uid. */
+void admit_source_of(const struct conn_info *ci, struct source_key *k);
 
 /* Whether allow/deny refuse the connection's address (a PROXY header's
  * source once believed). A Unix peer has none: never. */

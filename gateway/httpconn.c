@@ -13,62 +13,12 @@
 #include "linger.h"
 #include "log.h"
 #include "pool.h"
+#include "refuse.h"
 #include "server.h"
 #include "util.h"
 
 #define CGI_HEAD_MS 30000       /* a cgi program's header block, without timeout */
 #define RELAY_BUF (64 * 1024)
-
-/* ---- answers of the gateway's own ---- */
-
-static void log_http_error(const struct route *r, const struct conn_info *ci,
-    int status)
-{
-	struct logline l;
-
-	log_begin(&l, "http_error");
-	child_log_conn(&l, r, ci);
-	child_log_peer(&l, ci);
-	log_int(&l, "status", status);
-	log_end(&l);
-}
-
-/* The answer is small and the socket fresh: it fits in the socket buffer,
- * so a non-blocking send writes it whole (a child may share the socket,
- * which is in blocking mode). */
-static void send_answer(int fd, int status)
-{
-	char buf[512];
-	const char *reason = http_reason(status);
-	int n = snprintf(buf, sizeof buf,
-	    "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: text/plain\r\n"
-	    "Content-Length: %zu\r\n"
-	    "%s"
-	    "Connection: close\r\n"
-	    "\r\n"
-	    "%d %s\n",
-	    status, reason, strlen(reason) + 5,
-	    status == 503 ? "Retry-After: 1\r\n" : "", status, reason);
-
-	send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
-void http_answer(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, int status)
-{
-	send_answer(fd, status);
-	log_http_error(r, ci, status);
-	linger_close(s->loop, fd);
-}
-
-void http_refuse(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, const char *reason)
-{
-	server_log_refuse(r, ci, reason);
-	send_answer(fd, strcmp(reason, "deny") == 0 ? 403 : 503);
-	linger_close(s->loop, fd);
-}
 
 /* ---- a cgi program's response ---- */
 
@@ -117,7 +67,7 @@ static void relay_end(struct relay *r, int error_status)
 	if (r->sock < 0)
 		return;
 	if (error_status && !r->in_body) {
-		http_answer(r->s, r->route, r->sock, &r->ci, error_status);
+		answer_http(r->s->loop, r->route, r->sock, &r->ci, error_status);
 	} else {
 		if (r->in_body)
 			log_response(r);
@@ -493,7 +443,7 @@ struct child *http_run(struct server *s, const struct route *r, int fd,
 			close(body_sock);
 		if (keep >= 0)
 			close(keep);
-		http_answer(s, r, fd, ci, 503);
+		answer_http(s->loop, r, fd, ci, 503);
 		free(req);
 		return NULL;
 	}
@@ -506,7 +456,7 @@ struct child *http_run(struct server *s, const struct route *r, int fd,
 		/* A shortage left fd open; otherwise spawn_error is logged. */
 		if (child_shortage(err))
 			close(fd);
-		http_answer(s, r, keep, ci, child_shortage(err) ? 503 : 500);
+		answer_http(s->loop, r, keep, ci, child_shortage(err) ? 503 : 500);
 		close_pair(in);
 		close_pair(out);
 		if (body_sock >= 0)
@@ -543,7 +493,7 @@ void http_start(struct server *s, struct listener *l, const struct route *r,
 
 	reason = server_admit(s, r, ci, &src);
 	if (reason) {
-		http_refuse(s, r, fd, ci, reason);
+		refuse_http(s->loop, r, fd, ci, reason);
 		free(req);
 		return;
 	}

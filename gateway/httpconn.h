@@ -13,16 +13,6 @@
 
 struct server;
 
-/* Answers status itself (an error page with Connection: close), logs
- * http_error, and closes fd after lingering. */
-void http_answer(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, int status);
-
-/* A refusal in HTTP: 403 for deny, else 503 with Retry-After; logs the
- * refuse event and closes fd after lingering. */
-void http_refuse(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, const char *reason);
-
 /* A parsed request for route r, accepted on l: checked, then handed to
  * a worker with its head (headlen bytes) or run here. Takes fd and req. */
 void http_start(struct server *s, struct listener *l, const struct route *r,

@@ -8,12 +8,10 @@
 #include <unistd.h>
 
 #include "admit.h"
-#include "child.h"
 #include "http.h"
-#include "httpconn.h"
 #include "log.h"
 #include "proxy.h"
-#include "server.h"
+#include "refuse.h"
 #include "util.h"
 
 #define PROXY_MS 5000           /* the SPEC's bound for a PROXY header */
@@ -24,7 +22,7 @@ enum stage { READ_PROXY, READ_HEAD, WAIT_SLOT };
 struct pending {
 	uv_poll_t poll;
 	uv_timer_t timer;
-	struct server *s;
+	struct pending_set *set;
 	struct listener *l;
 	int fd;
 	enum stage stage;
@@ -61,12 +59,12 @@ static void on_closed(uv_handle_t *h)
 /* Ends the reading stage; the socket is the caller's (or closed). */
 static void pending_end(struct pending *p, int close_fd)
 {
-	struct server *s = p->s;
+	struct pending_set *set = p->set;
 
 	if (p->prev)
 		p->prev->next = p->next;
 	else
-		s->pendings = p->next;
+		set->head = p->next;
 	if (p->next)
 		p->next->prev = p->prev;
 	p->l->pending--;
@@ -83,7 +81,7 @@ static void pending_end(struct pending *p, int close_fd)
 
 static void refuse_proxy(struct pending *p)
 {
-	server_log_refuse(p->l->route, &p->ci, "proxy");
+	conn_event("refuse", p->l->route, &p->ci, "proxy");
 	pending_end(p, 1);
 }
 
@@ -106,34 +104,34 @@ static void http_fail(struct pending *p, int status)
 {
 	int fd = hand_on(p);
 
-	http_answer(p->s, p->l->route, fd, &p->ci, status);
+	answer_http(p->set->loop, p->l->route, fd, &p->ci, status);
 }
 
 /* ---- who may hold a place while being read ---- */
 
 /* A refusal before the child: in HTTP on HTTP routes. Takes fd. */
-static void refuse(struct server *s, const struct listener *l, int fd,
+static void refuse(struct pending_set *set, const struct listener *l, int fd,
     const struct conn_info *ci, const char *reason)
 {
 	if (l->route->protocol == PROTO_RAW)
-		server_refuse(s, l->route, fd, ci, reason);
+		refuse_raw(set->loop, l->route, fd, ci, reason);
 	else
-		http_refuse(s, l->route, fd, ci, reason);
+		refuse_http(set->loop, l->route, fd, ci, reason);
 }
 
 /* The admission of a connection about to be read, by the address it
  * will be judged by (admit.h); admitted, it is counted toward its source
  * among those being read on its listener (*counted). Idle sockets from
  * one address must not make everyone else wait. */
-static const char *admit_reading_conn(struct server *s, struct listener *l,
+static const char *admit_reading_conn(struct pending_set *set, struct listener *l,
     const struct conn_info *ci, struct source_key *k, int *counted)
 {
 	const char *reason;
 
 	*counted = 0;
-	server_source_of(ci, k);
+	admit_source_of(ci, k);
 	reason = admit_reading(l->routes, l->nroutes, ci, source_count(&l->reading, k),
-	    l->nroutes == 1 ? server_source_live(s, l->route, k) : 0);
+	    l->nroutes == 1 ? set->hooks->source_live(set, l->route, k) : 0);
 	/* Without memory for the entry the source goes uncounted. */
 	if (!reason)
 		*counted = source_add(&l->reading, k) == 0;
@@ -233,14 +231,14 @@ static void read_proxy(struct pending *p)
 	believe(p, &h);
 	if (p->l->route->protocol != PROTO_RAW) {
 		/* The proxy was nobody; now the client it names counts. */
-		const char *reason = admit_reading_conn(p->s, p->l, &p->ci, &p->src, &p->counted);
+		const char *reason = admit_reading_conn(p->set, p->l, &p->ci, &p->src, &p->counted);
 		if (reason) {
 			int fd = p->fd;
 			struct listener *l = p->l;
 			struct conn_info ci = p->ci;
 			p->fd = -1;
 			pending_end(p, 0);
-			refuse(l->data, l, fd, &ci, reason);
+			refuse(p->set, l, fd, &ci, reason);
 			return;
 		}
 	}
@@ -249,8 +247,9 @@ static void read_proxy(struct pending *p)
 		struct listener *l = p->l;
 		struct conn_info ci = p->ci;
 		p->fd = -1;
+		struct pending_set *set = p->set;
 		pending_end(p, 0);
-		server_take(l->data, l, l->route, fd, &ci);
+		set->hooks->ready(set, l, l->route, fd, &ci, NULL, NULL, 0);
 		return;
 	}
 	start_head(p);
@@ -265,7 +264,7 @@ static void read_head(struct pending *p)
 		return;
 	if (n <= 0) {
 		/* The client left before asking anything. */
-		server_log_conn("gone", p->l->route, &p->ci, n == 0 ? "closed" : "reset");
+		conn_event("gone", p->l->route, &p->ci, n == 0 ? "closed" : "reset");
 		pending_end(p, 1);
 		return;
 	}
@@ -276,7 +275,7 @@ static void read_head(struct pending *p)
 		return;
 	}
 	if (consume(p, r == 0 ? (size_t)n : (size_t)r - p->len) < 0) {
-		server_log_conn("gone", p->l->route, &p->ci, "reset");
+		conn_event("gone", p->l->route, &p->ci, "reset");
 		pending_end(p, 1);
 		return;
 	}
@@ -303,32 +302,32 @@ static void waiting_hung_up(struct pending *p)
 		uv_poll_stop(&p->poll);
 		return;
 	}
-	server_log_conn("gone", p->route, &p->ci, state < 0 ? "reset" : "closed");
+	conn_event("gone", p->route, &p->ci, state < 0 ? "reset" : "closed");
 	pending_end(p, 1);
 }
 
 static void on_readable(uv_poll_t *h, int status, int events)
 {
 	struct pending *p = h->data;
-	struct server *s = p->s;
+	struct pending_set *set = p->set;
 
 	(void)events;
 	if (status < 0) {
-		server_log_conn("gone", p->route ? p->route : p->l->route, &p->ci, "reset");
+		conn_event("gone", p->route ? p->route : p->l->route, &p->ci, "reset");
 		pending_end(p, 1);
-		server_changed(s);
+		set->hooks->changed(set);
 		return;
 	}
 	if (p->stage == WAIT_SLOT) {
 		waiting_hung_up(p);
-		server_changed(s);
+		set->hooks->changed(set);
 		return;
 	}
 	if (p->stage == READ_PROXY)
 		read_proxy(p);
 	else if (p->stage == READ_HEAD)
 		read_head(p);
-	server_changed(s); /* a place under max_pending may be free */
+	set->hooks->changed(set); /* a place under max_pending may be free */
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -339,7 +338,7 @@ static void on_timeout(uv_timer_t *t)
 		refuse_proxy(p);
 	else if (p->stage == READ_HEAD)
 		http_fail(p, 408);
-	server_changed(p->s);
+	p->set->hooks->changed(p->set);
 }
 
 /* ---- HTTP ---- */
@@ -349,7 +348,7 @@ static void start_head(struct pending *p)
 	p->stage = READ_HEAD;
 	p->len = 0;
 	if (!p->req && !(p->req = malloc(sizeof *p->req))) {
-		server_log_conn("refuse", p->l->route, &p->ci, "busy"); /* no memory */
+		conn_event("refuse", p->l->route, &p->ci, "busy"); /* no memory */
 		pending_end(p, 1);
 		return;
 	}
@@ -389,7 +388,7 @@ static void try_start(struct pending *p)
 		http_fail(p, 404);
 		return;
 	}
-	if (server_must_wait(p->s, p->route)) {
+	if (p->set->hooks->must_wait(p->set, p->route)) {
 		if (p->stage != WAIT_SLOT) {
 			p->stage = WAIT_SLOT;
 			uv_timer_stop(&p->timer);
@@ -400,8 +399,8 @@ static void try_start(struct pending *p)
 		return;
 	}
 	fd = hand_on(p);
-	http_start(p->s, p->l, p->route, fd, &p->ci, p->req, p->buf, p->len);
-	p->req = NULL; /* http_start took it */
+	p->set->hooks->ready(p->set, p->l, p->route, fd, &p->ci, p->req, p->buf, p->len);
+	p->req = NULL; /* handed over */
 }
 
 static void dispatch(struct pending *p)
@@ -410,25 +409,25 @@ static void dispatch(struct pending *p)
 	try_start(p);
 }
 
-void pending_retry(struct server *s)
+void pending_retry(struct pending_set *set)
 {
 	struct pending *p, *next;
 
-	for (p = s->pendings; p; p = next) {
+	for (p = set->head; p; p = next) {
 		next = p->next;
 		if (p->stage == WAIT_SLOT && !p->closing)
 			try_start(p);
 	}
 }
 
-void pending_drop(struct server *s, const struct listener *l, const char *why)
+void pending_drop(struct pending_set *set, const struct listener *l, const char *why)
 {
 	struct pending *p, *next;
 
-	for (p = s->pendings; p; p = next) {
+	for (p = set->head; p; p = next) {
 		next = p->next;
 		if (!l || p->l == l) {
-			server_log_conn("refuse", p->route ? p->route : p->l->route,
+			conn_event("refuse", p->route ? p->route : p->l->route,
 			    &p->ci, why);
 			pending_end(p, 1);
 		}
@@ -446,7 +445,7 @@ static int from_proxy(const struct listener *l, const struct conn_info *ci)
 	return acl_match(&l->route->proxy_from, (const struct sockaddr *)&ci->peer);
 }
 
-void pending_start(struct server *s, struct listener *l, int fd,
+void pending_start(struct pending_set *set, struct listener *l, int fd,
     const struct conn_info *ci)
 {
 	struct pending *p;
@@ -456,39 +455,39 @@ void pending_start(struct server *s, struct listener *l, int fd,
 
 	if (l->route->proxy_protocol && !from_proxy(l, ci)) {
 		close(fd); /* before a byte is read */
-		server_log_refuse(l->route, ci, "proxy");
+		conn_event("refuse", l->route, ci, "proxy");
 		return;
 	}
 	/* A proxy's connections count toward no source until its header
 	 * names the client; others by their own address, before a byte is
 	 * read. */
 	if (!l->route->proxy_protocol &&
-	    (reason = admit_reading_conn(s, l, ci, &src, &counted))) {
-		refuse(s, l, fd, ci, reason);
+	    (reason = admit_reading_conn(set, l, ci, &src, &counted))) {
+		refuse(set, l, fd, ci, reason);
 		return;
 	}
-	if (!(p = calloc(1, sizeof *p)) || uv_poll_init(s->loop, &p->poll, fd) < 0) {
+	if (!(p = calloc(1, sizeof *p)) || uv_poll_init(set->loop, &p->poll, fd) < 0) {
 		if (counted)
 			source_remove(&l->reading, &src);
 		free(p);
 		close(fd);
-		server_log_refuse(l->route, ci, "busy"); /* out of memory */
+		conn_event("refuse", l->route, ci, "busy"); /* out of memory */
 		return;
 	}
 	p->src = src;
 	p->counted = counted;
 	fd_set_blocking(fd);
-	p->s = s;
+	p->set = set;
 	p->l = l;
 	p->fd = fd;
 	p->ci = *ci;
 	p->poll.data = p;
-	uv_timer_init(s->loop, &p->timer);
+	uv_timer_init(set->loop, &p->timer);
 	p->timer.data = p;
-	p->next = s->pendings;
-	if (s->pendings)
-		s->pendings->prev = p;
-	s->pendings = p;
+	p->next = set->head;
+	if (set->head)
+		set->head->prev = p;
+	set->head = p;
 	l->pending++;
 	uv_poll_start(&p->poll, UV_READABLE, on_readable);
 	if (l->route->proxy_protocol) {

@@ -8,25 +8,55 @@
 #ifndef GATEWAY_PENDING_H
 #define GATEWAY_PENDING_H
 
-#include "env.h"
-#include "listener.h"
+#include <uv.h>
 
-struct server;
+#include "env.h"
+#include "http.h"
+#include "listener.h"
+#include "source.h"
+
 struct pending;
+struct pending_set;
+
+/* What the owner of the connections being read hears of them, and the
+ * two counts it keeps that they are judged by. The owner embeds the set
+ * and finds itself with container_of. */
+struct pending_hooks {
+	/* Read as far as it must be: a raw route's connection after its
+	 * PROXY header (req NULL), or an HTTP request for route r with its
+	 * head (headlen bytes). fd and req are handed over. */
+	void (*ready)(struct pending_set *set, struct listener *l,
+	    const struct route *r, int fd, struct conn_info *ci,
+	    struct http_request *req, const char *head, size_t headlen);
+	/* Whether a request for r must wait for a slot (on_busy = wait at
+	 * its max_children, or the gateway at its own). */
+	int (*must_wait)(struct pending_set *set, const struct route *r);
+	/* The route's children alive for one source. */
+	unsigned (*source_live)(struct pending_set *set, const struct route *r,
+	    const struct source_key *k);
+	/* A place under max_pending may have freed. */
+	void (*changed)(struct pending_set *set);
+};
+
+struct pending_set {
+	uv_loop_t *loop;
+	const struct pending_hooks *hooks;
+	struct pending *head;
+};
 
 /* Whether a listener's connections are read first. */
 int pending_needed(const struct listener *l);
 
 /* Takes an accepted socket of such a listener. */
-void pending_start(struct server *s, struct listener *l, int fd,
+void pending_start(struct pending_set *set, struct listener *l, int fd,
     const struct conn_info *ci);
 
 /* A slot may have freed: requests waiting for their route (on_busy =
  * wait) or the gateway-wide limit get another try. */
-void pending_retry(struct server *s);
+void pending_retry(struct pending_set *set);
 
 /* Drops every connection still being read (stop), or those of one
  * listener (which a reload closes), each logged refuse reason=why. */
-void pending_drop(struct server *s, const struct listener *l, const char *why);
+void pending_drop(struct pending_set *set, const struct listener *l, const char *why);
 
 #endif

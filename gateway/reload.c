@@ -233,7 +233,7 @@ void server_reload(struct server *s)
 	/* Committed: from here on nothing fails. */
 	for (size_t i = 0; i < s->nlisteners; i++)
 		if (!kept[i]) {
-			pending_drop(s, s->listeners[i], "reload");
+			pending_drop(&s->reading, s->listeners[i], "reload");
 			listener_close(s->listeners[i]);
 			closed++;
 		}

@@ -9,11 +9,13 @@
 
 #include "admit.h"
 #include "child.h"
+#include "httpconn.h"
 #include "ipc.h"
 #include "linger.h"
 #include "pending.h"
 #include "log.h"
 #include "pool.h"
+#include "refuse.h"
 #include "util.h"
 
 /* Connections taken per wake-up of one listener, so that a busy listener
@@ -150,42 +152,6 @@ static int is_client_error(int err)
 /* Refused: the message (if any) is written without blocking, and the
  * connection lingers so that the close does not turn into a reset that
  * loses the message. */
-void server_log_conn(const char *event, const struct route *r,
-    const struct conn_info *ci, const char *reason)
-{
-	struct logline l;
-
-	log_begin(&l, event);
-	child_log_conn(&l, r, ci);
-	child_log_peer(&l, ci);
-	if (reason)
-		log_str(&l, "reason", reason);
-	log_end(&l);
-}
-
-void server_log_refuse(const struct route *r, const struct conn_info *ci,
-    const char *reason)
-{
-	server_log_conn("refuse", r, ci, reason);
-}
-
-void server_refuse(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, const char *reason)
-{
-	if (strcmp(reason, "deny") != 0 && r->busy_len)
-		send(fd, r->busy_message, r->busy_len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	linger_close(s->loop, fd);
-	server_log_refuse(r, ci, reason);
-}
-
-void server_source_of(const struct conn_info *ci, struct source_key *k)
-{
-	if (ci->tcp)
-		source_key_addr(k, (const struct sockaddr *)&ci->peer);
-	else
-		source_key_uid(k, ci->uid);
-}
-
 unsigned server_source_live(struct server *s, const struct route *r,
     const struct source_key *k)
 {
@@ -197,7 +163,7 @@ const char *server_admit(struct server *s, const struct route *r,
 {
 	struct route_state *rs = state_of(s, r);
 
-	server_source_of(ci, src);
+	admit_source_of(ci, src);
 	return admit_route(r, ci, rs->live, source_count(&rs->sources, src));
 }
 
@@ -210,7 +176,7 @@ static int admit(struct server *s, const struct route *r, int fd,
 
 	if (!reason)
 		return 0;
-	server_refuse(s, r, fd, ci, reason);
+	refuse_raw(s->loop, r, fd, ci, reason);
 	return -1;
 }
 
@@ -320,7 +286,7 @@ static void on_held_event(uv_poll_t *p, int status, int events)
 	if (status == 0 && sock_peek_state(h->fd) >= 0)
 		return; /* a FIN or bytes: not known to be gone; watched no more */
 	close(h->fd);
-	server_log_conn("gone", h->route, &h->ci, "reset");
+	conn_event("gone", h->route, &h->ci, "reset");
 	server_report(s, IPC_GONE, h->ci.id, 0);
 	unhold(s, h);
 }
@@ -402,7 +368,7 @@ static void spawn_held(struct server *s)
 		unwatch(h);
 		if (!r) {
 			close(h->fd);
-			server_log_conn("gone", h->route, &h->ci, "route removed");
+			conn_event("gone", h->route, &h->ci, "route removed");
 			server_report(s, IPC_GONE, h->ci.id, 0);
 			unhold(s, h);
 			continue;
@@ -426,7 +392,7 @@ static void drop_held(struct server *s)
 	while (s->held) {
 		unwatch(s->held);
 		close(s->held->fd);
-		server_log_conn("refuse", s->held->route, &s->held->ci, "shutdown");
+		conn_event("refuse", s->held->route, &s->held->ci, "shutdown");
 		server_report(s, IPC_GONE, s->held->ci.id, 0);
 		unhold(s, s->held);
 	}
@@ -445,7 +411,7 @@ static void resume(struct server *s)
 	s->starved = 0;
 	uv_timer_stop(&s->retry_timer);
 	spawn_held(s);
-	pending_retry(s);
+	pending_retry(&s->reading);
 	server_update_accepting(s);
 }
 
@@ -507,7 +473,7 @@ void server_on_readable(struct listener *l)
 		}
 		ci.id = ++s->last_conn;
 		if (pending_needed(l)) {
-			pending_start(s, l, fd, &ci);
+			pending_start(&s->reading, l, fd, &ci);
 			continue;
 		}
 		if (take(s, l, l->route, fd, &ci) < 0)
@@ -682,7 +648,7 @@ stopping:
 	server_close_listeners(s->listeners, s->nlisteners);
 	s->nlisteners = 0;
 	drop_held(s); /* no child will come for them now */
-	pending_drop(s, NULL, "shutdown");
+	pending_drop(&s->reading, NULL, "shutdown");
 	uv_timer_stop(&s->retry_timer);
 	uv_timer_start(&s->stop_timer, on_shutdown_grace_over,
 	    ms(s->config->shutdown_grace), 0);
@@ -725,12 +691,61 @@ void server_start_handles(struct server *s)
 
 /* ---- the main process ---- */
 
+/* ---- what the connections being read tell ---- */
+
+static struct server *of_reading(struct pending_set *set)
+{
+	return container_of(set, struct server, reading);
+}
+
+static void reading_ready(struct pending_set *set, struct listener *l,
+    const struct route *r, int fd, struct conn_info *ci,
+    struct http_request *req, const char *head, size_t headlen)
+{
+	struct server *s = of_reading(set);
+
+	if (req)
+		http_start(s, l, r, fd, ci, req, head, headlen);
+	else
+		server_take(s, l, r, fd, ci);
+}
+
+static int reading_must_wait(struct pending_set *set, const struct route *r)
+{
+	return server_must_wait(of_reading(set), r);
+}
+
+static unsigned reading_source_live(struct pending_set *set,
+    const struct route *r, const struct source_key *k)
+{
+	return server_source_live(of_reading(set), r, k);
+}
+
+static void reading_changed(struct pending_set *set)
+{
+	server_changed(of_reading(set));
+}
+
+static const struct pending_hooks reading_hooks = {
+	.ready = reading_ready,
+	.must_wait = reading_must_wait,
+	.source_live = reading_source_live,
+	.changed = reading_changed,
+};
+
+void server_init(struct server *s, uv_loop_t *loop)
+{
+	memset(s, 0, sizeof *s);
+	s->loop = loop;
+	s->reading.loop = loop;
+	s->reading.hooks = &reading_hooks;
+}
+
 int server_start(struct server *s, uv_loop_t *loop, struct config *c)
 {
 	char err[1024], *kept = NULL;
 
-	memset(s, 0, sizeof *s);
-	s->loop = loop;
+	server_init(s, loop);
 	s->ipc = -1;
 	s->rstate = server_states_for(s, c);
 	s->listeners = s->rstate ? server_open_listeners(s, c, NULL, 0, kept,

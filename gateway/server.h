@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "listener.h"
+#include "pending.h"
 #include "source.h"
 
 struct child;
@@ -52,7 +53,7 @@ struct server {
 	int terminating;                /* children have been sent TERM */
 	int starved;                    /* out of fds or processes: paused */
 	struct held *held, **held_tail; /* accepted, waiting for resources */
-	struct pending *pendings;       /* being read: PROXY header, HTTP head */
+	struct pending_set reading;     /* being read: PROXY header, HTTP head */
 	uint64_t last_resource_log;     /* ms, for rate limiting */
 	uv_timer_t retry_timer;         /* ends a starved pause */
 	uv_timer_t stop_timer;          /* shutdown_grace, then kill_grace */
@@ -101,20 +102,7 @@ void server_changed(struct server *s);
  * PROXY header is read. */
 const char *server_admit(struct server *s, const struct route *r,
     const struct conn_info *ci, struct source_key *src);
-void server_log_refuse(const struct route *r, const struct conn_info *ci,
-    const char *reason);
-/* Any connection event: route, conn, peer, and reason= if not NULL
- * (gone: a client that left before its child started). */
-void server_log_conn(const char *event, const struct route *r,
-    const struct conn_info *ci, const char *reason);
 int server_must_wait(struct server *s, const struct route *r);
-/* A raw route's refusal: busy_message (not for deny), a lingering close,
- * the refuse event. Takes fd. */
-void server_refuse(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, const char *reason);
-/* Who a connection counts as for max_per_source: its peer's address,
- * or a Unix peer's uid. */
-void server_source_of(const struct conn_info *ci, struct source_key *k);
 /* The route's children alive for one source. */
 unsigned server_source_live(struct server *s, const struct route *r,
     const struct source_key *k);

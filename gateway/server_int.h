@@ -14,6 +14,9 @@
 struct route_state **server_states_for(struct server *s, struct config *c);
 void server_states_release(struct route_state **v, size_t n);
 
+/* A server with nothing open yet, on loop. */
+void server_init(struct server *s, uv_loop_t *loop);
+
 /* Polls each listener or not, as the limits and resources say. */
 void server_update_accepting(struct server *s);
 void server_on_readable(struct listener *l);

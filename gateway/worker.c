@@ -10,12 +10,14 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "admit.h"
 #include "child.h"
 #include "config.h"
 #include "http.h"
 #include "httpconn.h"
 #include "ipc.h"
 #include "log.h"
+#include "refuse.h"
 #include "server_int.h"
 #include "spawn.h"
 #include "util.h"
@@ -46,13 +48,13 @@ static struct child *worker_http(struct server *s, const struct route *r,
 	struct http_request *req = malloc(sizeof *req);
 
 	if (!req) {
-		http_answer(s, r, fd, ci, 503);
+		answer_http(s->loop, r, fd, ci, 503);
 		return NULL;
 	}
 	if (http_parse_head(head, headlen, req) != (int)headlen) {
 		/* Not what the main process parsed: say so, not guess. */
 		free(req);
-		http_answer(s, r, fd, ci, 500);
+		answer_http(s->loop, r, fd, ci, 500);
 		return NULL;
 	}
 	return http_run(s, r, fd, ci, src, req);
@@ -79,7 +81,7 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 		return;
 	}
 	r = &s->config->routes[m->route];
-	server_source_of(&ci, &src);
+	admit_source_of(&ci, &src);
 	if (r->protocol != PROTO_RAW) {
 		c = worker_http(s, r, fd, &ci, &src, data, m->datalen);
 	} else if (s->held) {
@@ -144,8 +146,7 @@ static void on_ipc(uv_poll_t *h, int status, int events)
 static int start_server(struct server *s, uv_loop_t *loop, struct config *c,
     int ipc, uint32_t generation)
 {
-	memset(s, 0, sizeof *s);
-	s->loop = loop;
+	server_init(s, loop);
 	s->ipc = ipc;
 	s->generation = generation;
 	s->rstate = server_states_for(s, c);
