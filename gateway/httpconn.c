@@ -12,9 +12,7 @@
 #include "child.h"
 #include "linger.h"
 #include "log.h"
-#include "pool.h"
 #include "refuse.h"
-#include "server.h"
 #include "util.h"
 
 #define CGI_HEAD_MS 30000       /* a cgi program's header block, without timeout */
@@ -26,7 +24,7 @@ struct relay {
 	uv_pipe_t out;                  /* the child's stdout */
 	uv_poll_t sockpoll;             /* the client, while it cannot take more */
 	uv_timer_t timer;               /* the header block's bound */
-	struct server *s;
+	uv_loop_t *loop;
 	const struct route *route;
 	struct config *config;          /* held: route points into it */
 	struct conn_info ci;
@@ -67,11 +65,11 @@ static void relay_end(struct relay *r, int error_status)
 	if (r->sock < 0)
 		return;
 	if (error_status && !r->in_body) {
-		answer_http(r->s->loop, r->route, r->sock, &r->ci, error_status);
+		answer_http(r->loop, r->route, r->sock, &r->ci, error_status);
 	} else {
 		if (r->in_body)
 			log_response(r);
-		linger_close(r->s->loop, r->sock);
+		linger_close(r->loop, r->sock);
 	}
 	r->sock = -1;
 	uv_close((uv_handle_t *)&r->out, relay_closed);
@@ -224,7 +222,7 @@ static void on_head_timeout(uv_timer_t *t)
 }
 
 /* Watches the child's stdout (read end `outfd`) and answers on `sock`. */
-static int relay_start(struct server *s, const struct route *route,
+static int relay_start(struct http_owner *o, const struct route *route,
     const struct conn_info *ci, int sock, int outfd, int head_request)
 {
 	struct relay *r = calloc(1, sizeof *r);
@@ -232,18 +230,18 @@ static int relay_start(struct server *s, const struct route *route,
 
 	if (!r)
 		return -ENOMEM;
-	r->s = s;
+	r->loop = o->loop;
 	r->route = route;
-	r->config = s->config;
+	r->config = o->config(o);
 	config_hold(r->config);
 	r->ci = *ci;
 	r->sock = sock;
 	r->head_request = head_request;
-	uv_pipe_init(s->loop, &r->out, 0);
+	uv_pipe_init(o->loop, &r->out, 0);
 	uv_pipe_open(&r->out, outfd);
-	uv_poll_init(s->loop, &r->sockpoll, sock);
+	uv_poll_init(o->loop, &r->sockpoll, sock);
 	fd_set_blocking(sock);
-	uv_timer_init(s->loop, &r->timer);
+	uv_timer_init(o->loop, &r->timer);
 	r->out.data = r->sockpoll.data = r->timer.data = r;
 	r->open = 3;
 	uv_read_start((uv_stream_t *)&r->out, on_out_alloc, on_out_read);
@@ -384,7 +382,7 @@ static void on_child_end(void *arg)
 	body_end(b);
 }
 
-static int body_start(struct server *s, struct child *c, int sock, int pipefd)
+static int body_start(uv_loop_t *loop, struct child *c, int sock, int pipefd)
 {
 	struct body *b = calloc(1, sizeof *b);
 
@@ -396,9 +394,9 @@ static int body_start(struct server *s, struct child *c, int sock, int pipefd)
 	b->sock = sock;
 	b->pipe = pipefd;
 	fcntl(pipefd, F_SETFL, fcntl(pipefd, F_GETFL) | O_NONBLOCK);
-	uv_poll_init(s->loop, &b->sockpoll, sock);
+	uv_poll_init(loop, &b->sockpoll, sock);
 	fd_set_blocking(sock);
-	uv_poll_init(s->loop, &b->pipepoll, pipefd);
+	uv_poll_init(loop, &b->pipepoll, pipefd);
 	b->sockpoll.data = b->pipepoll.data = b;
 	b->open = 2;
 	body_pump(b);
@@ -415,7 +413,7 @@ static void close_pair(int p[2])
 		close(p[1]);
 }
 
-struct child *http_run(struct server *s, const struct route *r, int fd,
+struct child *http_run(struct http_owner *o, const struct route *r, int fd,
     const struct conn_info *ci, const struct source_key *src,
     struct http_request *req)
 {
@@ -443,7 +441,7 @@ struct child *http_run(struct server *s, const struct route *r, int fd,
 			close(body_sock);
 		if (keep >= 0)
 			close(keep);
-		answer_http(s->loop, r, fd, ci, 503);
+		answer_http(o->loop, r, fd, ci, 503);
 		free(req);
 		return NULL;
 	}
@@ -452,11 +450,11 @@ struct child *http_run(struct server *s, const struct route *r, int fd,
 	/* RFC 9110 10.1.1: the client waits for this before the body. */
 	if (req->expect_continue && req->minor == 1)
 		send(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (!(c = server_spawn(s, r, fd, ci, src, &hs, &err))) {
+	if (!(c = o->spawn(o, r, fd, ci, src, &hs, &err))) {
 		/* A shortage left fd open; otherwise spawn_error is logged. */
 		if (child_shortage(err))
 			close(fd);
-		answer_http(s->loop, r, keep, ci, child_shortage(err) ? 503 : 500);
+		answer_http(o->loop, r, keep, ci, child_shortage(err) ? 503 : 500);
 		close_pair(in);
 		close_pair(out);
 		if (body_sock >= 0)
@@ -468,12 +466,12 @@ struct child *http_run(struct server *s, const struct route *r, int fd,
 		close(in[0]);
 	if (out[1] >= 0)
 		close(out[1]);
-	if (body_sock >= 0 && body_start(s, c, body_sock, in[1]) < 0) {
+	if (body_sock >= 0 && body_start(o->loop, c, body_sock, in[1]) < 0) {
 		close(body_sock);
 		close(in[1]);
 	}
 	if (r->protocol == PROTO_CGI) {
-		if (relay_start(s, r, ci, keep, out[0], strcmp(req->method, "HEAD") == 0) < 0) {
+		if (relay_start(o, r, ci, keep, out[0], strcmp(req->method, "HEAD") == 0) < 0) {
 			close(keep);
 			close(out[0]);
 		}
@@ -482,25 +480,4 @@ struct child *http_run(struct server *s, const struct route *r, int fd,
 	}
 	free(req);
 	return c;
-}
-
-void http_start(struct server *s, struct listener *l, const struct route *r,
-    int fd, struct conn_info *ci, struct http_request *req,
-    const char *head, size_t headlen)
-{
-	struct source_key src;
-	const char *reason;
-
-	reason = server_admit(s, r, ci, &src);
-	if (reason) {
-		refuse_http(s->loop, r, fd, ci, reason);
-		free(req);
-		return;
-	}
-	if (s->pool) {
-		free(req);
-		pool_handover(s->pool, l, r, fd, ci, &src, head, headlen);
-		return;
-	}
-	http_run(s, r, fd, ci, &src, req);
 }

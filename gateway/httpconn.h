@@ -1,28 +1,40 @@
-/* One HTTP request on a cgi or nph route, once its head is read: the
- * checks answered in HTTP, the child's start, and the two cases where
+/* One HTTP request on a cgi or nph route, once its head is read and the
+ * request admitted: the child's start, and the two cases where
  * bytes pass through the gateway: a cgi program's response (its header
  * block becomes a status line) and a chunked request body (decoded into
  * a pipe to the child's stdin). */
 #ifndef GATEWAY_HTTPCONN_H
 #define GATEWAY_HTTPCONN_H
 
+#include <uv.h>
+
 #include "env.h"
 #include "http.h"
 #include "listener.h"
 #include "source.h"
 
-struct server;
+struct child;
+struct http_spawn;
+struct config;
+struct http_owner;
 
-/* A parsed request for route r, accepted on l: checked, then handed to
- * a worker with its head (headlen bytes) or run here. Takes fd and req. */
-void http_start(struct server *s, struct listener *l, const struct route *r,
-    int fd, struct conn_info *ci, struct http_request *req,
-    const char *head, size_t headlen);
+/* Whoever runs requests (the single process, or a worker) gives its loop,
+ * the config its routes live in, and how a child is started and counted;
+ * it embeds this and finds itself with container_of. */
+struct http_owner {
+	uv_loop_t *loop;
+	struct config *(*config)(struct http_owner *o);
+	/* Starts route r's child with the request's stdio (hs), counted
+	 * toward src; NULL with *err (a libuv error) if it could not. */
+	struct child *(*spawn)(struct http_owner *o, const struct route *r,
+	    int fd, const struct conn_info *ci, const struct source_key *src,
+	    const struct http_spawn *hs, int *err);
+};
 
 /* Starts the route's child for a request already admitted (src is its
  * source, as counted). Takes fd and req; returns the child, or NULL when
  * it could not start (the client has been answered). */
-struct child *http_run(struct server *s, const struct route *r, int fd,
+struct child *http_run(struct http_owner *o, const struct route *r, int fd,
     const struct conn_info *ci, const struct source_key *src,
     struct http_request *req);
 

@@ -698,6 +698,28 @@ static struct server *of_reading(struct pending_set *set)
 	return container_of(set, struct server, reading);
 }
 
+/* A parsed request for route r, accepted on l: checked, then handed to
+ * a worker with its head (headlen bytes) or run here. Takes fd and req. */
+static void take_request(struct server *s, struct listener *l,
+    const struct route *r, int fd, struct conn_info *ci,
+    struct http_request *req, const char *head, size_t headlen)
+{
+	struct source_key src;
+	const char *reason = server_admit(s, r, ci, &src);
+
+	if (reason) {
+		refuse_http(s->loop, r, fd, ci, reason);
+		free(req);
+		return;
+	}
+	if (s->pool) {
+		free(req);
+		pool_handover(s->pool, l, r, fd, ci, &src, head, headlen);
+		return;
+	}
+	http_run(&s->http, r, fd, ci, &src, req);
+}
+
 static void reading_ready(struct pending_set *set, struct listener *l,
     const struct route *r, int fd, struct conn_info *ci,
     struct http_request *req, const char *head, size_t headlen)
@@ -705,7 +727,7 @@ static void reading_ready(struct pending_set *set, struct listener *l,
 	struct server *s = of_reading(set);
 
 	if (req)
-		http_start(s, l, r, fd, ci, req, head, headlen);
+		take_request(s, l, r, fd, ci, req, head, headlen);
 	else
 		server_take(s, l, r, fd, ci);
 }
@@ -733,12 +755,34 @@ static const struct pending_hooks reading_hooks = {
 	.changed = reading_changed,
 };
 
+/* ---- what requests run here need ---- */
+
+static struct server *of_http(struct http_owner *o)
+{
+	return container_of(o, struct server, http);
+}
+
+static struct config *http_config(struct http_owner *o)
+{
+	return of_http(o)->config;
+}
+
+static struct child *http_spawn(struct http_owner *o, const struct route *r,
+    int fd, const struct conn_info *ci, const struct source_key *src,
+    const struct http_spawn *hs, int *err)
+{
+	return server_spawn(of_http(o), r, fd, ci, src, hs, err);
+}
+
 void server_init(struct server *s, uv_loop_t *loop)
 {
 	memset(s, 0, sizeof *s);
 	s->loop = loop;
 	s->reading.loop = loop;
 	s->reading.hooks = &reading_hooks;
+	s->http.loop = loop;
+	s->http.config = http_config;
+	s->http.spawn = http_spawn;
 }
 
 int server_start(struct server *s, uv_loop_t *loop, struct config *c)

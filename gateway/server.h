@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "listener.h"
+#include "httpconn.h"
 #include "pending.h"
 #include "source.h"
 
@@ -54,6 +55,7 @@ struct server {
 	int starved;                    /* out of fds or processes: paused */
 	struct held *held, **held_tail; /* accepted, waiting for resources */
 	struct pending_set reading;     /* being read: PROXY header, HTTP head */
+	struct http_owner http;         /* requests run here */
 	uint64_t last_resource_log;     /* ms, for rate limiting */
 	uv_timer_t retry_timer;         /* ends a starved pause */
 	uv_timer_t stop_timer;          /* shutdown_grace, then kill_grace */

@@ -57,7 +57,7 @@ static struct child *worker_http(struct server *s, const struct route *r,
 		answer_http(s->loop, r, fd, ci, 500);
 		return NULL;
 	}
-	return http_run(s, r, fd, ci, src, req);
+	return http_run(&s->http, r, fd, ci, src, req);
 }
 
 static void worker_conn(struct server *s, const struct ipc_msg *m,
