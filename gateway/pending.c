@@ -11,6 +11,7 @@
 #include "http.h"
 #include "log.h"
 #include "proxy.h"
+#include "queue.h"
 #include "refuse.h"
 #include "util.h"
 
@@ -34,7 +35,7 @@ struct pending {
 	size_t len, cap;
 	char *buf;                      /* what was consumed so far */
 	int closing;
-	struct pending *prev, *next;
+	struct queue q;                 /* in set->list, oldest first */
 };
 
 int pending_needed(const struct listener *l)
@@ -59,14 +60,7 @@ static void on_closed(uv_handle_t *h)
 /* Ends the reading stage; the socket is the caller's (or closed). */
 static void pending_end(struct pending *p, int close_fd)
 {
-	struct pending_set *set = p->set;
-
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		set->head = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	queue_remove(&p->q);
 	p->l->pending--;
 	if (p->counted)
 		source_remove(&p->l->reading, &p->src);
@@ -411,10 +405,10 @@ static void dispatch(struct pending *p)
 
 void pending_retry(struct pending_set *set)
 {
-	struct pending *p, *next;
+	struct queue *q, *n;
 
-	for (p = set->head; p; p = next) {
-		next = p->next;
+	queue_foreach(q, n, &set->list) {
+		struct pending *p = queue_data(q, struct pending, q);
 		if (p->stage == WAIT_SLOT && !p->closing)
 			try_start(p);
 	}
@@ -422,10 +416,10 @@ void pending_retry(struct pending_set *set)
 
 void pending_drop(struct pending_set *set, const struct listener *l, const char *why)
 {
-	struct pending *p, *next;
+	struct queue *q, *n;
 
-	for (p = set->head; p; p = next) {
-		next = p->next;
+	queue_foreach(q, n, &set->list) {
+		struct pending *p = queue_data(q, struct pending, q);
 		if (!l || p->l == l) {
 			conn_event("refuse", p->route ? p->route : p->l->route,
 			    &p->ci, why);
@@ -484,10 +478,7 @@ void pending_start(struct pending_set *set, struct listener *l, int fd,
 	p->poll.data = p;
 	uv_timer_init(set->loop, &p->timer);
 	p->timer.data = p;
-	p->next = set->head;
-	if (set->head)
-		set->head->prev = p;
-	set->head = p;
+	queue_insert_tail(&set->list, &p->q);
 	l->pending++;
 	uv_poll_start(&p->poll, UV_READABLE, on_readable);
 	if (l->route->proxy_protocol) {

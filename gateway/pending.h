@@ -13,6 +13,7 @@
 #include "env.h"
 #include "http.h"
 #include "listener.h"
+#include "queue.h"
 #include "source.h"
 
 struct pending;
@@ -41,7 +42,7 @@ struct pending_hooks {
 struct pending_set {
 	uv_loop_t *loop;
 	const struct pending_hooks *hooks;
-	struct pending *head;
+	struct queue list;              /* queue_init it first */
 };
 
 /* Whether a listener's connections are read first. */

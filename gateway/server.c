@@ -96,7 +96,7 @@ static int route_full(struct server *s, const struct route *r)
  * served. */
 static int may_accept(struct server *s, const struct listener *l)
 {
-	return !s->stopping && !s->starved && !s->held &&
+	return !s->stopping && !s->starved && queue_empty(&s->held) &&
 	    l->pending < l->route->max_pending &&
 	    s->nchildren < s->config->max_children &&
 	    !(l->route->protocol == PROTO_RAW && l->route->on_busy == BUSY_WAIT &&
@@ -256,10 +256,10 @@ struct held {
 	struct source_key src;
 	const struct route *route;
 	struct config *config;          /* held: route points into it */
-	struct held *next;
+	struct queue q;                 /* in s->held, oldest first */
 };
 
-static void unhold(struct server *s, struct held *h);
+static void unhold(struct held *h);
 
 static void free_handle(uv_handle_t *h)
 {
@@ -288,7 +288,7 @@ static void on_held_event(uv_poll_t *p, int status, int events)
 	close(h->fd);
 	conn_event("gone", h->route, &h->ci, "reset");
 	server_report(s, IPC_GONE, h->ci.id, 0);
-	unhold(s, h);
+	unhold(h);
 }
 
 /* Without memory for the poll a held client waits unwatched. */
@@ -325,10 +325,7 @@ static void hold(struct server *s, const struct route *r, int fd,
 	h->route = r;
 	h->config = s->config;
 	config_hold(h->config);
-	if (!s->held)
-		s->held_tail = &s->held;
-	*s->held_tail = h;
-	s->held_tail = &h->next;
+	queue_insert_tail(&s->held, &h->q);
 	watch(h);
 }
 
@@ -342,15 +339,9 @@ static const struct route *route_named(struct config *c, const char *name)
 
 /* Out of the queue, once unwatched; the socket is the caller's
  * (spawned, or closed). */
-static void unhold(struct server *s, struct held *h)
+static void unhold(struct held *h)
 {
-	struct held **pp = &s->held;
-
-	while (*pp != h)
-		pp = &(*pp)->next;
-	*pp = h->next;
-	if (s->held_tail == &h->next)
-		s->held_tail = pp;
+	queue_remove(&h->q);
 	config_release(h->config);
 	free(h);
 }
@@ -359,8 +350,8 @@ static void unhold(struct server *s, struct held *h)
  * reload in between gives them the new route of the same name. */
 static void spawn_held(struct server *s)
 {
-	while (s->held && s->nchildren < s->config->max_children) {
-		struct held *h = s->held;
+	while (!queue_empty(&s->held) && s->nchildren < s->config->max_children) {
+		struct held *h = queue_data(queue_head(&s->held), struct held, q);
 		const struct route *r = route_named(s->config, h->route->name);
 		struct child *c;
 		int err;
@@ -370,7 +361,7 @@ static void spawn_held(struct server *s)
 			close(h->fd);
 			conn_event("gone", h->route, &h->ci, "route removed");
 			server_report(s, IPC_GONE, h->ci.id, 0);
-			unhold(s, h);
+			unhold(h);
 			continue;
 		}
 		c = server_spawn(s, r, h->fd, &h->ci, &h->src, NULL, &err);
@@ -383,18 +374,19 @@ static void spawn_held(struct server *s)
 			server_report_spawn(s, c);
 		else
 			server_report(s, IPC_GONE, h->ci.id, 0);
-		unhold(s, h);
+		unhold(h);
 	}
 }
 
 static void drop_held(struct server *s)
 {
-	while (s->held) {
-		unwatch(s->held);
-		close(s->held->fd);
-		conn_event("refuse", s->held->route, &s->held->ci, "shutdown");
-		server_report(s, IPC_GONE, s->held->ci.id, 0);
-		unhold(s, s->held);
+	while (!queue_empty(&s->held)) {
+		struct held *h = queue_data(queue_head(&s->held), struct held, q);
+		unwatch(h);
+		close(h->fd);
+		conn_event("refuse", h->route, &h->ci, "shutdown");
+		server_report(s, IPC_GONE, h->ci.id, 0);
+		unhold(h);
 	}
 }
 
@@ -780,6 +772,8 @@ void server_init(struct server *s, uv_loop_t *loop)
 	s->loop = loop;
 	s->reading.loop = loop;
 	s->reading.hooks = &reading_hooks;
+	queue_init(&s->reading.list);
+	queue_init(&s->held);
 	s->http.loop = loop;
 	s->http.config = http_config;
 	s->http.spawn = http_spawn;

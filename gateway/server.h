@@ -53,7 +53,7 @@ struct server {
 	int finished;
 	int terminating;                /* children have been sent TERM */
 	int starved;                    /* out of fds or processes: paused */
-	struct held *held, **held_tail; /* accepted, waiting for resources */
+	struct queue held;              /* accepted, waiting for resources */
 	struct pending_set reading;     /* being read: PROXY header, HTTP head */
 	struct http_owner http;         /* requests run here */
 	uint64_t last_resource_log;     /* ms, for rate limiting */
