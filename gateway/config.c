@@ -1173,13 +1173,13 @@ struct config *config_from_fd(const char *path, int fd)
 	struct config *c = NULL;
 
 	if (fstat(fd, &st) < 0 || !(text = malloc((size_t)st.st_size + 1))) {
-		log_warning("config from the main process: %s", strerror(errno));
+		log_warn("config from the main process");
 		return NULL;
 	}
 	if (pread(fd, text, (size_t)st.st_size, 0) != st.st_size)
-		log_warning("config from the main process: short read");
+		log_warnx("config from the main process: short read");
 	else if (!(c = parse(path, text, (size_t)st.st_size, 1, err, sizeof err)))
-		log_warning("config from the main process: %s", err);
+		log_warnx("config from the main process: %s", err);
 	free(text);
 	return c;
 }

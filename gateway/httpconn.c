@@ -155,7 +155,7 @@ static void relay_head(struct relay *r)
 		return;
 	}
 	if (resp.local_redirect) {
-		log_warning("route [%s]: local redirect (Location: without a host) is not served",
+		log_warnx("route [%s]: local redirect (Location: without a host) is not served",
 		    r->route->name);
 		relay_end(r, 500);
 		return;

@@ -75,7 +75,7 @@ void linger_close(uv_loop_t *loop, int fd)
 	err = uv_poll_init(loop, &l->poll, fd);
 	if (err < 0) {
 		/* UV_EEXIST: a handle of the caller's still polls fd. */
-		log_warning("lingering close: %s", uv_strerror(err));
+		log_warnx("lingering close: %s", uv_strerror(err));
 		close(fd);
 		free(l);
 		return;

@@ -689,31 +689,56 @@ void log_end(struct logline *l)
 	}
 }
 
-static void log_msg(const char *event, const char *fmt, va_list ap)
+/* The message, with ": strerror(errno)" when err is not 0. */
+static void log_verb(const char *event, int err, const char *fmt, va_list ap)
 {
-	struct logline l;
 	char msg[2048];
+	int n = vsnprintf(msg, sizeof msg, fmt, ap);
+	struct logline l;
 
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (err && n >= 0 && (size_t)n < sizeof msg)
+		snprintf(msg + n, sizeof msg - (size_t)n, ": %s", strerror(err));
 	log_begin(&l, event);
 	log_str(&l, "msg", msg);
 	log_end(&l);
 }
 
-void log_warning(const char *fmt, ...)
+void log_warn(const char *fmt, ...)
 {
+	int err = errno;
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_msg("warning", fmt, ap);
+	log_verb("warning", err, fmt, ap);
 	va_end(ap);
 }
 
-void log_fatal(const char *fmt, ...)
+void log_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_msg("fatal", fmt, ap);
+	log_verb("warning", 0, fmt, ap);
 	va_end(ap);
+}
+
+void fatal(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_verb("fatal", err, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_verb("fatal", 0, fmt, ap);
+	va_end(ap);
+	exit(1);
 }

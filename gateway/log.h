@@ -36,10 +36,17 @@ void log_attach(uv_loop_t *loop);
  * last attempt at exit. */
 void log_detach(void);
 
-/* The two verbs used outside the event code: event=warning / event=fatal
- * with msg="...". */
-void log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The verbs used outside the event code, as OpenBSD's daemons have them:
+ * event=warning msg="..." (log_warn adds ": " and strerror(errno),
+ * log_warnx does not); fatal and fatalx write event=fatal the same way
+ * and exit with status 1. Inside, functions return 0 or a negative errno
+ * and the caller that decides writes the line. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 /* Text quoting, exposed for the unit tests: writes the value of a text
  * line (quoted when needed) into dst, returns its length. */

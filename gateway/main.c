@@ -106,7 +106,7 @@ static void warn_root_routes(const struct config *c)
 		return;
 	for (size_t i = 0; i < c->nroutes; i++)
 		if (!c->routes[i].set_uid)
-			log_warning("route [%s] runs its program as uid 0; set user = to drop privileges",
+			log_warnx("route [%s] runs its program as uid 0; set user = to drop privileges",
 			    c->routes[i].name);
 }
 
@@ -185,17 +185,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_set_format(config->log_format);
 	if ((err_no = spawn_init(NULL)) < 0) {
-		log_fatal("/dev/null: %s", strerror(-err_no));
-		config_release(config);
-		return 1;
+		fatalx("/dev/null: %s", strerror(-err_no));
 	}
 	loop = uv_default_loop();
 	log_attach(loop);
-	if (server_start(&server, loop, config) < 0) {
+	if (server_start(&server, loop, config, err, sizeof err) < 0) {
 		config_release(config);
-		log_detach();
 		uv_run(loop, UV_RUN_NOWAIT); /* completes the closes */
-		return 1;
+		fatalx("%s", err);
 	}
 	log_start(config);
 	warn_root_routes(config);
@@ -204,7 +201,7 @@ int main(int argc, char **argv)
 	log_detach();
 	uv_run(loop, UV_RUN_NOWAIT);
 	if (uv_loop_close(loop) != 0)
-		log_warning("event loop closed with handles still open");
+		log_warnx("event loop closed with handles still open");
 	server_free(&server);
 	return 0;
 }

@@ -357,7 +357,7 @@ static int wait_for_worker(struct pool *p, struct remote *r, const char *why)
 	r->waiting = 1;
 	if (p->last_wait_log == 0 || now - p->last_wait_log >= RETRY_MS) {
 		p->last_wait_log = now;
-		log_warning("%s; trying again in 1 s", why);
+		log_warnx("%s; trying again in 1 s", why);
 	}
 	if (!uv_is_active((uv_handle_t *)&p->retry))
 		uv_timer_start(&p->retry, on_retry_timer, RETRY_MS, 0);
@@ -550,7 +550,7 @@ static void restart(struct pool *p, unsigned i)
 	int err = worker_spawn(p, i);
 
 	if (err < 0)
-		log_warning("worker %u: cannot restart: %s", i + 1, strerror(-err));
+		log_warnx("worker %u: cannot restart: %s", i + 1, strerror(-err));
 }
 
 static void on_restart_timer(uv_timer_t *t)
@@ -575,7 +575,7 @@ static void worker_died(struct pool *p, unsigned i, int st)
 	uv_close((uv_handle_t *)&w->poll, on_worker_closed);
 	close(w->sock);
 	if (!p->stopping || WIFSIGNALED(st) || WEXITSTATUS(st) != 0)
-		log_warning("worker %u (pid %d) ended with %s %d%s", i + 1, (int)w->pid,
+		log_warnx("worker %u (pid %d) ended with %s %d%s", i + 1, (int)w->pid,
 		    WIFSIGNALED(st) ? "signal" : "status",
 		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
 		    p->stopping ? "" : young ? "; restarting it in 1 s" : "; restarting it");
@@ -624,21 +624,24 @@ static void on_sigchld(uv_signal_t *h, int sig)
 
 /* ---- the pool ---- */
 
-struct pool *pool_start(struct server *s, struct config *c)
+int pool_start(struct server *s, struct config *c, struct pool **out,
+    char *errbuf, size_t errlen)
 {
 	struct pool *p = calloc(1, sizeof *p);
 	int err;
 
+	*out = NULL;
 	if (!p || !(p->w = calloc(c->workers, sizeof *p->w))) {
 		free(p);
-		log_fatal("workers: %s", strerror(ENOMEM));
-		return NULL;
+		snprintf(errbuf, errlen, "workers: %s", strerror(ENOMEM));
+		return -ENOMEM;
 	}
+	*out = p;
 	p->s = s;
 	p->n = c->workers;
 	/* Orphans of a dead worker become ours, not init's. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-		log_warning("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+		log_warn("PR_SET_CHILD_SUBREAPER");
 	uv_signal_init(s->loop, &p->sigchld);
 	p->sigchld.data = p;
 	uv_signal_start(&p->sigchld, on_sigchld, SIGCHLD);
@@ -648,12 +651,12 @@ struct pool *pool_start(struct server *s, struct config *c)
 	p->retry.data = p;
 	for (unsigned i = 0; i < p->n; i++)
 		if ((err = worker_spawn(p, i)) < 0) {
-			log_fatal("worker %u: %s", i + 1, strerror(-err));
-			p->stopping = 1;
+			snprintf(errbuf, errlen, "worker %u: %s", i + 1, strerror(-err));
+			/* Those started end on the stop, or on EOF. */
 			pool_stop(p);
-			return p; /* the caller stops; workers end on EOF */
+			return err;
 		}
-	return p;
+	return 0;
 }
 
 void pool_reload(struct pool *p)

@@ -15,8 +15,10 @@
 
 struct pool;
 
-/* Starts c->workers workers. NULL after logging a fatal error. */
-struct pool *pool_start(struct server *s, struct config *c);
+/* Starts c->workers workers (*out, as soon as there is a pool). 0, or a
+ * negative errno with err saying what failed. */
+int pool_start(struct server *s, struct config *c, struct pool **out,
+    char *err, size_t errlen);
 
 /* Hands an admitted connection for route r, accepted on l, to a worker;
  * closes fd in every case. An HTTP route's request head (headlen bytes,

@@ -161,8 +161,8 @@ struct listener **server_open_listeners(struct server *s, struct config *c,
 }
 
 /* Watches the listeners that are new, and hands the kept ones their new
- * route. Returns 0 or a libuv error. */
-int server_watch_listeners(struct server *s)
+ * route. Returns 0, or a libuv error with err saying which listener. */
+int server_watch_listeners(struct server *s, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < s->nlisteners; i++) {
 		struct listener *l = s->listeners[i];
@@ -171,7 +171,7 @@ int server_watch_listeners(struct server *s)
 			continue;
 		r = listener_watch(l, s->loop, server_on_readable);
 		if (r < 0) {
-			log_fatal("listen %s: %s", l->name, uv_strerror(r));
+			snprintf(err, errlen, "listen %s: %s", l->name, uv_strerror(r));
 			return r;
 		}
 		log_listen(l);
@@ -210,7 +210,7 @@ void server_reload(struct server *s)
 		return;
 	}
 	if (c->workers != s->config->workers) {
-		log_warning("workers: a change takes a restart; keeping %u", s->config->workers);
+		log_warnx("workers: a change takes a restart; keeping %u", s->config->workers);
 		c->workers = s->config->workers;
 	}
 	for (size_t i = 0; i < c->nroutes; i++)
@@ -251,15 +251,15 @@ void server_reload(struct server *s)
 	config_release(s->config);
 	s->config = c;
 	if (server_attach_routes(s) < 0)
-		log_warning("reload: %s: a shared listener lost routes", strerror(ENOMEM));
+		log_warnx("reload: %s: a shared listener lost routes", strerror(ENOMEM));
 	log_set_format(c->log_format);
 	s->generation++;
 	if (s->pool)
 		pool_reload(s->pool);
 	for (size_t i = 0; i < n; i++)
 		opened += !v[i]->watching;
-	if (server_watch_listeners(s) < 0)
-		reload_error("a new listener could not be watched");
+	if (server_watch_listeners(s, err, sizeof err) < 0)
+		reload_error(err);
 	log_begin(&l, "reload");
 	log_str(&l, "config", c->path);
 	log_uint(&l, "routes", c->nroutes);

@@ -779,23 +779,26 @@ void server_init(struct server *s, uv_loop_t *loop)
 	s->http.spawn = http_spawn;
 }
 
-int server_start(struct server *s, uv_loop_t *loop, struct config *c)
+int server_start(struct server *s, uv_loop_t *loop, struct config *c,
+    char *err, size_t errlen)
 {
-	char err[1024], *kept = NULL;
+	char *kept = NULL;
 
 	server_init(s, loop);
 	s->ipc = -1;
 	s->rstate = server_states_for(s, c);
 	s->listeners = s->rstate ? server_open_listeners(s, c, NULL, 0, kept,
-	    &s->nlisteners, NULL, err, sizeof err) : NULL;
+	    &s->nlisteners, NULL, err, errlen) : NULL;
 	if (!s->listeners) {
-		log_fatal("%s", s->rstate ? err : strerror(ENOMEM));
+		if (!s->rstate)
+			snprintf(err, errlen, "%s", strerror(ENOMEM));
 		server_states_release(s->rstate, c->nroutes);
 		s->rstate = NULL;
 		return -1;
 	}
 	s->config = c;
-	if (server_attach_routes(s) < 0 || server_watch_listeners(s) < 0) {
+	snprintf(err, errlen, "%s", strerror(ENOMEM));
+	if (server_attach_routes(s) < 0 || server_watch_listeners(s, err, errlen) < 0) {
 		server_close_listeners(s->listeners, s->nlisteners);
 		s->nlisteners = 0;
 		server_states_release(s->rstate, c->nroutes);
@@ -804,7 +807,7 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c)
 		return -1;
 	}
 	server_start_handles(s);
-	if (c->workers > 1 && !(s->pool = pool_start(s, c))) {
+	if (c->workers > 1 && pool_start(s, c, &s->pool, err, errlen) < 0) {
 		server_close_listeners(s->listeners, s->nlisteners);
 		s->nlisteners = 0;
 		return -1;

@@ -67,9 +67,10 @@ struct server {
 };
 
 /* Opens every listener of the config, which the server then owns (it
- * releases it in server_free). Returns 0, or -1 after logging a fatal
- * error: nothing is left open and the config is still the caller's. */
-int server_start(struct server *s, uv_loop_t *loop, struct config *c);
+ * releases it in server_free). Returns 0, or -1 with err saying why:
+ * no listener is left open and the config is still the caller's. */
+int server_start(struct server *s, uv_loop_t *loop, struct config *c,
+    char *err, size_t errlen);
 
 /* What a SIGTERM does (a second call ends the children). */
 void server_stop(struct server *s);

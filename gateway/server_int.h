@@ -60,7 +60,7 @@ struct listener **server_open_listeners(struct server *s, struct config *c,
 int server_attach_routes(struct server *s);
 
 /* Watches the listeners that are new. Returns 0 or a libuv error. */
-int server_watch_listeners(struct server *s);
+int server_watch_listeners(struct server *s, char *err, size_t errlen);
 
 void server_close_listeners(struct listener **v, size_t n);
 

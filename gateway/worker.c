@@ -27,7 +27,7 @@ static void use_config(struct server *s, struct config *c, uint32_t generation)
 	struct route_state **states = server_states_for(s, c);
 
 	if (!states) {
-		log_warning("config: %s; keeping the old one", strerror(ENOMEM));
+		log_warnx("config: %s; keeping the old one", strerror(ENOMEM));
 		config_release(c);
 		return;
 	}
@@ -73,7 +73,7 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 	    (s->config->routes[m->route].protocol != PROTO_RAW) != (m->datalen > 0)) {
 		/* Cannot happen while the main process and we read the same
 		 * text; if it does, say so rather than run the wrong route. */
-		log_warning("conn %llu: not a route of this worker's config "
+		log_warnx("conn %llu: not a route of this worker's config "
 		    "(generation %u, ours %u)", (unsigned long long)m->conn,
 		    m->generation, s->generation);
 		close(fd);
@@ -124,7 +124,7 @@ static void on_ipc(uv_poll_t *h, int status, int events)
 			if (c)
 				use_config(s, c, m.generation);
 		} else if (m.type == IPC_CONFIG) {
-			log_warning("config from the main process: %s; keeping the old one",
+			log_warnx("config from the main process: %s; keeping the old one",
 			    strerror(EMFILE));
 		} else {
 			if (fd >= 0)
@@ -150,10 +150,8 @@ static int start_server(struct server *s, uv_loop_t *loop, struct config *c,
 	s->ipc = ipc;
 	s->generation = generation;
 	s->rstate = server_states_for(s, c);
-	if (!s->rstate) {
-		log_fatal("%s", strerror(ENOMEM));
-		return -1;
-	}
+	if (!s->rstate)
+		fatalx("worker: %s", strerror(ENOMEM));
 	s->config = c;
 	server_start_handles(s);
 	uv_poll_init(loop, &s->ipc_poll, ipc);
@@ -177,8 +175,7 @@ static struct config *first_config(const char *path, uint32_t *generation)
 		n = ipc_recv(WORKER_FD, &m, NULL, &fd);
 	} while (n == -EAGAIN);
 	if (n <= 0 || m.type != IPC_CONFIG || fd < 0) {
-		log_fatal("worker: no config from the main process");
-		return NULL;
+		fatalx("worker: no config from the main process");
 	}
 	c = config_from_fd(path, fd);
 	close(fd);
@@ -196,10 +193,8 @@ int worker_main(int argc, char **argv)
 	sigset_t none;
 	int err;
 
-	if (argc != 5) {
-		log_fatal("worker: bad arguments");
-		return 2;
-	}
+	if (argc != 5)
+		fatalx("worker: bad arguments");
 	/* The main process forked us with every signal blocked. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -212,9 +207,7 @@ int worker_main(int argc, char **argv)
 		return 1;
 	log_set_format(c->log_format);
 	if ((err = spawn_init(&base)) < 0) {
-		log_fatal("worker: /dev/null: %s", strerror(-err));
-		config_release(c);
-		return 1;
+		fatalx("worker: /dev/null: %s", strerror(-err));
 	}
 	loop = uv_default_loop();
 	log_attach(loop);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -624,8 +625,29 @@ END_TEST
 static void warning_line(void *arg)
 {
 	(void)arg;
-	log_warning("route [%s] runs as uid %d", "tick", 0);
+	log_warnx("route [%s] runs as uid %d", "tick", 0);
 }
+
+static void warn_errno_line(void *arg)
+{
+	(void)arg;
+	errno = ENOENT;
+	log_warn("open %s", "x.sock");
+}
+
+START_TEST(warn_adds_the_system_words)
+{
+	char *out;
+	struct fields fs;
+
+	log_set_format(LOG_TEXT);
+	out = capture(warn_errno_line, NULL);
+	parse_text(out, &fs);
+	ASSERT_FIELD(&fs, "event", "warning");
+	ASSERT_FIELD(&fs, "msg", "open x.sock: No such file or directory");
+	free(out);
+}
+END_TEST
 
 START_TEST(warning_carries_msg)
 {
@@ -647,13 +669,28 @@ START_TEST(warning_carries_msg)
 }
 END_TEST
 
+/* fatalx in a child of the test: its line, and its exit status. */
 static void fatal_line(void *arg)
 {
-	(void)arg;
-	log_fatal("%s", "out of \"memory\"");
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (arg) {
+			errno = EACCES;
+			fatal("%s", "bind run/x.sock");
+		}
+		fatalx("%s", "out of \"memory\"");
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 }
 
-START_TEST(fatal_carries_msg)
+START_TEST(fatal_carries_msg_and_exits)
 {
 	char *out;
 	struct fields fs;
@@ -663,6 +700,10 @@ START_TEST(fatal_carries_msg)
 	parse_text(out, &fs);
 	ASSERT_FIELD(&fs, "event", "fatal");
 	ASSERT_FIELD(&fs, "msg", "out of \"memory\"");
+	free(out);
+	out = capture(fatal_line, "errno");
+	parse_text(out, &fs);
+	ASSERT_FIELD(&fs, "msg", "bind run/x.sock: Permission denied");
 	free(out);
 }
 END_TEST
@@ -773,7 +814,7 @@ START_TEST(stalled_pipe_drops_whole_lines_and_says_so)
 	ck_assert_uint_gt(dropped, 0);
 	ck_assert_uint_eq(got + dropped, STALL_LINES);
 	/* Caught up: a new line goes out at once. */
-	log_warning("after");
+	log_warnx("after");
 	len = 0;
 	drain(&loop, p[0], &buf, &len, &cap, 0.05);
 	ck_assert_ptr_nonnull(strstr(buf, "event=warning msg=after\n"));
@@ -816,7 +857,8 @@ static Suite *suite(void)
 	tcase_add_test(t, text_cut_line_stays_well_formed);
 	tcase_add_test(t, seconds_out_of_range_stay_in_bounds);
 	tcase_add_test(t, warning_carries_msg);
-	tcase_add_test(t, fatal_carries_msg);
+	tcase_add_test(t, warn_adds_the_system_words);
+	tcase_add_test(t, fatal_carries_msg_and_exits);
 	suite_add_tcase(s, t);
 
 	tcase_add_test(j, json_line_is_one_object);
