@@ -5,7 +5,14 @@
  *                  readable pidfd, O(1) however many children live;
  *   spawn_uv.c     libuv's uv_spawn, with the setup step for what it
  *                  cannot do (setup.c); portable.
- * Build with SPAWN=uv to take the portable path on Linux too. */
+ * Build with SPAWN=uv to take the portable path on Linux too. pidfd.c
+ * watches a process through its pidfd: every child on the clone path, and
+ * on both paths a child taken over from a worker that died.
+ *
+ * Every child leads a process group of its own (a new session), whose id
+ * is its pid. That id is free for another group once the child has been
+ * reaped and the rest of its group has ended, so the group is signalled
+ * only while it is known to be the child's: see proc_signal_group. */
 #ifndef GATEWAY_SPAWN_H
 #define GATEWAY_SPAWN_H
 
@@ -31,12 +38,14 @@ typedef void (*proc_close_cb)(struct proc *p);
 
 struct proc {
 #ifdef GATEWAY_SPAWN_UV
-	uv_process_t uv;
-#else
-	uv_poll_t poll;                 /* on the pidfd */
-	int pidfd;
+	uv_process_t uv;                /* spawned here: libuv reaps it */
+	int by_uv;
 #endif
+	uv_poll_t poll;                 /* on the pidfd, where it is watched so */
+	int pidfd;                      /* -1: none */
 	pid_t pid;
+	int exited;                     /* on_exit has been called */
+	int reaped;
 	int closing;                    /* on_close will be called */
 	proc_exit_cb on_exit;
 	proc_close_cb on_close;
@@ -54,16 +63,40 @@ int spawn_init(const struct rlimit *base);
 /* The descriptor limit children get: for the workers' command line. */
 void spawn_base_nofile(unsigned long long *soft, unsigned long long *hard);
 
-/* Starts the program and watches it: on_exit once it has exited (and been
- * reaped). Returns 0, or a negative errno with *stage naming the call
- * that failed in the child ("chdir", "execve", ...), or NULL when it was
- * the spawn itself. p->on_close is called once proc_close is done; after
- * a failure too when p->closing is set. */
+/* Starts the program and watches it: on_exit once it has exited. Where
+ * the gateway watches it through its pidfd (the clone path), it is not
+ * reaped yet: it stays a zombie, keeping its process group's id from
+ * reuse, until proc_close. libuv reaps its own before on_exit. Returns 0,
+ * or a negative errno with *stage naming the call that failed in the
+ * child ("chdir", "execve", ...), or NULL when it was the spawn itself.
+ * p->on_close is called once proc_close is done; after a failure too
+ * when p->closing is set. */
 int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
     const char **stage);
 
-/* Stops watching: after on_exit, or to leave a running child alone
- * (on_shutdown = detach; init reaps it once the gateway is gone). */
+/* Takes over pid, a child started by a worker that died, now ours (the
+ * main process is a child subreaper), and watches it through its pidfd
+ * as above. 0, or a negative errno: -ECHILD when pid is not a child of
+ * ours, -ESRCH when it does not lead a session as every child does. */
+int proc_adopt(uv_loop_t *loop, struct proc *p, pid_t pid);
+
+/* Signals the child's process group: the child and everything it
+ * started. Only while the group is known to be the child's: while the
+ * child is not reaped (a group id is not reused while its leader is an
+ * unreaped zombie), or through the pidfd of a child libuv has reaped
+ * (Linux 6.9's PIDFD_SIGNAL_PROCESS_GROUP, which reaches that group and
+ * never a new one with the same id). 0, or a negative errno: -ESRCH when
+ * the group has nobody left to signal, -ENOTSUP when it can no longer be
+ * reached safely. sig 0 tells which. */
+int proc_signal_group(struct proc *p, int sig);
+
+/* After on_exit: 1 while a process of the child's group still runs (a
+ * zombie does not count), else 0. */
+int proc_group_running(const struct proc *p);
+
+/* Stops watching and reaps the child if it has exited: after on_exit, or
+ * to leave a running child alone (on_shutdown = detach; init reaps it
+ * once the gateway is gone). */
 void proc_close(struct proc *p);
 
 #endif

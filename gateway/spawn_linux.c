@@ -1,9 +1,9 @@
 /* The fast spawn path on Linux: clone(CLONE_VM | CLONE_VFORK) runs the
  * child on a stack of its own in the gateway's memory until it execs, so
  * nothing is copied, and CLONE_PIDFD gives a descriptor that becomes
- * readable when the child exits: the loop polls it, and each exit costs
- * one waitid on that child alone (libuv's SIGCHLD handler would call
- * waitpid once for every live child).
+ * readable when the child exits: the loop polls it (pidfd.c), and each
+ * exit costs one waitid on that child alone (libuv's SIGCHLD handler
+ * would call waitpid once for every live child).
  *
  * The child shares the gateway's memory, so it does only async-signal-
  * safe work, all through raw system calls (glibc's set*id wrappers would
@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pidfd.h"
 #include "util.h"
 
 const char spawn_path[] = "clone";
@@ -131,40 +132,14 @@ __attribute__((no_sanitize_address)) static int child_main(void *arg)
 	return 127;
 }
 
-static void on_pidfd(uv_poll_t *h, int status, int events)
-{
-	struct proc *p = container_of(h, struct proc, poll);
-	siginfo_t si;
-
-	(void)status;
-	(void)events;
-	memset(&si, 0, sizeof si);
-	if (waitid(P_PIDFD, p->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-		return;
-	uv_poll_stop(&p->poll);
-	if (si.si_code == CLD_EXITED)
-		p->on_exit(p, si.si_status, 0);
-	else
-		p->on_exit(p, 0, si.si_status);
-}
-
-static void on_poll_closed(uv_handle_t *h)
-{
-	struct proc *p = container_of(h, struct proc, poll);
-
-	close(p->pidfd);
-	p->pidfd = -1;
-	p->on_close(p);
-}
-
-/* Reaps a child that failed before its exec: it has exited already. */
+/* Reaps a child that failed before its exec (it has exited already) or
+ * was just killed. */
 static void reap(int pidfd)
 {
 	siginfo_t si;
 
 	while (waitid(P_PIDFD, pidfd, &si, WEXITED) < 0 && errno == EINTR)
 		;
-	close(pidfd);
 }
 
 int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
@@ -190,34 +165,32 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 		return -err;
 	if (a.err) {
 		reap(pidfd);
+		close(pidfd);
 		*stage = a.stage;
 		return -a.err;
 	}
 	p->pid = pid;
-	p->pidfd = pidfd;
 	/* A child that cannot be watched is ended rather than left
 	 * unreaped. */
-	err = uv_poll_init(loop, &p->poll, pidfd);
+	err = pidfd_proc_watch(loop, p, pidfd);
 	if (err < 0) {
 		kill(pid, SIGKILL);
 		reap(pidfd);
-		return err;
-	}
-	err = uv_poll_start(&p->poll, UV_READABLE, on_pidfd);
-	if (err < 0) {
-		siginfo_t si;
-		kill(pid, SIGKILL);
-		while (waitid(P_PIDFD, pidfd, &si, WEXITED) < 0 && errno == EINTR)
-			;
-		proc_close(p);
+		p->reaped = 1;
+		if (!p->closing)
+			close(pidfd);
 	}
 	return err;
 }
 
+int proc_signal_group(struct proc *p, int sig)
+{
+	return pidfd_proc_signal_group(p, sig);
+}
+
 void proc_close(struct proc *p)
 {
-	p->closing = 1;
-	uv_close((uv_handle_t *)&p->poll, on_poll_closed);
+	pidfd_proc_close(p);
 }
 
 #endif

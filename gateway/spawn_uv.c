@@ -4,7 +4,14 @@
  * UV_PROCESS_DETACHED gives the child its own session; libuv resets
  * signal dispositions and the mask in the child, and makes its fds 0-2
  * blocking again. What it cannot do (rlimits, umask, supplementary
- * groups, and chdir after dropping ids) goes through the setup step. */
+ * groups, and chdir after dropping ids) goes through the setup step.
+ *
+ * libuv reaps its children itself, in its SIGCHLD callback, just before
+ * it calls on_exit: the gateway cannot keep one unreaped while it still
+ * signals its group. Until then kill(-pid) is safe; after, on Linux 6.9
+ * and later, the group is reached through a pidfd opened at the spawn
+ * (PIDFD_SIGNAL_PROCESS_GROUP: the group that child led, never a new one
+ * that took its id); on older kernels it is not signalled at all. */
 #include "spawn.h"
 
 #ifdef GATEWAY_SPAWN_UV
@@ -13,12 +20,20 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/pidfd.h>
+#ifndef PIDFD_SIGNAL_PROCESS_GROUP
+#define PIDFD_SIGNAL_PROCESS_GROUP (1U << 2) /* Linux 6.9 */
+#endif
+#endif
 
+#include "pidfd.h"
 #include "setup.h"
 #include "util.h"
 
@@ -44,6 +59,7 @@ static void on_uv_exit(uv_process_t *h, int64_t status, int sig)
 {
 	struct proc *p = container_of(h, struct proc, uv);
 
+	p->exited = p->reaped = 1;
 	p->on_exit(p, status, sig);
 }
 
@@ -51,6 +67,9 @@ static void on_uv_close(uv_handle_t *h)
 {
 	struct proc *p = container_of(h, struct proc, uv);
 
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	p->pidfd = -1;
 	p->on_close(p);
 }
 
@@ -160,6 +179,9 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 	int err, status[2] = { -1, -1 };
 
 	*stage = NULL;
+	p->by_uv = 1;
+	p->pidfd = -1;
+	p->exited = p->reaped = p->closing = 0;
 	memset(&o, 0, sizeof o);
 	o.file = r->exec;
 	o.args = r->argv.v;
@@ -197,6 +219,10 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 		goto out;
 	}
 	p->pid = p->uv.pid;
+#ifdef __linux__
+	/* Before the loop runs again: libuv cannot have reaped it yet. */
+	p->pidfd = pidfd_open(p->pid, 0);
+#endif
 	if (status[1] >= 0) {
 		close(status[1]);
 		status[1] = -1;
@@ -223,8 +249,33 @@ out:
 	return err;
 }
 
+int proc_signal_group(struct proc *p, int sig)
+{
+	if (!p->by_uv)
+		return pidfd_proc_signal_group(p, sig);
+#ifdef __linux__
+	if (p->pidfd >= 0) {
+		if (pidfd_send_signal(p->pidfd, sig, NULL, PIDFD_SIGNAL_PROCESS_GROUP) == 0)
+			return 0;
+		if (errno != EINVAL)
+			return -errno;
+		/* An older kernel. Between libuv's reaping and on_exit
+		 * (several exits may be reaped in one go) the pidfd knows. */
+		if (pidfd_send_signal(p->pidfd, 0, NULL, 0) < 0)
+			return -ENOTSUP;
+	}
+#endif
+	if (p->exited)
+		return -ENOTSUP;
+	return kill(-p->pid, sig) < 0 ? -errno : 0;
+}
+
 void proc_close(struct proc *p)
 {
+	if (!p->by_uv) {
+		pidfd_proc_close(p);
+		return;
+	}
 	p->closing = 1;
 	uv_close((uv_handle_t *)&p->uv, on_uv_close);
 }
