@@ -1,7 +1,8 @@
 /* One connection's child. The accepted socket becomes its fds 0 and 1
  * (spawn.c starts it), a pipe read here its fd 2 when stderr = log; the
  * gateway's copy of the socket is closed as soon as the child has its
- * own. */
+ * own. Its timeout, and the one kill path by which the gateway ends a
+ * child for any reason, are here too. */
 #include "child.h"
 
 #include <errno.h>
@@ -77,10 +78,8 @@ int child_stderr_fd(const struct child *c)
 
 static void handle_done(struct child *c)
 {
-	if (--c->handles == 0) {
-		server_child_forget(c->srv, c);
-		free(c);
-	}
+	if (--c->handles == 0)
+		c->owner->freed(c);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -98,28 +97,27 @@ static void on_errlog_closed(struct errlog *e)
 	handle_done(container_of(e, struct child, err));
 }
 
-/* ---- timeout ---- */
+/* ---- timeout, and the kill path ---- */
 
-static void timer_close(struct child *c);
+#define LOOK_FIRST_MS 10        /* at a group whose leader has exited */
+#define LOOK_MAX_MS 500
 
-static void on_timer(uv_timer_t *t)
+static uint64_t ms(double secs)
 {
-	struct child *c = t->data;
+	return (uint64_t)(secs * 1000 + 0.5);
+}
 
-	if (!c->killing) {
-		c->killing = 1;
-		child_signal(c, SIGTERM, "timeout");
-		uv_timer_start(&c->timer, on_timer,
-		    (uint64_t)(c->kill_grace * 1000 + 0.5), 0);
-	} else if (c->alive) {
-		child_signal(c, SIGKILL, "timeout");
-	} else {
-		/* The leader died of the TERM; what it started may not have.
-		 * Its group cannot have a new owner yet: a group id is not
-		 * reused while the group has members. */
-		kill(-c->pid, SIGKILL);
-		timer_close(c);
+static void on_timer(uv_timer_t *t);
+
+static void timer_start(struct child *c, uint64_t delay)
+{
+	if (!c->timer_open) {
+		uv_timer_init(c->loop, &c->timer);
+		c->timer.data = c;
+		c->timer_open = 1;
+		c->handles++;
 	}
+	uv_timer_start(&c->timer, on_timer, delay, 0);
 }
 
 static void timer_close(struct child *c)
@@ -128,6 +126,69 @@ static void timer_close(struct child *c)
 		return;
 	c->timer_open = 0;
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+/* Nothing more to do for it: reaped if it has exited. */
+static void unwatch(struct child *c)
+{
+	timer_close(c);
+	if (!c->proc.closing)
+		proc_close(&c->proc);
+}
+
+void child_end(struct child *c, const char *reason, double grace)
+{
+	if (!c->alive || c->ending)
+		return;
+	c->ending = 1;
+	if (!c->end_reason)
+		c->end_reason = reason;
+	proc_signal_group(&c->proc, SIGTERM);
+	c->kill_at = uv_now(c->loop) + ms(grace);
+	timer_start(c, ms(grace));
+}
+
+static void kill_group(struct child *c)
+{
+	c->killed = 1;
+	proc_signal_group(&c->proc, SIGKILL);
+	/* Still running: its exit comes, and ends the watch. */
+	if (!c->alive)
+		unwatch(c);
+}
+
+/* It has exited on the kill path before its KILL. What it started may
+ * not have: while any of that runs, it stays unreaped and the KILL goes
+ * to the group at kill_at. Those ending of the TERM as well are gone in
+ * a moment: look again soon, then less often. */
+static void look_at_group(struct child *c)
+{
+	uint64_t now = uv_now(c->loop);
+
+	if (proc_signal_group(&c->proc, 0) < 0 || !proc_group_running(&c->proc)) {
+		unwatch(c);
+		return;
+	}
+	if (now >= c->kill_at) {
+		kill_group(c);
+		return;
+	}
+	c->look_ms = c->look_ms ? c->look_ms * 2 : LOOK_FIRST_MS;
+	if (c->look_ms > LOOK_MAX_MS)
+		c->look_ms = LOOK_MAX_MS;
+	timer_start(c, c->look_ms < c->kill_at - now ? c->look_ms : c->kill_at - now);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct child *c = t->data;
+
+	if (!c->ending)
+		child_end(c, "timeout", c->kill_grace);
+	else if (c->alive)
+		kill_group(c);
+	else
+		look_at_group(c);
 }
 
 /* ---- exit ---- */
@@ -142,12 +203,11 @@ static void on_child_exit(struct proc *p, int64_t status, int sig)
 	c->alive = 0;
 	if (c->on_end)
 		c->on_end(c->on_end_arg);
-	/* A timeout's TERM has gone out: its KILL still goes to the group
-	 * after kill_grace, for what the child started. */
-	if (!c->killing)
-		timer_close(c);
-	proc_close(&c->proc);
-	server_child_exited(c->srv, c);
+	if (c->ending && !c->killed)
+		look_at_group(c);
+	else
+		unwatch(c);
+	c->owner->exited(c);
 }
 
 int child_needs_gateway(const struct child *c)
@@ -161,20 +221,7 @@ void child_detach(struct child *c)
 		return;
 	/* Nobody watches it now; init reaps it once we are gone. */
 	c->alive = 0;
-	timer_close(c);
-	proc_close(&c->proc);
-}
-
-void child_signal(struct child *c, int sig, const char *reason)
-{
-	if (!c->alive)
-		return;
-	if (!c->end_reason)
-		c->end_reason = reason;
-	/* The whole group: the child and anything it started. A group whose
-	 * leader is a zombie still exists, so this cannot hit another one. */
-	if (kill(-c->pid, sig) < 0 && errno == ESRCH)
-		kill(c->pid, sig);
+	unwatch(c);
 }
 
 void child_release(struct child *c)
@@ -242,6 +289,20 @@ static int stderr_fd(struct child *c, uv_loop_t *loop)
 	}
 }
 
+/* The server's children. */
+static void server_exited(struct child *c)
+{
+	server_child_exited(c->srv, c);
+}
+
+static void server_freed(struct child *c)
+{
+	server_child_forget(c->srv, c);
+	free(c);
+}
+
+static const struct child_owner server_owner = { server_exited, server_freed };
+
 /* Frees the child once the handles it opened are closed. */
 static void spawn_failed(struct child *c, const char *stage, int err, int quiet)
 {
@@ -278,6 +339,8 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 		return NULL;
 	}
 	c->srv = s;
+	c->loop = loop;
+	c->owner = &server_owner;
 	c->kill_grace = kill_grace;
 	c->route = r;
 	c->ci = *ci;
@@ -312,13 +375,8 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 	c->handles++;
 	if (c->err.open)
 		errlog_start(&c->err, r, &c->ci, c->pid);
-	if (r->timeout > 0) {
-		uv_timer_init(loop, &c->timer);
-		c->timer.data = c;
-		c->timer_open = 1;
-		c->handles++;
-		uv_timer_start(&c->timer, on_timer, (uint64_t)(r->timeout * 1000 + 0.5), 0);
-	}
+	if (r->timeout > 0)
+		timer_start(c, ms(r->timeout));
 	log_spawn(c);
 	return c;
 

@@ -1,4 +1,5 @@
-/* One connection's child: spawn, stderr lines, timeout, exit. */
+/* One connection's child: spawn, stderr lines, timeout, the kill path,
+ * exit. */
 #ifndef GATEWAY_CHILD_H
 #define GATEWAY_CHILD_H
 
@@ -11,26 +12,40 @@
 #include "server.h"
 #include "spawn.h"
 
+struct child;
+
+/* Who is told of a child's end: the server, for the children it
+ * spawns. */
+struct child_owner {
+	void (*exited)(struct child *c);        /* its exit event is logged */
+	void (*freed)(struct child *c);         /* done with: c may be freed */
+};
+
 struct child {
 	struct proc proc;
 	struct errlog err;              /* stderr = log */
-	uv_timer_t timer;               /* timeout, then kill_grace */
-	struct server *srv;
+	uv_timer_t timer;               /* timeout, then the kill path */
+	uv_loop_t *loop;
+	const struct child_owner *owner;
+	struct server *srv;             /* spawned: the server's */
 	const struct route *route;
-	struct slot slot;               /* the server's counts, held */
+	struct slot slot;               /* spawned: the server's counts, held */
 	struct conn_info ci;
 	uint64_t started;               /* uv_hrtime() */
+	uint64_t kill_at;               /* loop ms: the kill path's KILL */
 	double kill_grace;
+	unsigned look_ms;               /* until the next look at its group */
 	int pid;
-	int alive;                      /* not yet reaped, still watched */
+	int alive;                      /* not yet exited, still watched */
 	int timer_open;
-	int killing;                    /* TERM sent by the timeout */
+	int ending;                     /* on the kill path: TERM sent */
+	int killed;                     /* and its KILL */
 	int handles;                    /* open libuv handles; freed at 0 */
-	int listed;                     /* on the server's list */
+	int listed;                     /* on its owner's list */
 	const char *end_reason;         /* why the gateway signalled it */
 	void (*on_end)(void *);         /* told when it exits (a body feeder) */
 	void *on_end_arg;
-	struct child *prev, *next;      /* the server's list */
+	struct child *prev, *next;      /* its owner's list */
 };
 
 /* For cgi and nph routes: the request, and the pipes that stand for the
@@ -51,8 +66,13 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
     int *err);
 int child_shortage(int err);
 
-/* Signals the child's process group (it is a session leader). */
-void child_signal(struct child *c, int sig, const char *reason);
+/* The one way the gateway ends a child, whatever the reason (its
+ * timeout, a stop): SIGTERM to its process group, SIGKILL `grace` seconds
+ * later. A child that exits before its KILL is kept unreaped (its group
+ * id cannot be reused) while anything of its group still runs, and the
+ * KILL still goes to the group. Nothing if the child has exited, or is
+ * on the kill path already. */
+void child_end(struct child *c, const char *reason, double grace);
 
 /* Whether the child still needs the gateway once it stops: its stderr
  * lines come through it. */

@@ -537,14 +537,6 @@ void server_child_exited(struct server *s, struct child *c)
 	server_changed(s);
 }
 
-static void signal_children(struct server *s, int sig)
-{
-	for (struct child *c = s->children; c; c = c->next)
-		child_signal(c, sig, "shutdown");
-	if (s->pool)
-		pool_signal_orphans(s->pool, sig, "shutdown");
-}
-
 /* ---- stopping ---- */
 
 static uint64_t ms(double secs)
@@ -556,15 +548,20 @@ static void on_kill_grace_over(uv_timer_t *t)
 {
 	struct server *s = container_of(t, struct server, stop_timer);
 
-	signal_children(s, SIGKILL);
+	pool_signal_orphans(s->pool, SIGKILL, "shutdown");
 }
 
+/* Each child's kill path: TERM now, KILL after kill_grace. */
 static void terminate_children(struct server *s)
 {
 	if (s->terminating)
 		return;
 	s->terminating = 1;
-	signal_children(s, SIGTERM);
+	for (struct child *c = s->children; c; c = c->next)
+		child_end(c, "shutdown", s->config->kill_grace);
+	if (!s->pool)
+		return;
+	pool_signal_orphans(s->pool, SIGTERM, "shutdown");
 	uv_timer_start(&s->stop_timer, on_kill_grace_over,
 	    ms(s->config->kill_grace), 0);
 }

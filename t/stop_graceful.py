@@ -8,6 +8,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import gw  # noqa: E402
+from limits_helpers import (ensure_dead, need_group_signal_after_reap,  # noqa: E402
+                            recv_until, wait_gone)
 
 # Waits for a line from the client, then answers: the test decides when
 # the child finishes, no sleeps involved.
@@ -30,8 +32,15 @@ echo started
 sleep 60
 """
 
+# Ends on the TERM; what it started, in its process group, does not.
+LEAVES = b"""#!/bin/sh
+(trap '' TERM; exec sleep 60) &
+echo "started $!"
+sleep 60
+"""
+
 FILES = {"answer.sh": (ANSWER, 0o755), "long.sh": (LONG, 0o755),
-         "stubborn.sh": (STUBBORN, 0o755)}
+         "stubborn.sh": (STUBBORN, 0o755), "leaves.sh": (LEAVES, 0o755)}
 
 
 def config(grace, kill):
@@ -52,6 +61,10 @@ exec = long.sh
 [stubborn]
 listen = 127.0.0.1:0
 exec = stubborn.sh
+
+[leaves]
+listen = 127.0.0.1:0
+exec = leaves.sh
 """ % (grace, kill)
 
 
@@ -116,6 +129,27 @@ def test_child_ignoring_term_is_killed():
         assert g.wait_exit() == 0
         e = g.events("exit", route="stubborn")[0]
         assert e.get("signal") == "KILL" and e.get("reason") == "shutdown", e
+
+
+def test_group_killed_after_its_leader_ends():
+    """The TERM after shutdown_grace ends the leader but not what it
+    started, which ignores TERM: kill_grace later the group still gets
+    its KILL (the gateway waits for that before it exits), and the client
+    its EOF."""
+    with gw.Gateway(config(0.2, 0.5), files=FILES) as g:
+        need_group_signal_after_reap(g)
+        s = g.connect("leaves", timeout=30)
+        grandchild = int(recv_until(s, b"\n").split()[1])
+        try:
+            g.kill(signal.SIGTERM)
+            ex = g.wait_event("exit", route="leaves")[0]
+            assert ex.get("signal") == "TERM" and ex.get("reason") == "shutdown", ex
+            assert g.wait_exit() == 0
+            wait_gone(grandchild, 5)
+            assert gw.recv_all(s) == b""
+        finally:
+            s.close()
+            ensure_dead(grandchild)
 
 
 def test_second_signal_ends_children_at_once():
