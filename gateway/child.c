@@ -2,7 +2,8 @@
  * (spawn.c starts it), a pipe read here its fd 2 when stderr = log; the
  * gateway's copy of the socket is closed as soon as the child has its
  * own. Its timeout, and the one kill path by which the gateway ends a
- * child for any reason, are here too. */
+ * child for any reason, are here too; so is the same watch over a child
+ * the main process took over from a worker that died. */
 #include "child.h"
 
 #include <errno.h>
@@ -46,7 +47,9 @@ void child_log_peer(struct logline *l, const struct conn_info *ci)
 		log_str(l, "via", ci->via);
 }
 
-void child_log_exit(const struct route *r, const struct conn_info *ci,
+/* The exit event: status= or signal=, duration=, reason= if the gateway
+ * ended it. */
+static void child_log_exit(const struct route *r, const struct conn_info *ci,
     pid_t pid, int64_t status, int sig, double secs, const char *reason)
 {
 	struct logline l;
@@ -228,6 +231,51 @@ void child_release(struct child *c)
 {
 	errlog_drain(&c->err);
 	errlog_close(&c->err);
+}
+
+/* ---- taken over from a worker that died ---- */
+
+int child_adopt(struct child *c, uv_loop_t *loop, const struct child_owner *owner,
+    pid_t pid, const struct route *r, const struct conn_info *ci,
+    uint64_t started, double kill_grace, int errfd)
+{
+	uint64_t ran = (uv_hrtime() - started) / 1000000;
+	int err;
+
+	c->loop = loop;
+	c->owner = owner;
+	c->route = r;
+	c->ci = *ci;
+	c->started = started;
+	c->kill_grace = kill_grace;
+	c->proc.on_exit = on_child_exit;
+	c->proc.on_close = on_proc_closed;
+	c->handles = 1; /* held while starting */
+	err = proc_adopt(loop, &c->proc, pid);
+	if (err < 0) {
+		if (errfd >= 0)
+			close(errfd);
+		if (c->proc.closing)
+			c->handles++; /* on_proc_closed releases it */
+		handle_done(c);
+		return err;
+	}
+	c->pid = pid;
+	c->alive = 1;
+	c->handles++;
+	if (errfd >= 0) {
+		c->handles++;
+		if (errlog_open(&c->err, loop, errfd, on_errlog_closed) < 0) {
+			close(errfd);
+			errlog_close(&c->err);
+		} else {
+			errlog_start(&c->err, r, &c->ci, pid);
+		}
+	}
+	if (r->timeout > 0)
+		timer_start(c, ms(r->timeout) > ran ? ms(r->timeout) - ran : 0);
+	handle_done(c);
+	return 0;
 }
 
 /* ---- spawn ---- */

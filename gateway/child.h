@@ -1,5 +1,5 @@
-/* One connection's child: spawn, stderr lines, timeout, the kill path,
- * exit. */
+/* One connection's child: spawn (or taking over a dead worker's), stderr
+ * lines, timeout, the kill path, exit. */
 #ifndef GATEWAY_CHILD_H
 #define GATEWAY_CHILD_H
 
@@ -14,8 +14,8 @@
 
 struct child;
 
-/* Who is told of a child's end: the server, for the children it
- * spawns. */
+/* Who is told of a child's end: the server for the children it spawns,
+ * the pool for those it took over from a worker that died. */
 struct child_owner {
 	void (*exited)(struct child *c);        /* its exit event is logged */
 	void (*freed)(struct child *c);         /* done with: c may be freed */
@@ -74,6 +74,17 @@ int child_shortage(int err);
  * on the kill path already. */
 void child_end(struct child *c, const char *reason, double grace);
 
+/* Takes over pid, the child of a worker that died, for route r (which
+ * must outlive c) and connection ci: its exit event, the rest of its
+ * timeout (counted from `started`, a uv_hrtime()) and the kill path, as
+ * for a child spawned here; its stderr = log pipe's read end errfd (or
+ * -1) is read from now on. c is the caller's memory, zeroed. Returns 0,
+ * or a negative errno (proc_adopt's); owner->freed(c) is called in either
+ * case, once c is done with. */
+int child_adopt(struct child *c, uv_loop_t *loop, const struct child_owner *owner,
+    pid_t pid, const struct route *r, const struct conn_info *ci,
+    uint64_t started, double kill_grace, int errfd);
+
 /* Whether the child still needs the gateway once it stops: its stderr
  * lines come through it. */
 int child_needs_gateway(const struct child *c);
@@ -94,10 +105,5 @@ void child_log_spawn_error(const struct route *r, const struct conn_info *ci,
 
 /* The read end of its stderr = log pipe, or -1. */
 int child_stderr_fd(const struct child *c);
-
-/* The exit event: status= or signal=, duration=, reason= if the gateway
- * ended it. Shared with the children taken over from a dead worker. */
-void child_log_exit(const struct route *r, const struct conn_info *ci,
-    pid_t pid, int64_t status, int sig, double secs, const char *reason);
 
 #endif

@@ -1,7 +1,7 @@
 /* A child's stderr = log pipe: read by the loop and cut into `stderr`
  * events, at each newline and every ERRLOG_LINE_MAX bytes of a longer
- * line. Its owner is the child's process: child.c, or the main process
- * for a child taken over from a worker that died (pool.c). */
+ * line. Its owner is the child (child.c), spawned here or taken over
+ * from a worker that died. */
 #ifndef GATEWAY_ERRLOG_H
 #define GATEWAY_ERRLOG_H
 

@@ -14,7 +14,6 @@
 
 #include "child.h"
 #include "ipc.h"
-#include "errlog.h"
 #include "log.h"
 #include "spawn.h"
 #include "util.h"
@@ -33,14 +32,9 @@ struct remote {
 	int fd;                         /* ours, until a worker has it */
 	unsigned worker;
 	pid_t pid;                      /* once the worker has spawned it */
-	int orphan;                     /* its worker died: ours to watch */
 	int waiting;                    /* sent back: no worker had room */
 	int errfd;                      /* its stderr = log pipe, or -1 */
-	struct errpipe *errpipe;        /* reading it: its worker died */
-	uint64_t started;
-	uv_timer_t timer;               /* an orphan's timeout */
-	int timer_open, killing;
-	const char *end_reason;
+	uint64_t started;               /* uv_hrtime() */
 	struct remote *prev, *next;     /* every remote */
 	struct remote *hnext;           /* by connection id */
 };
@@ -62,78 +56,26 @@ struct pool {
 	unsigned n, next;
 	struct remote *remotes;
 	struct remote *bucket[BUCKETS];
+	struct child *orphans;          /* taken over from dead workers */
 	uv_signal_t sigchld;
 	uv_timer_t restart;             /* brings back workers that died young */
 	uv_timer_t retry;               /* sends the waiting connections again */
 	uint64_t last_wait_log;         /* ms: the waiting warning, rate-limited */
 	int stopping;
+	int reaping;                    /* a pass of reap() is under way */
+};
+
+/* A child of a worker that died, now ours: child.c watches it as it
+ * watches its own (exit event, timeout, the kill path). The slot of its
+ * remote counts it until it exits. */
+struct orphan {
+	struct child child;
+	struct pool *pool;
+	struct slot slot;
+	struct config *config;          /* held: the route points into it */
 };
 
 static void on_worker_readable(uv_poll_t *h, int status, int events);
-
-/* ---- the stderr pipes of children taken over ---- */
-
-/* A worker sends along the read end of each child's stderr = log pipe;
- * we hold it, unread, while the worker lives. If it dies, we read it
- * from then on: the child's lines still reach the log, and its writes
- * do not fail (SIGPIPE) for want of a reader. */
-struct errpipe {
-	struct errlog log;
-	struct remote *remote;          /* NULL once the child is gone */
-	struct config *config;          /* held: the route points into it */
-	struct conn_info ci;
-};
-
-static void on_errpipe_closed(struct errlog *l)
-{
-	struct errpipe *e = container_of(l, struct errpipe, log);
-
-	if (e->remote)
-		e->remote->errpipe = NULL;
-	config_release(e->config);
-	free(e);
-}
-
-/* Starts reading the pipe of a child whose worker died. */
-static void errpipe_adopt(struct pool *p, struct remote *r)
-{
-	struct errpipe *e = calloc(1, sizeof *e);
-	int fd = r->errfd;
-
-	r->errfd = -1;
-	if (!e) {
-		close(fd);
-		return;
-	}
-	e->remote = r;
-	e->config = r->slot.config;
-	config_hold(e->config);
-	e->ci = r->msg.ci;
-	r->errpipe = e;
-	if (errlog_open(&e->log, p->s->loop, fd, on_errpipe_closed) < 0) {
-		close(fd);
-		errlog_close(&e->log);
-		return;
-	}
-	errlog_start(&e->log, r->route, &e->ci, r->pid);
-}
-
-/* The child is gone: what is already in its pipe comes before its exit
- * event, then the pipe closes. */
-static void errpipe_end(struct remote *r)
-{
-	struct errpipe *e = r->errpipe;
-
-	if (r->errfd >= 0)
-		close(r->errfd);
-	r->errfd = -1;
-	if (!e)
-		return;
-	e->remote = NULL;
-	r->errpipe = NULL;
-	errlog_drain(&e->log);
-	errlog_close(&e->log);
-}
 
 /* ---- remotes ---- */
 
@@ -173,28 +115,17 @@ static void unlink_remote(struct pool *p, struct remote *r)
 		r->next->prev = r->prev;
 }
 
-static void on_timer_closed(uv_handle_t *h)
-{
-	free(h->data);
-}
-
-/* Its child is gone: out of the counts and freed. */
+/* Its child is gone (or taken over): out of the counts and freed. */
 static void remote_free(struct pool *p, struct remote *r)
 {
-	char *head = r->head; /* r itself may outlive this call */
-
 	unlink_remote(p, r);
-	errpipe_end(r);
+	if (r->errfd >= 0)
+		close(r->errfd);
 	if (r->fd >= 0)
 		close(r->fd);
 	server_slot_free(p->s, &r->slot);
-	if (r->timer_open) {
-		r->timer.data = r;
-		uv_close((uv_handle_t *)&r->timer, on_timer_closed);
-	} else {
-		free(r);
-	}
-	free(head);
+	free(r->head);
+	free(r);
 }
 
 /* ---- workers ---- */
@@ -407,7 +338,7 @@ void pool_handover(struct pool *p, const struct listener *l,
 	r->route = route;
 	r->fd = fd;
 	r->errfd = -1;
-	r->started = uv_now(p->s->loop);
+	r->started = uv_hrtime();
 	r->msg.type = IPC_CONN;
 	r->msg.route = (uint32_t)(route - c->routes);
 	r->msg.listen = listen_index(l, route);
@@ -494,55 +425,70 @@ static void on_worker_readable(uv_poll_t *h, int status, int events)
 
 /* ---- orphans: children of a worker that died ---- */
 
-static void on_orphan_timer(uv_timer_t *t)
-{
-	struct remote *r = t->data;
+static void reap(struct pool *p);
 
-	if (!r->killing) {
-		r->killing = 1;
-		r->end_reason = "timeout";
-		kill(-r->pid, SIGTERM);
-		uv_timer_start(&r->timer, on_orphan_timer,
-		    (uint64_t)(r->msg.kill_grace * 1000 + 0.5), 0);
-	} else {
-		kill(-r->pid, SIGKILL);
-	}
+static void orphan_exited(struct child *c)
+{
+	struct orphan *o = container_of(c, struct orphan, child);
+
+	server_slot_free(o->pool->s, &o->slot);
+	server_changed(o->pool->s);
 }
 
+/* Reaped (or never watched): a zombie it held back may be reaped now. */
+static void orphan_freed(struct child *c)
+{
+	struct orphan *o = container_of(c, struct orphan, child);
+	struct pool *p = o->pool;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		p->orphans = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	server_slot_free(p->s, &o->slot);
+	config_release(o->config);
+	free(o);
+	reap(p);
+}
+
+static const struct child_owner orphan_owner = { orphan_exited, orphan_freed };
+
+/* Its worker died: the child is ours now (we are a child subreaper), and
+ * the remote gives way to it. */
 static void adopt(struct pool *p, struct remote *r)
 {
-	uint64_t now = uv_now(p->s->loop), limit;
+	struct orphan *o = calloc(1, sizeof *o);
+	int errfd = r->errfd, err = -ENOMEM;
 
-	r->orphan = 1;
-	if (r->errfd >= 0)
-		errpipe_adopt(p, r);
-	if (r->route->timeout <= 0)
-		return;
-	limit = (uint64_t)(r->route->timeout * 1000 + 0.5);
-	uv_timer_init(p->s->loop, &r->timer);
-	r->timer.data = r;
-	r->timer_open = 1;
-	uv_timer_start(&r->timer, on_orphan_timer,
-	    now - r->started >= limit ? 0 : limit - (now - r->started), 0);
-}
-
-static void orphan_exited(struct pool *p, struct remote *r, int st)
-{
-	errpipe_end(r); /* its last lines first */
-	child_log_exit(r->route, &r->msg.ci, r->pid,
-	    WIFSIGNALED(st) ? 0 : WEXITSTATUS(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0,
-	    (double)(uv_now(p->s->loop) - r->started) / 1e3, r->end_reason);
+	r->errfd = -1;
+	if (o) {
+		o->pool = p;
+		o->slot = r->slot;
+		memset(&r->slot, 0, sizeof r->slot);
+		o->config = o->slot.config;
+		config_hold(o->config);
+		o->child.next = p->orphans;
+		if (p->orphans)
+			p->orphans->prev = &o->child;
+		p->orphans = &o->child;
+		err = child_adopt(&o->child, p->s->loop, &orphan_owner, r->pid,
+		    r->route, &r->msg.ci, r->started, o->config->kill_grace, errfd);
+	} else if (errfd >= 0) {
+		close(errfd);
+	}
+	/* Not watched: its end is reaped all the same, unlogged. */
+	if (err < 0)
+		log_warnx("conn %llu: cannot take over pid %d: %s",
+		    (unsigned long long)r->msg.conn, (int)r->pid, strerror(-err));
 	remote_free(p, r);
 }
 
-void pool_signal_orphans(struct pool *p, int sig, const char *reason)
+void pool_end_orphans(struct pool *p, double grace)
 {
-	for (struct remote *r = p->remotes; r; r = r->next)
-		if (r->orphan && r->pid > 0) {
-			if (!r->end_reason)
-				r->end_reason = reason;
-			kill(-r->pid, sig);
-		}
+	for (struct child *c = p->orphans; c; c = c->next)
+		child_end(c, "shutdown", grace);
 }
 
 static void restart(struct pool *p, unsigned i)
@@ -585,7 +531,7 @@ static void worker_died(struct pool *p, unsigned i, int st)
 		uv_timer_start(&p->restart, on_restart_timer, RESTART_MS, 0);
 	for (struct remote *r = p->remotes, *next; r; r = next) {
 		next = r->next;
-		if (r->worker != i || r->orphan || r->waiting)
+		if (r->worker != i || r->waiting)
 			continue;
 		if (r->pid > 0)
 			adopt(p, r);
@@ -595,31 +541,67 @@ static void worker_died(struct pool *p, unsigned i, int st)
 	server_changed(p->s);
 }
 
-/* The main process reaps everything it is the parent of: its workers,
- * the orphans it took over, and whatever they had started. */
-static void on_sigchld(uv_signal_t *h, int sig)
+static void reap_workers(struct pool *p)
 {
-	struct pool *p = h->data;
-	pid_t pid;
 	int st;
 
-	(void)sig;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		unsigned i;
-		for (i = 0; i < p->n; i++)
-			if (p->w[i] && p->w[i]->pid == pid)
-				break;
-		if (i < p->n) {
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->w[i] && waitpid(p->w[i]->pid, &st, WNOHANG) == p->w[i]->pid)
 			worker_died(p, i, st);
-			continue;
-		}
-		for (struct remote *r = p->remotes; r; r = r->next)
-			if (r->orphan && r->pid == pid) {
-				orphan_exited(p, r, st);
-				server_changed(p->s);
-				break;
-			}
+}
+
+static int is_worker(struct pool *p, pid_t pid)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->w[i] && p->w[i]->pid == pid)
+			return 1;
+	return 0;
+}
+
+/* A child watched elsewhere: taken over, or a dead worker's not yet
+ * taken over (that worker's end comes next). */
+static int watched(struct pool *p, pid_t pid)
+{
+	for (struct child *c = p->orphans; c; c = c->next)
+		if (c->pid == pid)
+			return 1;
+	for (struct remote *r = p->remotes; r; r = r->next)
+		if (r->pid == pid)
+			return 1;
+	return 0;
+}
+
+/* The main process reaps everything it is the parent of: its workers,
+ * and whatever else comes to it as the subreaper (what the workers'
+ * children started). Not a child it took over: child.c reaps that
+ * through its pidfd, and may keep it unreaped a while so that its group
+ * id is not reused. waitid shows the first zombie only, so one of those
+ * ends the pass; the next starts once it is reaped (orphan_freed). */
+static void reap(struct pool *p)
+{
+	siginfo_t si;
+
+	if (p->reaping)
+		return; /* the pass under way goes on */
+	p->reaping = 1;
+	reap_workers(p);
+	for (;;) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+		    si.si_pid == 0 || watched(p, si.si_pid))
+			break;
+		if (is_worker(p, si.si_pid))
+			reap_workers(p);
+		else if (waitid(P_PID, (id_t)si.si_pid, &si, WEXITED | WNOHANG) < 0)
+			break;
 	}
+	p->reaping = 0;
+}
+
+static void on_sigchld(uv_signal_t *h, int sig)
+{
+	(void)sig;
+	reap(h->data);
 }
 
 /* ---- the pool ---- */

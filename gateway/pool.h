@@ -4,9 +4,11 @@
  * the worker with the fewest connections not yet spawned, over a
  * SOCK_SEQPACKET socketpair with SCM_RIGHTS — libuv's multi-process echo
  * server does the same with uv_write2. The worker spawns and watches the
- * child and reports its start and end. As a child subreaper, the main process takes over the
- * children of a worker that dies (reaping, timeouts, stop), restarts the
- * worker, and hands what the dead one had not taken to another. */
+ * child and reports its start and end. As a child subreaper, the main
+ * process takes over the children of a worker that dies, restarts the
+ * worker, and hands what the dead one had not taken to another; a child
+ * taken over is watched by child.c as the worker watched it (its exit,
+ * its timeout, the kill path of a stop), and reaped through its pidfd. */
 #ifndef GATEWAY_POOL_H
 #define GATEWAY_POOL_H
 
@@ -33,8 +35,9 @@ void pool_reload(struct pool *p);
 /* Forwards a stop (a second one ends the children) to every worker. */
 void pool_stop(struct pool *p);
 
-/* Signals the children taken over from dead workers. */
-void pool_signal_orphans(struct pool *p, int sig, const char *reason);
+/* Ends the children taken over from dead workers (child_end, for a
+ * stop). */
+void pool_end_orphans(struct pool *p, double grace);
 
 /* Whether every worker has ended (after a stop). */
 int pool_done(const struct pool *p);

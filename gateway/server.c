@@ -544,13 +544,6 @@ static uint64_t ms(double secs)
 	return (uint64_t)(secs * 1000 + 0.5);
 }
 
-static void on_kill_grace_over(uv_timer_t *t)
-{
-	struct server *s = container_of(t, struct server, stop_timer);
-
-	pool_signal_orphans(s->pool, SIGKILL, "shutdown");
-}
-
 /* Each child's kill path: TERM now, KILL after kill_grace. */
 static void terminate_children(struct server *s)
 {
@@ -559,11 +552,8 @@ static void terminate_children(struct server *s)
 	s->terminating = 1;
 	for (struct child *c = s->children; c; c = c->next)
 		child_end(c, "shutdown", s->config->kill_grace);
-	if (!s->pool)
-		return;
-	pool_signal_orphans(s->pool, SIGTERM, "shutdown");
-	uv_timer_start(&s->stop_timer, on_kill_grace_over,
-	    ms(s->config->kill_grace), 0);
+	if (s->pool)
+		pool_end_orphans(s->pool, s->config->kill_grace);
 }
 
 static void on_shutdown_grace_over(uv_timer_t *t)

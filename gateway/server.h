@@ -58,7 +58,7 @@ struct server {
 	struct http_owner http;         /* requests run here */
 	uint64_t last_resource_log;     /* ms, for rate limiting */
 	uv_timer_t retry_timer;         /* ends a starved pause */
-	uv_timer_t stop_timer;          /* shutdown_grace, then kill_grace */
+	uv_timer_t stop_timer;          /* shutdown_grace */
 	uv_signal_t sig[3];
 	struct pool *pool;              /* main with workers: children run there */
 	int ipc;                        /* in a worker: the main process, or -1 */

@@ -11,7 +11,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import gw  # noqa: E402
-from limits_helpers import nothing_arrives, recv_all, recv_until, talk_from  # noqa: E402
+from limits_helpers import (ensure_dead, nothing_arrives, recv_all,  # noqa: E402
+                            recv_until, state_of, talk_from, wait_gone)
 
 # Says which connection it serves, waits a little, says it is done.
 SLOW = b"""#!/bin/sh
@@ -185,6 +186,75 @@ def test_killed_worker_is_replaced_and_its_child_taken_over():
         for _ in range(4):
             assert gw.talk(g.addr("echo")) == b"v1\n"
         assert g.stop() == 0
+
+
+# Ends on the TERM; what it started, in its process group, does not.
+LEAVES = """
+[leaves]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c '(trap "" TERM\\; exec sleep 60) & echo $!\\; sleep 60'
+"""
+
+
+def orphan_with_a_grandchild(g):
+    """A client of route leaves whose child's worker was killed: the main
+    process has taken the child over. Returns (client, child, grandchild)."""
+    c = g.connect("leaves", timeout=30)
+    grandchild = int(recv_until(c, b"\n").split()[0])
+    child = int(g.wait_event("spawn", route="leaves")[0]["pid"])
+    with open("/proc/%d/stat" % child) as f:
+        worker = int(f.read().split(") ")[1].split()[1])
+    assert worker in worker_pids(g)
+    os.kill(worker, signal.SIGKILL)
+    # Logged where the main process takes its children over.
+    gw.wait_for(lambda: [e for e in g.events("warning")
+                         if "(pid %d) ended" % worker in e.get("msg", "")],
+                10, "the worker's end to be seen")
+    return c, child, grandchild
+
+
+def test_taken_over_child_timeout_kills_its_group():
+    """The main process applies a taken-over child's timeout as its worker
+    would: TERM to the group, then, once kill_grace is over, KILL to the
+    group even though the child itself ended of the TERM; the child stays
+    unreaped (a zombie: its group id cannot be reused) until then."""
+    config = CONFIG.replace("kill_grace = 1", "kill_grace = 3") + LEAVES + "timeout = 2\n"
+    with gateway(config) as g:
+        c, child, grandchild = orphan_with_a_grandchild(g)
+        try:
+            ex = g.wait_event("exit", route="leaves", timeout=20)[0]
+            assert ex["pid"] == str(child), ex
+            assert ex["signal"] == "TERM" and ex["reason"] == "timeout", ex
+            assert state_of(grandchild) not in (None, "Z"), state_of(grandchild)
+            assert state_of(child) == "Z", "child %d: %s" % (child, state_of(child))
+            wait_gone(grandchild, 15)
+            assert recv_all(c) == b""
+            gw.wait_for(lambda: state_of(child) is None, 10, "the child to be reaped")
+        finally:
+            c.close()
+            ensure_dead(grandchild)
+        assert g.stop() == 0
+
+
+def test_taken_over_child_group_killed_on_stop():
+    """The stop's TERM ends a taken-over child but not what it started:
+    kill_grace later its group still gets the KILL, before the main
+    process exits."""
+    config = CONFIG.replace("kill_grace = 1", "kill_grace = 0.5\nshutdown_grace = 0.2") + LEAVES
+    with gateway(config) as g:
+        c, child, grandchild = orphan_with_a_grandchild(g)
+        try:
+            g.kill(signal.SIGTERM)
+            ex = g.wait_event("exit", route="leaves", timeout=20)[0]
+            assert ex["pid"] == str(child), ex
+            assert ex.get("signal") == "TERM" and ex.get("reason") == "shutdown", ex
+            assert g.wait_exit(30) == 0
+            wait_gone(grandchild, 5)
+            assert recv_all(c) == b""
+        finally:
+            c.close()
+            ensure_dead(grandchild)
 
 
 def log_ms(e):
