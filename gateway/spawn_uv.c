@@ -9,9 +9,10 @@
  * libuv reaps its children itself, in its SIGCHLD callback, just before
  * it calls on_exit: the gateway cannot keep one unreaped while it still
  * signals its group. Until then kill(-pid) is safe; after, on Linux 6.9
- * and later, the group is reached through a pidfd opened at the spawn
- * (PIDFD_SIGNAL_PROCESS_GROUP: the group that child led, never a new one
- * that took its id); on older kernels it is not signalled at all. */
+ * and later, the group is reached through a pidfd opened on the child
+ * when the gateway first signals it (PIDFD_SIGNAL_PROCESS_GROUP: the
+ * group that child led, never a new one that took its id); on older
+ * kernels it is not signalled at all. */
 #include "spawn.h"
 
 #ifdef GATEWAY_SPAWN_UV
@@ -219,10 +220,6 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 		goto out;
 	}
 	p->pid = p->uv.pid;
-#ifdef __linux__
-	/* Before the loop runs again: libuv cannot have reaped it yet. */
-	p->pidfd = pidfd_open(p->pid, 0);
-#endif
 	if (status[1] >= 0) {
 		close(status[1]);
 		status[1] = -1;
@@ -249,23 +246,47 @@ out:
 	return err;
 }
 
+#ifdef __linux__
+/* The pidfd that reaches the child's group once libuv has reaped it,
+ * opened on the first signal (a child the gateway never ends holds no
+ * descriptor for it), and only while the child is ours and unreaped:
+ * libuv reaps on this thread alone, but may reap several exits before it
+ * reports the first, and a child reaped so is no longer ours (ECHILD). */
+static void open_pidfd(struct proc *p)
+{
+	siginfo_t si;
+
+	if (p->pidfd >= 0 || p->reaped)
+		return;
+	p->pidfd = pidfd_open(p->pid, 0);
+	memset(&si, 0, sizeof si);
+	if (p->pidfd >= 0 &&
+	    waitid(P_PIDFD, p->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+		close(p->pidfd);
+		p->pidfd = -1;
+		p->reaped = 1;
+	}
+}
+#endif
+
 int proc_signal_group(struct proc *p, int sig)
 {
 	if (!p->by_uv)
 		return pidfd_proc_signal_group(p, sig);
 #ifdef __linux__
+	open_pidfd(p);
 	if (p->pidfd >= 0) {
 		if (pidfd_send_signal(p->pidfd, sig, NULL, PIDFD_SIGNAL_PROCESS_GROUP) == 0)
 			return 0;
 		if (errno != EINVAL)
 			return -errno;
-		/* An older kernel. Between libuv's reaping and on_exit
-		 * (several exits may be reaped in one go) the pidfd knows. */
+		/* An older kernel: kill(-pid) below, if the pidfd says it
+		 * is not reaped yet. */
 		if (pidfd_send_signal(p->pidfd, 0, NULL, 0) < 0)
-			return -ENOTSUP;
+			p->reaped = 1;
 	}
 #endif
-	if (p->exited)
+	if (p->reaped)
 		return -ENOTSUP;
 	return kill(-p->pid, sig) < 0 ? -errno : 0;
 }
