@@ -46,7 +46,7 @@ static void set_v6(struct listen_addr *a, const struct in6_addr *ip,
 }
 
 /* Removes ".", ".." and repeated slashes of an absolute path in place,
- * lexically, as config.c does for exec and cwd: one file written two ways
+ * lexically, as value_path does for exec and cwd: one file written two ways
  * must be seen as one socket (overlaps, the reload diff). */
 static void path_clean(char *path)
 {

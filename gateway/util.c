@@ -1,7 +1,9 @@
+/* Small things every module may need (util.h). */
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/socket.h>
 
 int fd_set_blocking(int fd)
@@ -26,4 +28,11 @@ int sock_peek_state(int fd)
 	if (n == 0)
 		return 0;
 	return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
+}
+
+char *path_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
 }

@@ -19,4 +19,8 @@ int fd_set_blocking(int fd);
  * or nothing is known. */
 int sock_peek_state(int fd);
 
+/* The directory of an absolute path ("/" for "/x"), malloc'd; NULL on
+ * ENOMEM. */
+char *path_dir(const char *path);
+
 #endif

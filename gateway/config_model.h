@@ -1,0 +1,91 @@
+/* The config model: what the INI file says, as data (every route and
+ * the [gateway] limits). The parts that build a config (config_read.c,
+ * config_keys.c, config_check.c, config_sys.c) and those that use one
+ * share it; config.h adds loading and lifetime. */
+#ifndef GATEWAY_CONFIG_MODEL_H
+#define GATEWAY_CONFIG_MODEL_H
+
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "acl.h"
+#include "addr.h"
+#include "log.h"
+#include "words.h"
+
+enum stdin_mode { STDIN_SOCKET, STDIN_NULL };
+enum stderr_mode { STDERR_LOG, STDERR_INHERIT, STDERR_NULL };
+enum on_busy { BUSY_WAIT, BUSY_REFUSE };
+enum on_shutdown { SHUTDOWN_WAIT, SHUTDOWN_DETACH };
+enum protocol { PROTO_RAW, PROTO_CGI, PROTO_NPH };
+
+/* rlimit_nofile (first), rlimit_nproc, rlimit_as, rlimit_cpu, rlimit_core */
+#define ROUTE_RLIMITS 5
+extern const int route_rlimit_resource[ROUTE_RLIMITS];
+extern const char *const route_rlimit_key[ROUTE_RLIMITS];
+
+struct route {
+	char *name;
+	int line;                       /* of the [section] */
+	struct listen_addr *listen;
+	size_t nlisten;
+	char *exec;                     /* absolute */
+	char *exec_arg0;                /* as written: argv[0] */
+	struct strv argv;               /* argv[0..], NULL-terminated */
+	char *cwd;                      /* absolute */
+	struct strv env;                /* NAME=VALUE */
+	struct strv pass_env;           /* NAME */
+	enum stdin_mode stdin_mode;
+	enum stderr_mode stderr_mode;
+	int backlog;
+	int socket_mode;                /* -1: per umask */
+	char *socket_user, *socket_group;
+	uid_t socket_uid;               /* -1: the gateway's */
+	gid_t socket_gid;
+	unsigned max_children;          /* 0: no limit of its own */
+	enum on_busy on_busy;
+	char *busy_message;             /* escapes decoded */
+	size_t busy_len;
+	unsigned max_per_source;        /* 0: none */
+	double timeout;                 /* seconds, 0: none */
+	struct acl allow, deny;
+	char *user, *group;             /* as written */
+	int set_uid, set_gid, set_groups;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;                  /* supplementary (initgroups) */
+	size_t ngroups;
+	int umask;                      /* -1: the gateway's */
+	struct { int set; struct rlimit lim; } rlimit[ROUTE_RLIMITS];
+	enum protocol protocol;
+	char *path;                     /* cgi/nph: URL prefix, "/" by default */
+	int proxy_protocol;             /* 0 (off), PROXY_V1, PROXY_V2, PROXY_ANY */
+	struct acl proxy_from;          /* who may send the header */
+	int proxy_from_unix;            /* "unix": the route's Unix listeners */
+	unsigned max_pending;           /* connections being read, per listener */
+	int exec_line, cwd_line, user_line, group_line, proxy_line;
+	int socket_user_line, socket_group_line;
+};
+
+/* workers = N and auto alike: the pool keeps a byte per worker on the
+ * stack of each handover. */
+#define WORKERS_MAX 256
+
+struct config {
+	unsigned refs;                  /* the server's, and each child's */
+	char *path;                     /* absolute */
+	char *dir;                      /* its directory */
+	unsigned max_children;
+	double shutdown_grace;
+	double kill_grace;
+	enum on_shutdown on_shutdown;
+	enum log_format log_format;
+	unsigned workers;               /* event-loop processes; auto resolved */
+	char *text;                     /* the file as read, for the workers */
+	size_t textlen;
+	struct route *routes;
+	size_t nroutes;
+};
+
+#endif
