@@ -216,15 +216,6 @@ int addr_same(const struct listen_addr *a, const struct listen_addr *b)
 	    a->v6only == b->v6only && memcmp(&a->ss, &b->ss, a->len) == 0;
 }
 
-size_t addr_find(const struct listen_addr *a,
-    const struct listen_addr *const *pool, size_t n, const char *taken)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!taken[i] && addr_same(pool[i], a))
-			return i;
-	return n;
-}
-
 int addr_overlap(const struct listen_addr *a, const struct listen_addr *b)
 {
 	if ((a->family == AF_UNIX) != (b->family == AF_UNIX))

@@ -32,11 +32,6 @@ int addr_parse(const char *text, const char *dir, struct listen_addr *out,
 /* Whether two listen addresses are the same socket (a reload keeps it). */
 int addr_same(const struct listen_addr *a, const struct listen_addr *b);
 
-/* The reload diff: the index of the first address of `pool` that is the
- * same socket as `a` and not yet taken, or n when there is none. */
-size_t addr_find(const struct listen_addr *a,
-    const struct listen_addr *const *pool, size_t n, const char *taken);
-
 /* Whether two listen addresses would take the same connections. */
 int addr_overlap(const struct listen_addr *a, const struct listen_addr *b);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_diff.h"
 #include "listener.h"
 #include "log.h"
 #include "pending.h"
@@ -30,132 +31,79 @@ void server_close_listeners(struct listener **v, size_t n)
 			listener_close(v[i]);
 }
 
-/* One socket for both: the same address, and a real one (port-0
- * addresses compare the same but are sockets of their own). */
-static int one_socket(const struct listen_addr *a, const struct listen_addr *b)
-{
-	return addr_same(a, b) && addr_overlap(a, b);
-}
-
-/* HTTP routes written with one address share one socket: the index of
- * the earlier route whose listen address (i, j) is, or -1. */
-static long shared_with(const struct config *c, size_t i, size_t j)
-{
-	const struct listen_addr *a = &c->routes[i].listen[j];
-
-	for (size_t x = 0; x < i; x++)
-		for (size_t y = 0; y < c->routes[x].nlisten; y++)
-			if (one_socket(a, &c->routes[x].listen[y]))
-				return (long)x;
-	return -1;
-}
-
-/* The reload diff: for each address of c (in order), the index of the
- * old listener it keeps, or nold. A listener whose route has the same
- * name is kept first, so that routes written alike (port 0) keep theirs. */
-static size_t *match_listeners(const struct config *c, struct listener **old,
-    size_t nold, char *kept, size_t total)
-{
-	const struct listen_addr **olds = calloc(nold + 1, sizeof *olds);
-	size_t *m = calloc(total + 1, sizeof *m), k;
-
-	if (!olds || !m) {
-		free(olds);
-		free(m);
-		return NULL;
-	}
-	for (size_t o = 0; o < nold; o++)
-		olds[o] = old[o]->addr;
-	k = 0;
-	for (size_t i = 0; i < c->nroutes; i++)
-		for (size_t j = 0; j < c->routes[i].nlisten; j++, k++) {
-			m[k] = nold;
-			if (shared_with(c, i, j) >= 0)
-				continue;
-			for (size_t o = 0; o < nold; o++)
-				if (!kept[o] && addr_same(olds[o], &c->routes[i].listen[j]) &&
-				    strcmp(old[o]->route->name, c->routes[i].name) == 0) {
-					kept[o] = 1;
-					m[k] = o;
-					break;
-				}
-		}
-	k = 0;
-	for (size_t i = 0; i < c->nroutes; i++)
-		for (size_t j = 0; j < c->routes[i].nlisten; j++, k++)
-			if (m[k] == nold && shared_with(c, i, j) < 0) {
-				m[k] = addr_find(&c->routes[i].listen[j], olds, nold, kept);
-				if (m[k] < nold)
-					kept[m[k]] = 1;
-			}
-	free(olds);
-	return m;
-}
-
 int server_attach_routes(struct server *s)
 {
-	struct config *c = s->config;
+	struct config_diff d;
 
-	for (size_t i = 0; i < c->nroutes; i++)
-		for (size_t j = 0; j < c->routes[i].nlisten; j++) {
-			if (shared_with(c, i, j) < 0)
-				continue;
-			for (size_t k = 0; k < s->nlisteners; k++)
-				if (one_socket(s->listeners[k]->addr, &c->routes[i].listen[j]) &&
-				    listener_add_route(s->listeners[k], &c->routes[i]) < 0)
-					return -ENOMEM;
-		}
+	if (config_diff(NULL, s->config, &d) < 0)
+		return -ENOMEM;
+	for (size_t a = 0; a < d.n; a++)
+		for (size_t k = 0; d.v[a].joins && k < s->nlisteners; k++)
+			if (s->listeners[k]->addr == d.v[a].joins &&
+			    listener_add_route(s->listeners[k], d.v[a].route) < 0) {
+				config_diff_free(&d);
+				return -ENOMEM;
+			}
+	config_diff_free(&d);
 	return 0;
+}
+
+/* The listener of old on address a, or nold. */
+static size_t listener_on(struct listener **old, size_t nold,
+    const struct listen_addr *a)
+{
+	size_t o = 0;
+
+	while (o < nold && old[o]->addr != a)
+		o++;
+	return o;
 }
 
 struct listener **server_open_listeners(struct server *s, struct config *c,
     struct listener **old, size_t nold, char *kept, size_t *n,
     struct adoption *to, char *err, size_t errlen)
 {
-	size_t total = 0, k = 0, a = 0;
-	struct listener **v;
-	size_t *m;
+	struct config_diff d;
+	struct listener **v = NULL;
+	size_t k = 0;
 
-	for (size_t i = 0; i < c->nroutes; i++)
-		total += c->routes[i].nlisten;
-	v = calloc(total ? total : 1, sizeof *v);
-	m = match_listeners(c, old, nold, kept, total);
-	if (!v || !m) {
-		free(v);
-		free(m);
+	if (config_diff(s->config, c, &d) < 0 ||
+	    !(v = calloc(d.n ? d.n : 1, sizeof *v))) {
+		config_diff_free(&d);
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return NULL;
 	}
-	for (size_t i = 0; i < c->nroutes; i++)
-		for (size_t j = 0; j < c->routes[i].nlisten; j++, a++) {
-			if (shared_with(c, i, j) >= 0)
-				continue; /* attach_routes adds it to that socket */
-			if (to) {
-				to[k].route = &c->routes[i];
-				to[k].addr = &c->routes[i].listen[j];
-			}
-			if (m[a] < nold) {
-				v[k++] = old[m[a]];
-				continue;
-			}
-			v[k] = listener_open(&c->routes[i], &c->routes[i].listen[j],
-			    err, errlen);
-			if (v[k]) {
-				v[k]->data = s;
-				k++;
-			} else if (err[0]) {
-				/* Close only what was opened here. */
-				for (size_t x = 0; x < k; x++)
-					for (size_t o = 0; o < nold; o++)
-						if (v[x] == old[o])
-							v[x] = NULL;
-				server_close_listeners(v, k);
-				free(v);
-				free(m);
-				return NULL;
-			}
+	for (size_t a = 0; a < d.n; a++) {
+		const struct addr_diff *e = &d.v[a];
+		size_t o = e->keeps ? listener_on(old, nold, e->keeps) : nold;
+		if (e->joins)
+			continue; /* attach_routes adds it to that socket */
+		if (to) {
+			to[k].route = e->route;
+			to[k].addr = e->addr;
 		}
-	free(m);
+		if (o < nold) {
+			kept[o] = 1;
+			v[k++] = old[o];
+			continue;
+		}
+		v[k] = listener_open(e->route, e->addr, err, errlen);
+		if (v[k]) {
+			v[k]->data = s;
+			k++;
+		} else if (err[0]) {
+			/* Close only what was opened here. */
+			for (size_t x = 0; x < k; x++)
+				for (o = 0; o < nold; o++)
+					if (v[x] == old[o])
+						v[x] = NULL;
+			server_close_listeners(v, k);
+			free(v);
+			config_diff_free(&d);
+			return NULL;
+		}
+	}
+	config_diff_free(&d);
 	*n = k;
 	return v;
 }

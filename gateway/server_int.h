@@ -47,11 +47,12 @@ struct adoption {
 	const struct listen_addr *addr;
 };
 
-/* The listeners of config c: those of `old` with the same address are
- * taken over (they never stop listening), the others are opened. On
- * failure nothing of `old` has changed and what was opened is closed.
- * `kept` marks the old listeners taken over; `to[k]` is the address of
- * c that listener k serves (where a kept one goes). */
+/* The listeners of config c: those of `old` (the listeners of s->config,
+ * none at the start) that config_diff says c keeps are taken over (they
+ * never stop listening), the others are opened. On failure nothing of
+ * `old` has changed and what was opened is closed. `kept` marks the old
+ * listeners taken over; `to[k]` is the address of c that listener k
+ * serves (where a kept one goes). */
 struct listener **server_open_listeners(struct server *s, struct config *c,
     struct listener **old, size_t nold, char *kept, size_t *n,
     struct adoption *to, char *err, size_t errlen);
