@@ -16,36 +16,11 @@
 
 #include "errlog.h"
 #include "log.h"
+#include "refuse.h"
 #include "util.h"
-#include "server.h"
 #include "spawn.h"
 
 extern char **environ;
-
-void child_log_conn(struct logline *l, const struct route *r,
-    const struct conn_info *ci)
-{
-	log_str(l, "route", r->name);
-	log_uint(l, "conn", ci->id);
-}
-
-void child_log_peer(struct logline *l, const struct conn_info *ci)
-{
-	char peer[96];
-
-	if (ci->tcp) {
-		snprintf(peer, sizeof peer, strchr(ci->remote_ip, ':') ?
-		    "[%s]:%u" : "%s:%u", ci->remote_ip, ci->remote_port);
-		log_str(l, "peer", peer);
-	} else if (ci->have_cred) {
-		log_uint(l, "uid", ci->uid);
-		log_uint(l, "gid", ci->gid);
-		/* pid= is the child's in the events that carry both. */
-		log_int(l, "peer_pid", ci->pid);
-	}
-	if (ci->via[0])
-		log_str(l, "via", ci->via);
-}
 
 /* The exit event: status= or signal=, duration=, reason= if the gateway
  * ended it. */
@@ -55,7 +30,7 @@ static void child_log_exit(const struct route *r, const struct conn_info *ci,
 	struct logline l;
 
 	log_begin(&l, "exit");
-	child_log_conn(&l, r, ci);
+	conn_log_fields(&l, r, ci);
 	log_int(&l, "pid", pid);
 	if (sig) {
 		const char *name = sigabbrev_np(sig);
@@ -82,7 +57,7 @@ int child_stderr_fd(const struct child *c)
 static void handle_done(struct child *c)
 {
 	if (--c->handles == 0)
-		c->owner->freed(c);
+		c->owner->freed(c->owner, c);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -210,7 +185,7 @@ static void on_child_exit(struct proc *p, int64_t status, int sig)
 		look_at_group(c);
 	else
 		unwatch(c);
-	c->owner->exited(c);
+	c->owner->exited(c->owner, c);
 }
 
 int child_needs_gateway(const struct child *c)
@@ -235,7 +210,7 @@ void child_release(struct child *c)
 
 /* ---- taken over from a worker that died ---- */
 
-int child_adopt(struct child *c, uv_loop_t *loop, const struct child_owner *owner,
+int child_adopt(struct child *c, uv_loop_t *loop, struct child_owner *owner,
     pid_t pid, const struct route *r, const struct conn_info *ci,
     uint64_t started, double kill_grace, int errfd)
 {
@@ -289,8 +264,8 @@ void child_log_spawn_error(const struct route *r, const struct conn_info *ci,
 	snprintf(msg, sizeof msg, "%s%s%s", stage ? stage : "",
 	    stage ? ": " : "", uv_strerror(err));
 	log_begin(&l, "spawn_error");
-	child_log_conn(&l, r, ci);
-	child_log_peer(&l, ci);
+	conn_log_fields(&l, r, ci);
+	conn_log_peer(&l, ci);
 	log_str(&l, "error", msg);
 	log_end(&l);
 }
@@ -300,9 +275,9 @@ static void log_spawn(const struct child *c)
 	struct logline l;
 
 	log_begin(&l, "spawn");
-	child_log_conn(&l, c->route, &c->ci);
+	conn_log_fields(&l, c->route, &c->ci);
 	log_int(&l, "pid", c->pid);
-	child_log_peer(&l, &c->ci);
+	conn_log_peer(&l, &c->ci);
 	log_end(&l);
 }
 
@@ -337,20 +312,6 @@ static int stderr_fd(struct child *c, uv_loop_t *loop)
 	}
 }
 
-/* The server's children. */
-static void server_exited(struct child *c)
-{
-	server_child_exited(c->srv, c);
-}
-
-static void server_freed(struct child *c)
-{
-	server_child_forget(c->srv, c);
-	free(c);
-}
-
-static const struct child_owner server_owner = { server_exited, server_freed };
-
 /* Frees the child once the handles it opened are closed. */
 static void spawn_failed(struct child *c, const char *stage, int err, int quiet)
 {
@@ -369,11 +330,10 @@ int child_shortage(int err)
 	    err == UV_EAGAIN;
 }
 
-struct child *child_spawn(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, const struct http_spawn *hs, double kill_grace,
-    int *errp)
+struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
+    const struct route *r, int fd, const struct conn_info *ci,
+    const struct http_spawn *hs, double kill_grace, int *errp)
 {
-	uv_loop_t *loop = server_loop(s);
 	struct strv env = { 0 };
 	struct spawn_req req;
 	struct child *c = calloc(1, sizeof *c);
@@ -386,9 +346,8 @@ struct child *child_spawn(struct server *s, const struct route *r, int fd,
 		*errp = UV_ENOMEM; /* fd kept: a shortage */
 		return NULL;
 	}
-	c->srv = s;
 	c->loop = loop;
-	c->owner = &server_owner;
+	c->owner = owner;
 	c->kill_grace = kill_grace;
 	c->route = r;
 	c->ci = *ci;

@@ -9,16 +9,20 @@
 #include "config.h"
 #include "env.h"
 #include "errlog.h"
-#include "server.h"
+#include "log.h"
+#include "slot.h"
 #include "spawn.h"
 
 struct child;
 
 /* Who is told of a child's end: the server for the children it spawns,
- * the pool for those it took over from a worker that died. */
+ * the pool for those it took over from a worker that died. An owner
+ * embeds its child_owner and finds itself with container_of. */
 struct child_owner {
-	void (*exited)(struct child *c);        /* its exit event is logged */
-	void (*freed)(struct child *c);         /* done with: c may be freed */
+	/* Its exit event is logged. */
+	void (*exited)(struct child_owner *o, struct child *c);
+	/* Done with: c may be freed (by the owner, whose memory it is). */
+	void (*freed)(struct child_owner *o, struct child *c);
 };
 
 struct child {
@@ -26,10 +30,9 @@ struct child {
 	struct errlog err;              /* stderr = log */
 	uv_timer_t timer;               /* timeout, then the kill path */
 	uv_loop_t *loop;
-	const struct child_owner *owner;
-	struct server *srv;             /* spawned: the server's */
+	struct child_owner *owner;
 	const struct route *route;
-	struct slot slot;               /* spawned: the server's counts, held */
+	struct slot slot;               /* spawned: its owner's counts, held */
 	struct conn_info ci;
 	uint64_t started;               /* uv_hrtime() */
 	uint64_t kill_at;               /* loop ms: the kill path's KILL */
@@ -57,13 +60,14 @@ struct http_spawn {
 };
 
 /* Spawns the route's program on the accepted socket `fd` and closes the
- * gateway's copy. Returns the child, or NULL with *err set (a libuv
- * error): when child_shortage(*err) the gateway itself was short of
- * descriptors, memory or processes before anything ran, and fd is left
- * open for a later try; otherwise fd is closed and a spawn_error logged. */
-struct child *child_spawn(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, const struct http_spawn *hs, double kill_grace,
-    int *err);
+ * gateway's copy; owner hears of its end. Returns the child (calloc'd:
+ * the owner frees it when told), or NULL with *err set (a libuv error):
+ * when child_shortage(*err) the gateway itself was short of descriptors,
+ * memory or processes before anything ran, and fd is left open for a
+ * later try; otherwise fd is closed and a spawn_error logged. */
+struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
+    const struct route *r, int fd, const struct conn_info *ci,
+    const struct http_spawn *hs, double kill_grace, int *err);
 int child_shortage(int err);
 
 /* The one way the gateway ends a child, whatever the reason (its
@@ -81,7 +85,7 @@ void child_end(struct child *c, const char *reason, double grace);
  * -1) is read from now on. c is the caller's memory, zeroed. Returns 0,
  * or a negative errno (proc_adopt's); owner->freed(c) is called in either
  * case, once c is done with. */
-int child_adopt(struct child *c, uv_loop_t *loop, const struct child_owner *owner,
+int child_adopt(struct child *c, uv_loop_t *loop, struct child_owner *owner,
     pid_t pid, const struct route *r, const struct conn_info *ci,
     uint64_t started, double kill_grace, int errfd);
 
@@ -95,10 +99,6 @@ void child_detach(struct child *c);
 /* Stops reading its stderr pipe, for a gateway that is exiting. */
 void child_release(struct child *c);
 
-/* Log fields naming the connection, shared with the server's events. */
-void child_log_conn(struct logline *l, const struct route *r,
-    const struct conn_info *ci);
-void child_log_peer(struct logline *l, const struct conn_info *ci);
 /* spawn_error: the failed step (or NULL) and a libuv error. */
 void child_log_spawn_error(const struct route *r, const struct conn_info *ci,
     const char *stage, int err);

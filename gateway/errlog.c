@@ -3,15 +3,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "child.h"
 #include "log.h"
+#include "refuse.h"
 
 static void log_line(struct errlog *e, const char *s, size_t n)
 {
 	struct logline l;
 
 	log_begin(&l, "stderr");
-	child_log_conn(&l, e->route, e->ci);
+	conn_log_fields(&l, e->route, e->ci);
 	log_int(&l, "pid", e->pid);
 	log_mem(&l, "line", s, n);
 	log_end(&l);

@@ -52,7 +52,7 @@ static void log_response(struct relay *r)
 	struct logline l;
 
 	log_begin(&l, "response");
-	child_log_conn(&l, r->route, &r->ci);
+	conn_log_fields(&l, r->route, &r->ci);
 	log_int(&l, "status", r->status);
 	log_uint(&l, "bytes", r->bytes);
 	log_end(&l);

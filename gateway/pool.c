@@ -15,6 +15,7 @@
 #include "child.h"
 #include "ipc.h"
 #include "log.h"
+#include "refuse.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -57,6 +58,7 @@ struct pool {
 	struct remote *remotes;
 	struct remote *bucket[BUCKETS];
 	struct child *orphans;          /* taken over from dead workers */
+	struct child_owner orphan_owner; /* hears of their ends */
 	uv_signal_t sigchld;
 	uv_timer_t restart;             /* brings back workers that died young */
 	uv_timer_t retry;               /* sends the waiting connections again */
@@ -70,7 +72,6 @@ struct pool {
  * remote counts it until it exits. */
 struct orphan {
 	struct child child;
-	struct pool *pool;
 	struct slot slot;
 	struct config *config;          /* held: the route points into it */
 };
@@ -278,8 +279,8 @@ static int wait_for_worker(struct pool *p, struct remote *r, const char *why)
 	if (p->stopping) {
 		struct logline l;
 		log_begin(&l, "spawn_error");
-		child_log_conn(&l, r->route, &r->msg.ci);
-		child_log_peer(&l, &r->msg.ci);
+		conn_log_fields(&l, r->route, &r->msg.ci);
+		conn_log_peer(&l, &r->msg.ci);
 		log_str(&l, "error", why);
 		log_end(&l);
 		remote_free(p, r);
@@ -427,19 +428,20 @@ static void on_worker_readable(uv_poll_t *h, int status, int events)
 
 static void reap(struct pool *p);
 
-static void orphan_exited(struct child *c)
+static void orphan_exited(struct child_owner *owner, struct child *c)
 {
+	struct pool *p = container_of(owner, struct pool, orphan_owner);
 	struct orphan *o = container_of(c, struct orphan, child);
 
-	server_slot_free(o->pool->s, &o->slot);
-	server_changed(o->pool->s);
+	server_slot_free(p->s, &o->slot);
+	server_changed(p->s);
 }
 
 /* Reaped (or never watched): a zombie it held back may be reaped now. */
-static void orphan_freed(struct child *c)
+static void orphan_freed(struct child_owner *owner, struct child *c)
 {
+	struct pool *p = container_of(owner, struct pool, orphan_owner);
 	struct orphan *o = container_of(c, struct orphan, child);
-	struct pool *p = o->pool;
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -453,7 +455,7 @@ static void orphan_freed(struct child *c)
 	reap(p);
 }
 
-static const struct child_owner orphan_owner = { orphan_exited, orphan_freed };
+
 
 /* Its worker died: the child is ours now (we are a child subreaper), and
  * the remote gives way to it. */
@@ -464,7 +466,6 @@ static void adopt(struct pool *p, struct remote *r)
 
 	r->errfd = -1;
 	if (o) {
-		o->pool = p;
 		o->slot = r->slot;
 		memset(&r->slot, 0, sizeof r->slot);
 		o->config = o->slot.config;
@@ -473,7 +474,7 @@ static void adopt(struct pool *p, struct remote *r)
 		if (p->orphans)
 			p->orphans->prev = &o->child;
 		p->orphans = &o->child;
-		err = child_adopt(&o->child, p->s->loop, &orphan_owner, r->pid,
+		err = child_adopt(&o->child, p->s->loop, &p->orphan_owner, r->pid,
 		    r->route, &r->msg.ci, r->started, o->config->kill_grace, errfd);
 	} else if (errfd >= 0) {
 		close(errfd);
@@ -621,6 +622,8 @@ int pool_start(struct server *s, struct config *c, struct pool **out,
 	*out = p;
 	p->s = s;
 	p->n = c->workers;
+	p->orphan_owner.exited = orphan_exited;
+	p->orphan_owner.freed = orphan_freed;
 	/* Orphans of a dead worker become ours, not init's. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER");

@@ -4,10 +4,34 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "child.h"
 #include "cgi.h"
 #include "linger.h"
 #include "log.h"
+
+void conn_log_fields(struct logline *l, const struct route *r,
+    const struct conn_info *ci)
+{
+	log_str(l, "route", r->name);
+	log_uint(l, "conn", ci->id);
+}
+
+void conn_log_peer(struct logline *l, const struct conn_info *ci)
+{
+	char peer[96];
+
+	if (ci->tcp) {
+		snprintf(peer, sizeof peer, strchr(ci->remote_ip, ':') ?
+		    "[%s]:%u" : "%s:%u", ci->remote_ip, ci->remote_port);
+		log_str(l, "peer", peer);
+	} else if (ci->have_cred) {
+		log_uint(l, "uid", ci->uid);
+		log_uint(l, "gid", ci->gid);
+		/* pid= is the child's in the events that carry both. */
+		log_int(l, "peer_pid", ci->pid);
+	}
+	if (ci->via[0])
+		log_str(l, "via", ci->via);
+}
 
 void conn_event(const char *event, const struct route *r,
     const struct conn_info *ci, const char *reason)
@@ -15,8 +39,8 @@ void conn_event(const char *event, const struct route *r,
 	struct logline l;
 
 	log_begin(&l, event);
-	child_log_conn(&l, r, ci);
-	child_log_peer(&l, ci);
+	conn_log_fields(&l, r, ci);
+	conn_log_peer(&l, ci);
 	if (reason)
 		log_str(&l, "reason", reason);
 	log_end(&l);
@@ -67,8 +91,8 @@ void answer_http(uv_loop_t *loop, const struct route *r, int fd,
 
 	send_answer(fd, status);
 	log_begin(&l, "http_error");
-	child_log_conn(&l, r, ci);
-	child_log_peer(&l, ci);
+	conn_log_fields(&l, r, ci);
+	conn_log_peer(&l, ci);
 	log_int(&l, "status", status);
 	log_end(&l);
 	linger_close(loop, fd);

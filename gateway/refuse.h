@@ -10,6 +10,15 @@
 
 #include "config.h"
 #include "env.h"
+#include "log.h"
+
+/* The fields that name a connection in every event about it: route= and
+ * conn=; then the peer: peer= (TCP, or a PROXY header's source) or a Unix
+ * peer's uid= gid= peer_pid=, and via= (the proxy) when a header was
+ * believed. */
+void conn_log_fields(struct logline *l, const struct route *r,
+    const struct conn_info *ci);
+void conn_log_peer(struct logline *l, const struct conn_info *ci);
 
 /* One connection event: event=, route=, conn=, the peer's fields, and
  * reason= unless NULL (refuse, gone). */

@@ -2,6 +2,7 @@
  * HTTP routes written with one address, and carried over a SIGHUP reload
  * (a listener whose address stays never stops listening). */
 #include "server_int.h"
+#include "server.h"
 
 #include <errno.h>
 #include <stdio.h>

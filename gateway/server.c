@@ -1,4 +1,5 @@
 #include "server_int.h"
+#include "server.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -411,7 +412,8 @@ struct child *server_spawn(struct server *s, const struct route *r, int fd,
     const struct conn_info *ci, const struct source_key *src,
     const struct http_spawn *hs, int *err)
 {
-	struct child *c = child_spawn(s, r, fd, ci, hs, s->config->kill_grace, err);
+	struct child *c = child_spawn(s->loop, &s->child_owner, r, fd, ci, hs,
+	    s->config->kill_grace, err);
 
 	if (c)
 		child_started(s, c, src);
@@ -753,6 +755,19 @@ static struct child *http_spawn(struct http_owner *o, const struct route *r,
 	return server_spawn(of_http(o), r, fd, ci, src, hs, err);
 }
 
+/* ---- what its children tell ---- */
+
+static void child_exited(struct child_owner *o, struct child *c)
+{
+	server_child_exited(container_of(o, struct server, child_owner), c);
+}
+
+static void child_freed(struct child_owner *o, struct child *c)
+{
+	server_child_forget(container_of(o, struct server, child_owner), c);
+	free(c);
+}
+
 void server_init(struct server *s, uv_loop_t *loop)
 {
 	memset(s, 0, sizeof *s);
@@ -764,6 +779,8 @@ void server_init(struct server *s, uv_loop_t *loop)
 	s->http.loop = loop;
 	s->http.config = http_config;
 	s->http.spawn = http_spawn;
+	s->child_owner.exited = child_exited;
+	s->child_owner.freed = child_freed;
 }
 
 int server_start(struct server *s, uv_loop_t *loop, struct config *c,

@@ -10,29 +10,13 @@
 
 #include "config.h"
 #include "listener.h"
+#include "child.h"
 #include "httpconn.h"
 #include "pending.h"
+#include "slot.h"
 #include "source.h"
 
 struct child;
-
-/* What the server counts for a route. It outlives a reload: the new
- * route of the same name takes it over, and children hold it. */
-struct route_state {
-	unsigned refs;
-	char *name;
-	unsigned live;                  /* children alive */
-	struct source_table sources;    /* live children per source */
-};
-
-/* What one connection holds of the server while its child lives: a
- * place in the counts, and the config its route lives in. */
-struct slot {
-	struct config *config;
-	struct route_state *rs;
-	struct source_key source;       /* kind 0: not counted */
-	int counted;
-};
 
 struct pool;
 struct held;
@@ -56,6 +40,7 @@ struct server {
 	struct queue held;              /* accepted, waiting for resources */
 	struct pending_set reading;     /* being read: PROXY header, HTTP head */
 	struct http_owner http;         /* requests run here */
+	struct child_owner child_owner; /* hears of its children's ends */
 	uint64_t last_resource_log;     /* ms, for rate limiting */
 	uv_timer_t retry_timer;         /* ends a starved pause */
 	uv_timer_t stop_timer;          /* shutdown_grace */

@@ -4,10 +4,20 @@
 #ifndef GATEWAY_SERVER_INT_H
 #define GATEWAY_SERVER_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <uv.h>
 
-#include "server.h"
+struct server;
+struct config;
+struct route;
+struct route_state;
+struct listener;
+struct listen_addr;
+struct conn_info;
+struct source_key;
+struct child;
 
 /* Route states for each route of c: the running config's state of the
  * same name (its children count toward the new limits), or a new one. */

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "refuse.h"
 #include "server_int.h"
+#include "server.h"
 #include "spawn.h"
 #include "util.h"
 
