@@ -52,7 +52,7 @@ struct worker {
 };
 
 struct pool {
-	struct server *s;
+	struct pool_owner *owner;
 	struct worker **w;              /* NULL: not running */
 	unsigned n, next;
 	struct remote *remotes;
@@ -124,7 +124,7 @@ static void remote_free(struct pool *p, struct remote *r)
 		close(r->errfd);
 	if (r->fd >= 0)
 		close(r->fd);
-	server_slot_free(p->s, &r->slot);
+	p->owner->slot_free(p->owner, &r->slot);
 	free(r->head);
 	free(r);
 }
@@ -133,8 +133,9 @@ static void remote_free(struct pool *p, struct remote *r)
 
 static int send_config(struct pool *p, struct worker *w)
 {
-	struct config *c = p->s->config;
-	struct ipc_msg m = { .type = IPC_CONFIG, .generation = p->s->generation };
+	uint32_t generation;
+	struct config *c = p->owner->config(p->owner, &generation);
+	struct ipc_msg m = { .type = IPC_CONFIG, .generation = generation };
 	int fd = memfd_create("gateway.ini", MFD_CLOEXEC), err;
 
 	if (fd < 0)
@@ -162,6 +163,8 @@ static int worker_spawn(struct pool *p, unsigned i)
 	pid_t pid;
 	unsigned long long soft, hard;
 	char ssoft[24], shard[24];
+	/* Before the fork: nothing but exec may run in the child. */
+	const char *path = p->owner->config(p->owner, NULL)->path;
 
 	spawn_base_nofile(&soft, &hard);
 	snprintf(ssoft, sizeof ssoft, "%llu", soft);
@@ -183,7 +186,7 @@ static int worker_spawn(struct pool *p, unsigned i)
 		else
 			dup2(sv[1], WORKER_FD);
 		execl("/proc/self/exe", "gatewayd", WORKER_ARG,
-		    p->s->config->path, ssoft, shard, (char *)NULL);
+		    path, ssoft, shard, (char *)NULL);
 		_exit(127);
 	}
 	err = errno;
@@ -195,11 +198,11 @@ static int worker_spawn(struct pool *p, unsigned i)
 		return -err;
 	}
 	w->pid = pid;
-	w->started = uv_now(p->s->loop);
+	w->started = uv_now(p->owner->loop);
 	w->sock = sv[0];
 	w->pool = p;
 	p->w[i] = w;
-	uv_poll_init(p->s->loop, &w->poll, w->sock);
+	uv_poll_init(p->owner->loop, &w->poll, w->sock);
 	w->poll.data = w;
 	uv_poll_start(&w->poll, UV_READABLE, on_worker_readable);
 	{
@@ -274,7 +277,7 @@ static void on_retry_timer(uv_timer_t *t);
  * worker with the fewest waiting then. Only a stop closes it. */
 static int wait_for_worker(struct pool *p, struct remote *r, const char *why)
 {
-	uint64_t now = uv_now(p->s->loop);
+	uint64_t now = uv_now(p->owner->loop);
 
 	if (p->stopping) {
 		struct logline l;
@@ -323,7 +326,8 @@ void pool_handover(struct pool *p, const struct listener *l,
     const struct route *route, int fd, const struct conn_info *ci,
     const struct source_key *src, const char *head, size_t headlen)
 {
-	struct config *c = p->s->config;
+	uint32_t generation;
+	struct config *c = p->owner->config(p->owner, &generation);
 	struct remote *r = calloc(1, sizeof *r);
 
 	if (r && headlen && !(r->head = malloc(headlen))) {
@@ -343,13 +347,13 @@ void pool_handover(struct pool *p, const struct listener *l,
 	r->msg.type = IPC_CONN;
 	r->msg.route = (uint32_t)(route - c->routes);
 	r->msg.listen = listen_index(l, route);
-	r->msg.generation = p->s->generation;
+	r->msg.generation = generation;
 	r->msg.conn = ci->id;
 	r->msg.ci = *ci;
 	if (headlen)
 		memcpy(r->head, head, headlen);
 	r->msg.datalen = (uint32_t)headlen;
-	server_slot_take(p->s, &r->slot, route, src);
+	p->owner->slot_take(p->owner, &r->slot, route, src);
 	link_remote(p, r);
 	dispatch(p, r);
 }
@@ -378,7 +382,7 @@ static void sent_back(struct pool *p, struct remote *r)
 	snprintf(why, sizeof why, "worker %u has no descriptor free for a connection",
 	    r->worker + 1);
 	if (wait_for_worker(p, r, why) < 0)
-		server_changed(p->s);
+		p->owner->changed(p->owner);
 }
 
 static void on_report(struct pool *p, const struct ipc_msg *m, int fd)
@@ -399,7 +403,7 @@ static void on_report(struct pool *p, const struct ipc_msg *m, int fd)
 	} else if (m->type == IPC_GONE) {
 		landed(p, r);
 		remote_free(p, r);
-		server_changed(p->s);
+		p->owner->changed(p->owner);
 	} else if (m->type == IPC_BACK) {
 		sent_back(p, r);
 	}
@@ -433,8 +437,8 @@ static void orphan_exited(struct child_owner *owner, struct child *c)
 	struct pool *p = container_of(owner, struct pool, orphan_owner);
 	struct orphan *o = container_of(c, struct orphan, child);
 
-	server_slot_free(p->s, &o->slot);
-	server_changed(p->s);
+	p->owner->slot_free(p->owner, &o->slot);
+	p->owner->changed(p->owner);
 }
 
 /* Reaped (or never watched): a zombie it held back may be reaped now. */
@@ -449,7 +453,7 @@ static void orphan_freed(struct child_owner *owner, struct child *c)
 		p->orphans = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	server_slot_free(p->s, &o->slot);
+	p->owner->slot_free(p->owner, &o->slot);
 	config_release(o->config);
 	free(o);
 	reap(p);
@@ -474,7 +478,7 @@ static void adopt(struct pool *p, struct remote *r)
 		if (p->orphans)
 			p->orphans->prev = &o->child;
 		p->orphans = &o->child;
-		err = child_adopt(&o->child, p->s->loop, &p->orphan_owner, r->pid,
+		err = child_adopt(&o->child, p->owner->loop, &p->orphan_owner, r->pid,
 		    r->route, &r->msg.ci, r->started, o->config->kill_grace, errfd);
 	} else if (errfd >= 0) {
 		close(errfd);
@@ -514,7 +518,7 @@ static void worker_died(struct pool *p, unsigned i, int st)
 	struct worker *w = p->w[i];
 	/* One that cannot live (say, its config no longer loads) must not
 	 * be forked again and again: like s6-supervise, wait a second. */
-	int young = uv_now(p->s->loop) - w->started < RESTART_MS;
+	int young = uv_now(p->owner->loop) - w->started < RESTART_MS;
 
 	/* What it said before it died still counts. */
 	read_reports(p, w);
@@ -539,7 +543,7 @@ static void worker_died(struct pool *p, unsigned i, int st)
 		else
 			dispatch(p, r);
 	}
-	server_changed(p->s);
+	p->owner->changed(p->owner);
 }
 
 static void reap_workers(struct pool *p)
@@ -607,7 +611,7 @@ static void on_sigchld(uv_signal_t *h, int sig)
 
 /* ---- the pool ---- */
 
-int pool_start(struct server *s, struct config *c, struct pool **out,
+int pool_start(struct pool_owner *owner, struct config *c, struct pool **out,
     char *errbuf, size_t errlen)
 {
 	struct pool *p = calloc(1, sizeof *p);
@@ -620,19 +624,19 @@ int pool_start(struct server *s, struct config *c, struct pool **out,
 		return -ENOMEM;
 	}
 	*out = p;
-	p->s = s;
+	p->owner = owner;
 	p->n = c->workers;
 	p->orphan_owner.exited = orphan_exited;
 	p->orphan_owner.freed = orphan_freed;
 	/* Orphans of a dead worker become ours, not init's. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER");
-	uv_signal_init(s->loop, &p->sigchld);
+	uv_signal_init(owner->loop, &p->sigchld);
 	p->sigchld.data = p;
 	uv_signal_start(&p->sigchld, on_sigchld, SIGCHLD);
-	uv_timer_init(s->loop, &p->restart);
+	uv_timer_init(owner->loop, &p->restart);
 	p->restart.data = p;
-	uv_timer_init(s->loop, &p->retry);
+	uv_timer_init(owner->loop, &p->retry);
 	p->retry.data = p;
 	for (unsigned i = 0; i < p->n; i++)
 		if ((err = worker_spawn(p, i)) < 0) {

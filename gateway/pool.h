@@ -12,14 +12,35 @@
 #ifndef GATEWAY_POOL_H
 #define GATEWAY_POOL_H
 
+#include <stdint.h>
+#include <uv.h>
+
 #include "env.h"
-#include "server.h"
+#include "listener.h"
+#include "slot.h"
+#include "source.h"
 
 struct pool;
+struct pool_owner;
+
+/* What the pool needs of the main process that owns it, which embeds
+ * this and finds itself with container_of. */
+struct pool_owner {
+	uv_loop_t *loop;
+	/* The running config, and its generation (counted by reloads). */
+	struct config *(*config)(struct pool_owner *o, uint32_t *generation);
+	/* Counting a connection whose child a worker runs, and un-counting
+	 * it (then dropping what it held). */
+	void (*slot_take)(struct pool_owner *o, struct slot *sl,
+	    const struct route *r, const struct source_key *src);
+	void (*slot_free)(struct pool_owner *o, struct slot *sl);
+	/* A place freed, or a worker ended. */
+	void (*changed)(struct pool_owner *o);
+};
 
 /* Starts c->workers workers (*out, as soon as there is a pool). 0, or a
  * negative errno with err saying what failed. */
-int pool_start(struct server *s, struct config *c, struct pool **out,
+int pool_start(struct pool_owner *owner, struct config *c, struct pool **out,
     char *err, size_t errlen);
 
 /* Hands an admitted connection for route r, accepted on l, to a worker;

@@ -768,6 +768,38 @@ static void child_freed(struct child_owner *o, struct child *c)
 	free(c);
 }
 
+/* ---- what the pool of workers needs ---- */
+
+static struct server *of_pool(struct pool_owner *o)
+{
+	return container_of(o, struct server, pool_owner);
+}
+
+static struct config *pool_config(struct pool_owner *o, uint32_t *generation)
+{
+	struct server *s = of_pool(o);
+
+	if (generation)
+		*generation = s->generation;
+	return s->config;
+}
+
+static void pool_slot_take(struct pool_owner *o, struct slot *sl,
+    const struct route *r, const struct source_key *src)
+{
+	server_slot_take(of_pool(o), sl, r, src);
+}
+
+static void pool_slot_free(struct pool_owner *o, struct slot *sl)
+{
+	server_slot_free(of_pool(o), sl);
+}
+
+static void pool_changed(struct pool_owner *o)
+{
+	server_changed(of_pool(o));
+}
+
 void server_init(struct server *s, uv_loop_t *loop)
 {
 	memset(s, 0, sizeof *s);
@@ -781,6 +813,11 @@ void server_init(struct server *s, uv_loop_t *loop)
 	s->http.spawn = http_spawn;
 	s->child_owner.exited = child_exited;
 	s->child_owner.freed = child_freed;
+	s->pool_owner.loop = loop;
+	s->pool_owner.config = pool_config;
+	s->pool_owner.slot_take = pool_slot_take;
+	s->pool_owner.slot_free = pool_slot_free;
+	s->pool_owner.changed = pool_changed;
 }
 
 int server_start(struct server *s, uv_loop_t *loop, struct config *c,
@@ -811,7 +848,7 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c,
 		return -1;
 	}
 	server_start_handles(s);
-	if (c->workers > 1 && pool_start(s, c, &s->pool, err, errlen) < 0) {
+	if (c->workers > 1 && pool_start(&s->pool_owner, c, &s->pool, err, errlen) < 0) {
 		server_close_listeners(s->listeners, s->nlisteners);
 		s->nlisteners = 0;
 		return -1;

@@ -13,6 +13,7 @@
 #include "child.h"
 #include "httpconn.h"
 #include "pending.h"
+#include "pool.h"
 #include "slot.h"
 #include "source.h"
 
@@ -41,6 +42,7 @@ struct server {
 	struct pending_set reading;     /* being read: PROXY header, HTTP head */
 	struct http_owner http;         /* requests run here */
 	struct child_owner child_owner; /* hears of its children's ends */
+	struct pool_owner pool_owner;   /* what its workers' pool needs */
 	uint64_t last_resource_log;     /* ms, for rate limiting */
 	uv_timer_t retry_timer;         /* ends a starved pause */
 	uv_timer_t stop_timer;          /* shutdown_grace */
