@@ -518,18 +518,15 @@ void server_changed(struct server *s)
 /* In a worker, the main process counts too: tell it. */
 void server_report(struct server *s, uint32_t type, uint64_t conn, pid_t pid)
 {
-	struct ipc_msg m = { .type = type, .conn = conn, .pid = pid };
-
-	if (s->ipc >= 0)
-		ipc_report(s->ipc, &m, -1);
+	if (s->role)
+		s->role->report(s->role, type, conn, pid, -1);
 }
 
 void server_report_spawn(struct server *s, const struct child *c)
 {
-	struct ipc_msg m = { .type = IPC_SPAWNED, .conn = c->ci.id, .pid = c->pid };
-
-	if (s->ipc >= 0)
-		ipc_report(s->ipc, &m, child_stderr_fd(c));
+	if (s->role)
+		s->role->report(s->role, IPC_SPAWNED, c->ci.id, c->pid,
+		    child_stderr_fd(c));
 }
 
 void server_child_exited(struct server *s, struct child *c)
@@ -572,8 +569,8 @@ static void finish(struct server *s)
 	s->finished = 1;
 	if (s->pool)
 		pool_close(s->pool);
-	if (s->ipc >= 0)
-		uv_close((uv_handle_t *)&s->ipc_poll, NULL);
+	if (s->role)
+		s->role->finish(s->role);
 	uv_timer_stop(&s->stop_timer);
 	uv_timer_stop(&s->retry_timer);
 	uv_close((uv_handle_t *)&s->stop_timer, NULL);
@@ -617,7 +614,7 @@ void server_stop_sig(struct server *s, int sig)
 	s->stopping = 1;
 	if (s->config->on_shutdown == SHUTDOWN_DETACH)
 		detached = detach_children(s);
-	if (s->ipc >= 0)
+	if (s->role)
 		goto stopping; /* the main process logs the stop */
 	log_begin(&l, "stop");
 	log_str(&l, "signal", sigabbrev_np(sig));
@@ -647,7 +644,7 @@ static void on_signal(uv_signal_t *h, int sig)
 
 	/* A worker takes its orders from the main process only (a ^C
 	 * reaches the whole process group). */
-	if (s->ipc >= 0)
+	if (s->role)
 		return;
 	if (sig == SIGHUP)
 		server_reload(s);
@@ -826,7 +823,6 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c,
 	char *kept = NULL;
 
 	server_init(s, loop);
-	s->ipc = -1;
 	s->rstate = server_states_for(s, c);
 	s->listeners = s->rstate ? server_open_listeners(s, c, NULL, 0, kept,
 	    &s->nlisteners, NULL, err, errlen) : NULL;

@@ -21,6 +21,20 @@ struct child;
 
 struct pool;
 struct held;
+struct server;
+
+/* What a server that is a worker tells its role, which worker.c embeds
+ * beside it and finds itself from with container_of: each child's start
+ * (with a copy of its stderr = log pipe, or -1) and end, and each client
+ * it gives up (IPC_SPAWNED, IPC_GONE, IPC_BACK), for the main process
+ * counts too; and that the server is finishing. A server with a role takes
+ * its orders from the main process (no signals of its own) and leaves the
+ * stop's log line to it. NULL in a single process and the main process. */
+struct server_role {
+	void (*report)(struct server_role *r, uint32_t type, uint64_t conn,
+	    pid_t pid, int fd);
+	void (*finish)(struct server_role *r);
+};
 struct pending;
 struct http_spawn;
 struct conn_info;
@@ -48,8 +62,7 @@ struct server {
 	uv_timer_t stop_timer;          /* shutdown_grace */
 	uv_signal_t sig[3];
 	struct pool *pool;              /* main with workers: children run there */
-	int ipc;                        /* in a worker: the main process, or -1 */
-	uv_poll_t ipc_poll;
+	struct server_role *role;       /* a worker's, or NULL */
 	uint32_t generation;            /* of the config, counted by reloads */
 };
 

@@ -23,6 +23,32 @@
 #include "spawn.h"
 #include "util.h"
 
+/* A worker: a server without listeners, whose connections come from the
+ * main process over `ipc`, and which reports every child's start and end
+ * back to it. */
+struct worker_process {
+	struct server server;
+	struct server_role role;
+	int ipc;
+	uv_poll_t ipc_poll;
+};
+
+static void report(struct server_role *role, uint32_t type, uint64_t conn,
+    pid_t pid, int fd)
+{
+	struct worker_process *w = container_of(role, struct worker_process, role);
+	struct ipc_msg m = { .type = type, .conn = conn, .pid = pid };
+
+	ipc_report(w->ipc, &m, fd);
+}
+
+static void finish(struct server_role *role)
+{
+	struct worker_process *w = container_of(role, struct worker_process, role);
+
+	uv_close((uv_handle_t *)&w->ipc_poll, NULL);
+}
+
 static void use_config(struct server *s, struct config *c, uint32_t generation)
 {
 	struct route_state **states = server_states_for(s, c);
@@ -105,14 +131,15 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 
 static void on_ipc(uv_poll_t *h, int status, int events)
 {
-	struct server *s = container_of(h, struct server, ipc_poll);
+	struct worker_process *w = container_of(h, struct worker_process, ipc_poll);
+	struct server *s = &w->server;
 	struct ipc_msg m;
 	char data[IPC_DATA_MAX];
 	int fd, n;
 
 	(void)status;
 	(void)events;
-	while ((n = ipc_recv(s->ipc, &m, data, &fd)) > 0) {
+	while ((n = ipc_recv(w->ipc, &m, data, &fd)) > 0) {
 		if (m.type == IPC_CONN && fd >= 0) {
 			worker_conn(s, &m, data, fd);
 		} else if (m.type == IPC_CONN) {
@@ -136,27 +163,30 @@ static void on_ipc(uv_poll_t *h, int status, int events)
 	}
 	if (n == 0 || (n < 0 && n != -EAGAIN)) {
 		/* The main process is gone: stop as it would have told us. */
-		uv_poll_stop(&s->ipc_poll);
+		uv_poll_stop(&w->ipc_poll);
 		if (!s->stopping)
 			server_stop_sig(s, SIGTERM);
 	}
 }
 
-/* A worker's server: no listeners; connections come from the main
- * process over `ipc`, and every child's start and end is reported back. */
-static int start_server(struct server *s, uv_loop_t *loop, struct config *c,
+static int start_worker(struct worker_process *w, uv_loop_t *loop, struct config *c,
     int ipc, uint32_t generation)
 {
+	struct server *s = &w->server;
+
 	server_init(s, loop);
-	s->ipc = ipc;
+	w->ipc = ipc;
+	w->role.report = report;
+	w->role.finish = finish;
+	s->role = &w->role;
 	s->generation = generation;
 	s->rstate = server_states_for(s, c);
 	if (!s->rstate)
 		fatalx("worker: %s", strerror(ENOMEM));
 	s->config = c;
 	server_start_handles(s);
-	uv_poll_init(loop, &s->ipc_poll, ipc);
-	uv_poll_start(&s->ipc_poll, UV_READABLE, on_ipc);
+	uv_poll_init(loop, &w->ipc_poll, ipc);
+	uv_poll_start(&w->ipc_poll, UV_READABLE, on_ipc);
 	return 0;
 }
 
@@ -187,7 +217,7 @@ static struct config *first_config(const char *path, uint32_t *generation)
 int worker_main(int argc, char **argv)
 {
 	struct rlimit base;
-	struct server server;
+	struct worker_process w;
 	struct config *c;
 	uv_loop_t *loop;
 	uint32_t generation = 0;
@@ -212,7 +242,7 @@ int worker_main(int argc, char **argv)
 	}
 	loop = uv_default_loop();
 	log_attach(loop);
-	if (start_server(&server, loop, c, WORKER_FD, generation) < 0) {
+	if (start_worker(&w, loop, c, WORKER_FD, generation) < 0) {
 		config_release(c);
 		log_detach();
 		uv_run(loop, UV_RUN_NOWAIT);
@@ -222,6 +252,6 @@ int worker_main(int argc, char **argv)
 	log_detach();
 	uv_run(loop, UV_RUN_NOWAIT);
 	uv_loop_close(loop);
-	server_free(&server);
+	server_free(&w.server);
 	return 0;
 }
