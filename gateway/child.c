@@ -348,6 +348,7 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	}
 	c->loop = loop;
 	c->owner = owner;
+	queue_init(&c->q);
 	c->kill_grace = kill_grace;
 	c->route = r;
 	c->ci = *ci;

@@ -10,6 +10,7 @@
 #include "env.h"
 #include "errlog.h"
 #include "log.h"
+#include "queue.h"
 #include "slot.h"
 #include "spawn.h"
 
@@ -48,7 +49,7 @@ struct child {
 	const char *end_reason;         /* why the gateway signalled it */
 	void (*on_end)(void *);         /* told when it exits (a body feeder) */
 	void *on_end_arg;
-	struct child *prev, *next;      /* its owner's list */
+	struct queue q;                 /* its owner's list (child_spawn inits it; an adopter links it) */
 };
 
 /* For cgi and nph routes: the request, and the pipes that stand for the

@@ -36,7 +36,7 @@ struct remote {
 	int waiting;                    /* sent back: no worker had room */
 	int errfd;                      /* its stderr = log pipe, or -1 */
 	uint64_t started;               /* uv_hrtime() */
-	struct remote *prev, *next;     /* every remote */
+	struct queue q;                 /* in the pool's remotes */
 	struct remote *hnext;           /* by connection id */
 };
 
@@ -55,9 +55,9 @@ struct pool {
 	struct pool_owner *owner;
 	struct worker **w;              /* NULL: not running */
 	unsigned n, next;
-	struct remote *remotes;
+	struct queue remotes;
 	struct remote *bucket[BUCKETS];
-	struct child *orphans;          /* taken over from dead workers */
+	struct queue orphans;           /* taken over from dead workers */
 	struct child_owner orphan_owner; /* hears of their ends */
 	uv_signal_t sigchld;
 	uv_timer_t restart;             /* brings back workers that died young */
@@ -95,10 +95,7 @@ static void link_remote(struct pool *p, struct remote *r)
 
 	r->hnext = *b;
 	*b = r;
-	r->next = p->remotes;
-	if (p->remotes)
-		p->remotes->prev = r;
-	p->remotes = r;
+	queue_insert_tail(&p->remotes, &r->q);
 }
 
 static void unlink_remote(struct pool *p, struct remote *r)
@@ -108,12 +105,7 @@ static void unlink_remote(struct pool *p, struct remote *r)
 	while (*b != r)
 		b = &(*b)->hnext;
 	*b = r->hnext;
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		p->remotes = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
+	queue_remove(&r->q);
 }
 
 /* Its child is gone (or taken over): out of the counts and freed. */
@@ -363,9 +355,10 @@ void pool_handover(struct pool *p, const struct listener *l,
 static void on_retry_timer(uv_timer_t *t)
 {
 	struct pool *p = t->data;
+	struct queue *q, *n;
 
-	for (struct remote *r = p->remotes, *next; r; r = next) {
-		next = r->next;
+	queue_foreach(q, n, &p->remotes) {
+		struct remote *r = queue_data(q, struct remote, q);
 		if (r->waiting) {
 			r->waiting = 0;
 			dispatch(p, r);
@@ -447,12 +440,7 @@ static void orphan_freed(struct child_owner *owner, struct child *c)
 	struct pool *p = container_of(owner, struct pool, orphan_owner);
 	struct orphan *o = container_of(c, struct orphan, child);
 
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		p->orphans = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	queue_remove(&c->q);
 	p->owner->slot_free(p->owner, &o->slot);
 	config_release(o->config);
 	free(o);
@@ -474,10 +462,8 @@ static void adopt(struct pool *p, struct remote *r)
 		memset(&r->slot, 0, sizeof r->slot);
 		o->config = o->slot.config;
 		config_hold(o->config);
-		o->child.next = p->orphans;
-		if (p->orphans)
-			p->orphans->prev = &o->child;
-		p->orphans = &o->child;
+		queue_init(&o->child.q);
+		queue_insert_tail(&p->orphans, &o->child.q);
 		err = child_adopt(&o->child, p->owner->loop, &p->orphan_owner, r->pid,
 		    r->route, &r->msg.ci, r->started, o->config->kill_grace, errfd);
 	} else if (errfd >= 0) {
@@ -492,8 +478,10 @@ static void adopt(struct pool *p, struct remote *r)
 
 void pool_end_orphans(struct pool *p, double grace)
 {
-	for (struct child *c = p->orphans; c; c = c->next)
-		child_end(c, "shutdown", grace);
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &p->orphans)
+		child_end(queue_data(q, struct child, q), "shutdown", grace);
 }
 
 static void restart(struct pool *p, unsigned i)
@@ -516,6 +504,7 @@ static void on_restart_timer(uv_timer_t *t)
 static void worker_died(struct pool *p, unsigned i, int st)
 {
 	struct worker *w = p->w[i];
+	struct queue *q, *n;
 	/* One that cannot live (say, its config no longer loads) must not
 	 * be forked again and again: like s6-supervise, wait a second. */
 	int young = uv_now(p->owner->loop) - w->started < RESTART_MS;
@@ -534,8 +523,8 @@ static void worker_died(struct pool *p, unsigned i, int st)
 		restart(p, i);
 	else if (!p->stopping && !uv_is_active((uv_handle_t *)&p->restart))
 		uv_timer_start(&p->restart, on_restart_timer, RESTART_MS, 0);
-	for (struct remote *r = p->remotes, *next; r; r = next) {
-		next = r->next;
+	queue_foreach(q, n, &p->remotes) {
+		struct remote *r = queue_data(q, struct remote, q);
 		if (r->worker != i || r->waiting)
 			continue;
 		if (r->pid > 0)
@@ -567,11 +556,13 @@ static int is_worker(struct pool *p, pid_t pid)
  * taken over (that worker's end comes next). */
 static int watched(struct pool *p, pid_t pid)
 {
-	for (struct child *c = p->orphans; c; c = c->next)
-		if (c->pid == pid)
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &p->orphans)
+		if (queue_data(q, struct child, q)->pid == pid)
 			return 1;
-	for (struct remote *r = p->remotes; r; r = r->next)
-		if (r->pid == pid)
+	queue_foreach(q, n, &p->remotes)
+		if (queue_data(q, struct remote, q)->pid == pid)
 			return 1;
 	return 0;
 }
@@ -626,6 +617,8 @@ int pool_start(struct pool_owner *owner, struct config *c, struct pool **out,
 	*out = p;
 	p->owner = owner;
 	p->n = c->workers;
+	queue_init(&p->remotes);
+	queue_init(&p->orphans);
 	p->orphan_owner.exited = orphan_exited;
 	p->orphan_owner.freed = orphan_freed;
 	/* Orphans of a dead worker become ours, not init's. */
@@ -658,16 +651,19 @@ void pool_reload(struct pool *p)
 void pool_stop(struct pool *p)
 {
 	struct ipc_msg m = { .type = IPC_STOP };
+	struct queue *q, *n;
 
 	p->stopping = 1;
 	uv_timer_stop(&p->restart);
 	uv_timer_stop(&p->retry);
 	/* Like the clients a single process keeps, those waiting for room
 	 * in a worker are closed: no child will come for them now. */
-	for (struct remote *r = p->remotes, *next; r; r = next) {
-		next = r->next;
-		if (r->waiting)
+	queue_foreach(q, n, &p->remotes) {
+		struct remote *r = queue_data(q, struct remote, q);
+		if (r->waiting) {
+			conn_event("refuse", r->route, &r->msg.ci, "shutdown");
 			remote_free(p, r);
+		}
 	}
 	for (unsigned i = 0; i < p->n; i++)
 		if (p->w[i])

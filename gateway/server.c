@@ -235,11 +235,7 @@ static void child_started(struct server *s, struct child *c,
 {
 	server_slot_take(s, &c->slot, c->route, src);
 	c->listed = 1;
-	c->prev = NULL;
-	c->next = s->children;
-	if (s->children)
-		s->children->prev = c;
-	s->children = c;
+	queue_insert_tail(&s->children, &c->q);
 }
 
 /* ---- clients accepted in a shortage ---- */
@@ -487,12 +483,7 @@ void server_child_forget(struct server *s, struct child *c)
 {
 	if (!c->listed)
 		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->children = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	queue_remove(&c->q);
 	c->listed = 0;
 	slot_release(&c->slot);
 	/* Its last descriptors are closed only now, after its exit (a pidfd
@@ -549,8 +540,10 @@ static void terminate_children(struct server *s)
 	if (s->terminating)
 		return;
 	s->terminating = 1;
-	for (struct child *c = s->children; c; c = c->next)
-		child_end(c, "shutdown", s->config->kill_grace);
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &s->children)
+		child_end(queue_data(q, struct child, q), "shutdown", s->config->kill_grace);
 	if (s->pool)
 		pool_end_orphans(s->pool, s->config->kill_grace);
 }
@@ -562,7 +555,7 @@ static void on_shutdown_grace_over(uv_timer_t *t)
 
 static void finish(struct server *s)
 {
-	struct child *c, *next;
+	struct queue *q, *n;
 
 	if (s->finished)
 		return;
@@ -577,26 +570,27 @@ static void finish(struct server *s)
 	uv_close((uv_handle_t *)&s->retry_timer, NULL);
 	for (size_t i = 0; i < sizeof s->sig / sizeof *s->sig; i++)
 		uv_close((uv_handle_t *)&s->sig[i], NULL);
-	for (c = s->children; c; c = next) {
-		next = c->next;
-		child_release(c);
-	}
+	queue_foreach(q, n, &s->children)
+		child_release(queue_data(q, struct child, q));
 }
 
 /* on_shutdown = detach: children that no longer need the gateway are
  * left to finish on their own; the others are waited for. */
 static unsigned detach_children(struct server *s)
 {
-	unsigned n = 0;
+	unsigned detached = 0;
+	struct queue *q, *n;
 
-	for (struct child *c = s->children; c; c = c->next)
+	queue_foreach(q, n, &s->children) {
+		struct child *c = queue_data(q, struct child, q);
 		if (c->alive && !child_needs_gateway(c)) {
 			child_detach(c);
 			slot_uncount(s, &c->slot);
 			server_report(s, IPC_GONE, c->ci.id, c->pid);
-			n++;
+			detached++;
 		}
-	return n;
+	}
+	return detached;
 }
 
 void server_stop_sig(struct server *s, int sig)
@@ -805,6 +799,7 @@ void server_init(struct server *s, uv_loop_t *loop)
 	s->reading.hooks = &reading_hooks;
 	queue_init(&s->reading.list);
 	queue_init(&s->held);
+	queue_init(&s->children);
 	s->http.loop = loop;
 	s->http.config = http_config;
 	s->http.spawn = http_spawn;

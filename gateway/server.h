@@ -45,7 +45,7 @@ struct server {
 	struct route_state **rstate;    /* parallel to config->routes */
 	struct listener **listeners;
 	size_t nlisteners;
-	struct child *children;         /* live or still draining stderr */
+	struct queue children;          /* live or still draining stderr */
 	unsigned nchildren;             /* live processes, watched */
 	unsigned long long last_conn;
 	int stopping;
