@@ -10,6 +10,7 @@
 
 #include "admit.h"
 #include "child.h"
+#include "held.h"
 #include "httpconn.h"
 #include "ipc.h"
 #include "linger.h"
@@ -97,7 +98,7 @@ static int route_full(struct server *s, const struct route *r)
  * served. */
 static int may_accept(struct server *s, const struct listener *l)
 {
-	return !s->stopping && !s->starved && queue_empty(&s->held) &&
+	return !s->stopping && !s->starved && held_empty(&s->held) &&
 	    l->pending < l->route->max_pending &&
 	    s->nchildren < s->config->max_children &&
 	    !(l->route->protocol == PROTO_RAW && l->route->on_busy == BUSY_WAIT &&
@@ -240,92 +241,6 @@ static void child_started(struct server *s, struct child *c,
 
 /* ---- clients accepted in a shortage ---- */
 
-/* A client accepted when the gateway could not spawn for it waits here,
- * in order, for descriptors, memory or processes to come back. It is
- * watched while it waits: one that resets its connection gets no child.
- * (A FIN alone may be a half-close by a client that still reads, as with
- * `nc -N`: it keeps its place.) */
-struct held {
-	uv_poll_t *poll;                /* NULL while unwatched */
-	struct server *s;
-	int fd;
-	struct conn_info ci;
-	struct source_key src;
-	const struct route *route;
-	struct config *config;          /* held: route points into it */
-	struct queue q;                 /* in s->held, oldest first */
-};
-
-static void unhold(struct held *h);
-
-static void free_handle(uv_handle_t *h)
-{
-	free(h);
-}
-
-/* Takes the socket out of the loop (libuv removes it from epoll by its
- * number) while the descriptor is still ours: before it is handed to a
- * child or closed. */
-static void unwatch(struct held *h)
-{
-	if (h->poll)
-		uv_close((uv_handle_t *)h->poll, free_handle);
-	h->poll = NULL;
-}
-
-static void on_held_event(uv_poll_t *p, int status, int events)
-{
-	struct held *h = p->data;
-	struct server *s = h->s;
-
-	(void)events;
-	unwatch(h);
-	if (status == 0 && sock_peek_state(h->fd) >= 0)
-		return; /* a FIN or bytes: not known to be gone; watched no more */
-	close(h->fd);
-	conn_event("gone", h->route, &h->ci, "reset");
-	server_report(s, IPC_GONE, h->ci.id, 0);
-	unhold(h);
-}
-
-/* Without memory for the poll a held client waits unwatched. */
-static void watch(struct held *h)
-{
-	uv_poll_t *p = malloc(sizeof *p);
-
-	if (!p || uv_poll_init(h->s->loop, p, h->fd) < 0) {
-		free(p);
-		return;
-	}
-	fd_set_blocking(h->fd); /* uv_poll_init made it non-blocking */
-	p->data = h;
-	h->poll = p;
-	uv_poll_start(p, UV_DISCONNECT, on_held_event);
-}
-
-/* In a worker, each held client is the main process's to count: every
- * way out of the queue is reported, as a spawn or as gone. */
-static void hold(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, const struct source_key *src)
-{
-	struct held *h = calloc(1, sizeof *h);
-
-	if (!h) {
-		close(fd);
-		server_report(s, IPC_GONE, ci->id, 0);
-		return;
-	}
-	h->s = s;
-	h->fd = fd;
-	h->ci = *ci;
-	h->src = *src;
-	h->route = r;
-	h->config = s->config;
-	config_hold(h->config);
-	queue_insert_tail(&s->held, &h->q);
-	watch(h);
-}
-
 static const struct route *route_named(struct config *c, const char *name)
 {
 	for (size_t i = 0; i < c->nroutes; i++)
@@ -334,63 +249,62 @@ static const struct route *route_named(struct config *c, const char *name)
 	return NULL;
 }
 
-/* Out of the queue, once unwatched; the socket is the caller's
- * (spawned, or closed). */
-static void unhold(struct held *h)
+static struct server *of_held(struct held_queue *hq)
 {
-	queue_remove(&h->q);
-	config_release(h->config);
-	free(h);
+	return container_of(hq, struct server, held);
 }
 
-/* Spawns for the held clients, oldest first, while resources last. A
- * reload in between gives them the new route of the same name. */
-static void spawn_held(struct server *s)
+static int held_room(struct held_queue *hq)
 {
-	while (!queue_empty(&s->held) && s->nchildren < s->config->max_children) {
-		struct held *h = queue_data(queue_head(&s->held), struct held, q);
-		const struct route *r = route_named(s->config, h->route->name);
-		struct child *c;
-		int err;
+	struct server *s = of_held(hq);
 
-		unwatch(h);
-		if (!r) {
-			close(h->fd);
-			conn_event("gone", h->route, &h->ci, "route removed");
-			server_report(s, IPC_GONE, h->ci.id, 0);
-			unhold(h);
-			continue;
-		}
-		c = server_spawn(s, r, h->fd, &h->ci, &h->src, NULL, &err);
-		if (!c && child_shortage(err)) {
-			watch(h);
-			starve(s, "spawn_error", r, NULL, -err);
-			return;
-		}
-		if (c)
-			server_report_spawn(s, c);
-		else
-			server_report(s, IPC_GONE, h->ci.id, 0);
-		unhold(h);
+	return s->nchildren < s->config->max_children;
+}
+
+/* A held client's turn: the route of the same name in the running config
+ * (a reload may have come in between). In a worker each way out of the
+ * queue is reported, as a spawn or as gone. */
+static int held_start(struct held_queue *hq, const struct route *held_for,
+    int fd, const struct conn_info *ci, const struct source_key *src)
+{
+	struct server *s = of_held(hq);
+	const struct route *r = route_named(s->config, held_for->name);
+	struct child *c;
+	int err;
+
+	if (!r) {
+		close(fd);
+		conn_event("gone", held_for, ci, "route removed");
+		server_report(s, IPC_GONE, ci->id, 0);
+		return 0;
 	}
+	c = server_spawn(s, r, fd, ci, src, NULL, &err);
+	if (!c && child_shortage(err)) {
+		starve(s, "spawn_error", r, NULL, -err);
+		return err;
+	}
+	if (c)
+		server_report_spawn(s, c);
+	else
+		server_report(s, IPC_GONE, ci->id, 0);
+	return 0;
 }
 
-static void drop_held(struct server *s)
+static void held_gone(struct held_queue *hq, const struct conn_info *ci)
 {
-	while (!queue_empty(&s->held)) {
-		struct held *h = queue_data(queue_head(&s->held), struct held, q);
-		unwatch(h);
-		close(h->fd);
-		conn_event("refuse", h->route, &h->ci, "shutdown");
-		server_report(s, IPC_GONE, h->ci.id, 0);
-		unhold(h);
-	}
+	server_report(of_held(hq), IPC_GONE, ci->id, 0);
 }
+
+static const struct held_hooks held_hooks = {
+	.room = held_room,
+	.start = held_start,
+	.gone = held_gone,
+};
 
 void server_hold(struct server *s, const struct route *r, int fd,
     const struct conn_info *ci, const struct source_key *src, int err)
 {
-	hold(s, r, fd, ci, src);
+	held_add(&s->held, r, s->config, fd, ci, src);
 	if (err)
 		starve(s, "spawn_error", r, NULL, -err);
 }
@@ -399,7 +313,7 @@ static void resume(struct server *s)
 {
 	s->starved = 0;
 	uv_timer_stop(&s->retry_timer);
-	spawn_held(s);
+	held_serve(&s->held);
 	pending_retry(&s->reading);
 	server_update_accepting(s);
 }
@@ -433,7 +347,7 @@ static int take(struct server *s, struct listener *l, const struct route *r,
 	}
 	if (server_spawn(s, r, fd, ci, &src, NULL, &err) || !child_shortage(err))
 		return 0;
-	hold(s, r, fd, ci, &src);
+	held_add(&s->held, r, s->config, fd, ci, &src);
 	starve(s, "spawn_error", r, NULL, -err);
 	return -1;
 }
@@ -619,7 +533,7 @@ void server_stop_sig(struct server *s, int sig)
 stopping:
 	server_close_listeners(s->listeners, s->nlisteners);
 	s->nlisteners = 0;
-	drop_held(s); /* no child will come for them now */
+	held_drop(&s->held, "shutdown"); /* no child will come for them now */
 	pending_drop(&s->reading, NULL, "shutdown");
 	uv_timer_stop(&s->retry_timer);
 	uv_timer_start(&s->stop_timer, on_shutdown_grace_over,
@@ -798,7 +712,7 @@ void server_init(struct server *s, uv_loop_t *loop)
 	s->reading.loop = loop;
 	s->reading.hooks = &reading_hooks;
 	queue_init(&s->reading.list);
-	queue_init(&s->held);
+	held_init(&s->held, loop, &held_hooks);
 	queue_init(&s->children);
 	s->http.loop = loop;
 	s->http.config = http_config;

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "listener.h"
 #include "child.h"
+#include "held.h"
 #include "httpconn.h"
 #include "pending.h"
 #include "pool.h"
@@ -52,7 +53,7 @@ struct server {
 	int finished;
 	int terminating;                /* children have been sent TERM */
 	int starved;                    /* out of fds or processes: paused */
-	struct queue held;              /* accepted, waiting for resources */
+	struct held_queue held;         /* accepted, waiting for resources */
 	struct pending_set reading;     /* being read: PROXY header, HTTP head */
 	struct http_owner http;         /* requests run here */
 	struct child_owner child_owner; /* hears of its children's ends */

@@ -111,7 +111,7 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 	admit_source_of(&ci, &src);
 	if (r->protocol != PROTO_RAW) {
 		c = worker_http(s, r, fd, &ci, &src, data, m->datalen);
-	} else if (!queue_empty(&s->held)) {
+	} else if (!held_empty(&s->held)) {
 		/* Behind the clients kept before it, in order. */
 		server_hold(s, r, fd, &ci, &src, 0);
 		return;

@@ -1,0 +1,134 @@
+#include "held.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "refuse.h"
+#include "util.h"
+
+struct held {
+	uv_poll_t *poll;                /* NULL while unwatched */
+	struct held_queue *hq;
+	int fd;
+	struct conn_info ci;
+	struct source_key src;
+	const struct route *route;
+	struct config *config;          /* held: route points into it */
+	struct queue q;
+};
+
+void held_init(struct held_queue *hq, uv_loop_t *loop, const struct held_hooks *h)
+{
+	hq->loop = loop;
+	hq->hooks = h;
+	queue_init(&hq->list);
+}
+
+int held_empty(const struct held_queue *hq)
+{
+	return queue_empty(&hq->list);
+}
+
+/* Out of the queue, once unwatched; the socket is the caller's
+ * (started, or closed). */
+static void unhold(struct held *h)
+{
+	queue_remove(&h->q);
+	config_release(h->config);
+	free(h);
+}
+
+static void free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Takes the socket out of the loop (libuv removes it from epoll by its
+ * number) while the descriptor is still ours: before it is handed to a
+ * child or closed. */
+static void unwatch(struct held *h)
+{
+	if (h->poll)
+		uv_close((uv_handle_t *)h->poll, free_handle);
+	h->poll = NULL;
+}
+
+static void on_event(uv_poll_t *p, int status, int events)
+{
+	struct held *h = p->data;
+	struct held_queue *hq = h->hq;
+
+	(void)events;
+	unwatch(h);
+	if (status == 0 && sock_peek_state(h->fd) >= 0)
+		return; /* a FIN or bytes: not known to be gone; watched no more */
+	close(h->fd);
+	conn_event("gone", h->route, &h->ci, "reset");
+	hq->hooks->gone(hq, &h->ci);
+	unhold(h);
+}
+
+/* Watched for a hang-up only (EPOLLRDHUP): its bytes do not wake the
+ * loop. Without memory for the poll a held client waits unwatched. */
+static void watch(struct held *h)
+{
+	uv_poll_t *p = malloc(sizeof *p);
+
+	if (!p || uv_poll_init(h->hq->loop, p, h->fd) < 0) {
+		free(p);
+		return;
+	}
+	fd_set_blocking(h->fd); /* uv_poll_init made it non-blocking */
+	p->data = h;
+	h->poll = p;
+	uv_poll_start(p, UV_DISCONNECT, on_event);
+}
+
+void held_add(struct held_queue *hq, const struct route *r, struct config *c,
+    int fd, const struct conn_info *ci, const struct source_key *src)
+{
+	struct held *h = calloc(1, sizeof *h);
+
+	if (!h) {
+		close(fd);
+		conn_event("refuse", r, ci, "busy"); /* no memory to keep it */
+		hq->hooks->gone(hq, ci);
+		return;
+	}
+	h->hq = hq;
+	h->fd = fd;
+	h->ci = *ci;
+	h->src = *src;
+	h->route = r;
+	h->config = c;
+	config_hold(c);
+	queue_insert_tail(&hq->list, &h->q);
+	watch(h);
+}
+
+void held_serve(struct held_queue *hq)
+{
+	while (!queue_empty(&hq->list) && hq->hooks->room(hq)) {
+		struct held *h = queue_data(queue_head(&hq->list), struct held, q);
+
+		unwatch(h);
+		if (hq->hooks->start(hq, h->route, h->fd, &h->ci, &h->src) < 0) {
+			watch(h); /* still short: first in line for the next try */
+			return;
+		}
+		unhold(h);
+	}
+}
+
+void held_drop(struct held_queue *hq, const char *why)
+{
+	while (!queue_empty(&hq->list)) {
+		struct held *h = queue_data(queue_head(&hq->list), struct held, q);
+
+		unwatch(h);
+		close(h->fd);
+		conn_event("refuse", h->route, &h->ci, why);
+		hq->hooks->gone(hq, &h->ci);
+		unhold(h);
+	}
+}
