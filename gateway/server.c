@@ -25,57 +25,18 @@
 #define ACCEPT_BATCH 32
 #define RETRY_MS 1000
 
-/* ---- route states ---- */
-
-static struct route_state *state_new(const char *name)
-{
-	struct route_state *rs = calloc(1, sizeof *rs);
-
-	if (rs && !(rs->name = strdup(name))) {
-		free(rs);
-		return NULL;
-	}
-	if (rs)
-		rs->refs = 1;
-	return rs;
-}
-
-static void state_release(struct route_state *rs)
-{
-	if (!rs || --rs->refs > 0)
-		return;
-	source_table_free(&rs->sources);
-	free(rs->name);
-	free(rs);
-}
+/* ---- the counts ---- */
 
 /* States for each route of c: the one of the same name from the running
  * config (its children count toward the new limits), or a new one. */
 struct route_state **server_states_for(struct server *s, struct config *c)
 {
-	struct route_state **v = calloc(c->nroutes ? c->nroutes : 1, sizeof *v);
-
-	for (size_t i = 0; v && i < c->nroutes; i++) {
-		for (size_t j = 0; s->config && j < s->config->nroutes; j++)
-			if (strcmp(s->rstate[j]->name, c->routes[i].name) == 0) {
-				v[i] = s->rstate[j];
-				v[i]->refs++;
-			}
-		if (!v[i] && !(v[i] = state_new(c->routes[i].name))) {
-			while (i-- > 0)
-				state_release(v[i]);
-			free(v);
-			return NULL;
-		}
-	}
-	return v;
+	return route_states_for(s->config ? s->rstate : NULL, s->config, c);
 }
 
 void server_states_release(struct route_state **v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++)
-		state_release(v[i]);
-	free(v);
+	route_states_release(v, n);
 }
 
 static struct route_state *state_of(struct server *s, const struct route *r)
@@ -191,42 +152,20 @@ int server_must_wait(struct server *s, const struct route *r)
 void server_slot_take(struct server *s, struct slot *sl, const struct route *r,
     const struct source_key *src)
 {
-	sl->config = s->config;
-	config_hold(sl->config);
-	sl->rs = state_of(s, r);
-	sl->rs->refs++;
-	sl->rs->live++;
-	sl->source = *src;
-	/* Without memory for the entry the source goes uncounted. */
-	if (source_add(&sl->rs->sources, src) < 0)
-		sl->source.kind = 0;
-	sl->counted = 1;
+	slot_take(sl, s->config, state_of(s, r), src);
 	s->nchildren++;
 }
 
 /* Out of the counts; the references stay until the holder is freed. */
-static void slot_uncount(struct server *s, struct slot *sl)
+static void server_slot_uncount(struct server *s, struct slot *sl)
 {
-	if (!sl->counted)
-		return;
-	sl->counted = 0;
-	sl->rs->live--;
-	if (sl->source.kind)
-		source_remove(&sl->rs->sources, &sl->source);
-	s->nchildren--;
-}
-
-static void slot_release(struct slot *sl)
-{
-	state_release(sl->rs);
-	config_release(sl->config);
-	sl->rs = NULL;
-	sl->config = NULL;
+	if (slot_uncount(sl))
+		s->nchildren--;
 }
 
 void server_slot_free(struct server *s, struct slot *sl)
 {
-	slot_uncount(s, sl);
+	server_slot_uncount(s, sl);
 	slot_release(sl);
 }
 
@@ -436,7 +375,7 @@ void server_report_spawn(struct server *s, const struct child *c)
 
 void server_child_exited(struct server *s, struct child *c)
 {
-	slot_uncount(s, &c->slot);
+	server_slot_uncount(s, &c->slot);
 	server_report(s, IPC_GONE, c->ci.id, c->pid);
 	server_changed(s);
 }
@@ -499,7 +438,7 @@ static unsigned detach_children(struct server *s)
 		struct child *c = queue_data(q, struct child, q);
 		if (c->alive && !child_needs_gateway(c)) {
 			child_detach(c);
-			slot_uncount(s, &c->slot);
+			server_slot_uncount(s, &c->slot);
 			server_report(s, IPC_GONE, c->ci.id, c->pid);
 			detached++;
 		}
