@@ -193,6 +193,7 @@ static void believe(struct pending *p, const struct proxy_header *h)
 
 static void start_head(struct pending *p);
 static void dispatch(struct pending *p);
+static void try_start(struct pending *p);
 
 static void read_proxy(struct pending *p)
 {
@@ -237,13 +238,9 @@ static void read_proxy(struct pending *p)
 		}
 	}
 	if (p->l->route->protocol == PROTO_RAW) {
-		int fd = p->fd;
-		struct listener *l = p->l;
-		struct conn_info ci = p->ci;
-		p->fd = -1;
-		struct pending_set *set = p->set;
-		pending_end(p, 0);
-		set->hooks->ready(set, l, l->route, fd, &ci, NULL, NULL, 0);
+		/* Its child may have to wait for a place, as a request's. */
+		uv_timer_stop(&p->timer);
+		try_start(p);
 		return;
 	}
 	start_head(p);
@@ -283,16 +280,16 @@ static void read_head(struct pending *p)
 	dispatch(p);
 }
 
-/* A request waiting for its slot, whose client hung up: gone if it reset
- * the connection or closed its side with nothing left unread (a client
- * that half-closes after its request is taken to have left, as nginx
- * does); with body bytes still waiting nothing is known, and it is
- * watched no more. */
+/* A connection waiting for its slot, whose client hung up: gone if it
+ * reset the connection, or, for an HTTP request, closed its side with
+ * nothing left unread (a client that half-closes after its request is
+ * taken to have left, as nginx does; a raw client may half-close and
+ * still read). Otherwise nothing is known, and it is watched no more. */
 static void waiting_hung_up(struct pending *p)
 {
 	int state = sock_peek_state(p->fd);
 
-	if (state > 0) {
+	if (state > 0 || (state == 0 && !p->req)) {
 		uv_poll_stop(&p->poll);
 		return;
 	}
@@ -376,8 +373,9 @@ static void try_start(struct pending *p)
 {
 	int fd;
 
-	/* Chosen again each time: a reload may have changed the routes. */
-	p->route = choose(p->l, p->req);
+	/* Chosen again each time: a reload may have changed the routes (a
+	 * raw route's connection has its listener's only route). */
+	p->route = p->req ? choose(p->l, p->req) : p->l->route;
 	if (!p->route) {
 		http_fail(p, 404);
 		return;

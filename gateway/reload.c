@@ -216,5 +216,8 @@ void server_reload(struct server *s)
 	log_uint(&l, "opened", opened);
 	log_uint(&l, "closed", closed);
 	log_end(&l);
+	/* Connections waiting for a place choose their route again, in the
+	 * new config: the one they were waiting under may be gone. */
+	pending_retry(&s->reading);
 	server_update_accepting(s);
 }

@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import gw  # noqa: E402
 import http_helpers as hh  # noqa: E402
-from limits_helpers import connect_from, recv_all, stop_ok  # noqa: E402
+from limits_helpers import connect_from, recv_all, recv_until, stop_ok  # noqa: E402
 
 CONFIG = """
 [p1]
@@ -602,6 +602,47 @@ def test_header_half_read_across_a_reload():
         sp = g.wait_event("spawn", 2, route="ux")
         first = [e for e in sp if e["peer"] == "192.0.2.1:1111"][0]
         assert first["via"] == "unix:" + path, first
+        stop_ok(g)
+
+
+LIMITED = """
+[gateway]
+max_children = 1
+
+[held]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c 'echo $TCPREMOTEIP\; read x'
+proxy_protocol = v1
+proxy_from = 127.0.0.1
+stderr = null
+"""
+
+
+def test_gateway_limit_holds_after_the_header():
+    """max_children = 1 for the whole gateway: two connections accepted
+    while there was room, both send their header; the second child starts
+    only once the first has exited (it waits, it is not refused)."""
+    with gw.Gateway(LIMITED) as g:
+        addr = g.addr("held")
+        before = set(g.fd_table().values())
+        a, b = gw.connect(addr, 30), gw.connect(addr, 30)
+        try:
+            gw.wait_for(lambda: len(set(g.fd_table().values()) - before) >= 2, 10,
+                        "both to be accepted")
+            a.sendall(hh.v1("192.0.2.1", "192.0.2.9", 1000, 80))
+            assert recv_until(a, b"\n") == b"192.0.2.1\n"
+            b.sendall(hh.v1("192.0.2.2", "192.0.2.9", 1001, 80))
+            a.sendall(b"done\n")
+            assert recv_until(b, b"\n") == b"192.0.2.2\n"
+            b.sendall(b"done\n")
+            g.wait_event("exit", 2)
+        finally:
+            a.close()
+            b.close()
+        kinds = [e.get("event") for e in g.events() if e.get("event") in ("spawn", "exit")]
+        assert kinds == ["spawn", "exit", "spawn", "exit"], (kinds, g.log())
+        assert not g.events("refuse"), g.log()
         stop_ok(g)
 
 

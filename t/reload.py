@@ -6,6 +6,7 @@ files removed) and added ones accept."""
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 
@@ -308,6 +309,63 @@ def test_listeners_added_and_removed():
         assert gw.talk(old_sock) == b"ipc\n"
         stop_ok(g)
         assert not os.path.exists(old_sock)
+
+
+WAITING = """
+[gateway]
+kill_grace = 1
+
+[slow]
+listen = 127.0.0.1:%(port)d
+protocol = nph
+exec = /bin/sh
+args = -c 'read x'
+max_children = 1
+stderr = null
+"""
+
+
+def unread(port, peer_port):
+    """Bytes the gateway has not read yet on its side of a connection
+    (/proc/net/tcp's rx_queue), or None if there is no such socket."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            v = line.split()
+            if int(v[1].split(":")[1], 16) == port and int(v[2].split(":")[1], 16) == peer_port:
+                return int(v[4].split(":")[1], 16)
+    return None
+
+
+def test_request_waiting_across_two_reloads():
+    """A request waiting for its route's slot lives through two reloads
+    (the config it was chosen under is freed by the second): its route is
+    chosen again in the running config, so its client's leaving is logged
+    under the route's name (under ASan, not a read of freed memory)."""
+    port = free_port()
+    text = WAITING % {"port": port}
+    with gw.Gateway(text) as g:
+        a = gw.connect(("127.0.0.1", port), 30)
+        b = gw.connect(("127.0.0.1", port), 30)
+        try:
+            a.sendall(b"GET /a HTTP/1.0\r\n\r\n")
+            g.wait_event("spawn", route="slow")
+            reload(g, text)
+            b.sendall(b"GET /b HTTP/1.0\r\n\r\n")
+            # The gateway has read b's head: b waits for the slot.
+            gw.wait_for(lambda: unread(port, b.getsockname()[1]) == 0, 10, "b's head read")
+            reload(g, text)
+            b.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            b.close()
+            gone = g.wait_event("gone", route="slow")[0]
+            assert gone["reason"] == "reset", gone
+            a.sendall(b"x\n")
+            g.wait_event("exit", route="slow")
+        finally:
+            a.close()
+            b.close()
+        assert len(g.events("spawn")) == 1, g.log()
+        stop_ok(g)
 
 
 RENAMED = """
