@@ -64,6 +64,9 @@ static void relay_end(struct relay *r, int error_status)
 {
 	if (r->sock < 0)
 		return;
+	/* Our handle on the socket goes before the socket goes on to linger
+	 * (one handle polls a descriptor at a time). */
+	uv_close((uv_handle_t *)&r->sockpoll, relay_closed);
 	if (error_status && !r->in_body) {
 		answer_http(r->loop, r->route, r->sock, &r->ci, error_status);
 	} else {
@@ -74,7 +77,6 @@ static void relay_end(struct relay *r, int error_status)
 	r->sock = -1;
 	uv_close((uv_handle_t *)&r->out, relay_closed);
 	uv_close((uv_handle_t *)&r->timer, relay_closed);
-	uv_close((uv_handle_t *)&r->sockpoll, relay_closed);
 }
 
 static void on_out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
@@ -278,11 +280,13 @@ static void body_end(struct body *b)
 	if (b->child)
 		b->child->on_end = NULL;
 	b->child = NULL;
+	/* The handles first: libuv takes a descriptor out of epoll by its
+	 * number, and the socket lives on in the child or the relay. */
+	uv_close((uv_handle_t *)&b->sockpoll, body_closed);
+	uv_close((uv_handle_t *)&b->pipepoll, body_closed);
 	close(b->pipe);
 	close(b->sock);
 	b->pipe = b->sock = -1;
-	uv_close((uv_handle_t *)&b->sockpoll, body_closed);
-	uv_close((uv_handle_t *)&b->pipepoll, body_closed);
 }
 
 static void on_sock_readable(uv_poll_t *h, int status, int events);

@@ -7,6 +7,7 @@ own answers (400, 403, 404, 408, 431, 500, 501, 503), Expect:
 100-continue and on_busy = wait. Driven with curl and raw sockets."""
 import hashlib
 import os
+import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -771,6 +772,50 @@ def test_queued_client_that_leaves_gets_no_child():
         sps = g.wait_event("spawn", count=2, route="queued")
         assert len(sps) == 2 and gone["conn"] not in [e["conn"] for e in sps], g.log()
         assert rc.body == b"served %s\n" % sps[1]["conn"].encode(), (rc, sps)
+        stop_ok(g)
+
+
+FED = """
+[fed]
+listen = 127.0.0.1:0
+protocol = cgi
+exec = fed.sh
+env = DIR={dir}
+stderr = null
+"""
+
+# Reads its chunked body to the end, says so, and answers when told.
+FED_SH = b"""#!/bin/sh
+cat >/dev/null
+touch "$DIR/read"
+while [ ! -e "$DIR/go" ]; do sleep 0.05; done
+printf 'Content-Type: text/plain\\n\\nfed\\n'
+"""
+
+
+def test_client_fin_after_chunked_body_does_not_spin():
+    """The body feeder ends when the body does; the client's FIN that
+    follows (while the cgi program still works) must not wake the loop
+    over and over: the feeder's poll is closed before its descriptor."""
+    with gw.Gateway(FED, files={"fed.sh": (FED_SH, 0o755)}) as g:
+        s = g.connect("fed", timeout=30)
+        try:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"5\r\nhello\r\n")
+            g.wait_event("spawn", route="fed")
+            s.sendall(b"0\r\n\r\n")     # the end comes in a read of its own
+            gw.wait_for(lambda: os.path.exists(os.path.join(g.dir, "read")), 20,
+                        "the body to be read")
+            s.shutdown(socket.SHUT_WR)
+            cpu = g.cpu_seconds()
+            nothing_arrives(s, 1.5)
+            used = g.cpu_seconds() - cpu
+            assert used < 0.5, "the gateway used %.2f s of CPU in 1.5 s: it spins" % used
+            open(os.path.join(g.dir, "go"), "w").close()
+            r = hh.Response(hh.recv_all(s))
+        finally:
+            s.close()
+        assert r.status == 200 and r.body == b"fed\n", r
         stop_ok(g)
 
 
