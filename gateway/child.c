@@ -190,7 +190,10 @@ static void on_child_exit(struct proc *p, int64_t status, int sig)
 
 int child_needs_gateway(const struct child *c)
 {
-	return c->route->stderr_mode == STDERR_LOG;
+	/* Its stderr lines, a cgi response relayed, or a request body fed
+	 * (on_end: the feeder) all go through the gateway. */
+	return c->route->stderr_mode == STDERR_LOG ||
+	    c->route->protocol == PROTO_CGI || c->on_end;
 }
 
 void child_detach(struct child *c)

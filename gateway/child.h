@@ -91,7 +91,7 @@ int child_adopt(struct child *c, uv_loop_t *loop, struct child_owner *owner,
     uint64_t started, double kill_grace, int errfd);
 
 /* Whether the child still needs the gateway once it stops: its stderr
- * lines come through it. */
+ * lines, a cgi response or a request body go through it. */
 int child_needs_gateway(const struct child *c);
 
 /* Stops watching a running child, which carries on by itself. */

@@ -30,6 +30,46 @@ args = -c 'echo ready\\; read x\\; echo "later $x"\\; echo "done $x" >&2'
 """
 
 
+CGI = """
+[gateway]
+on_shutdown = detach
+shutdown_grace = 60
+
+[up]
+listen = 127.0.0.1:0
+protocol = cgi
+exec = up.sh
+stderr = null
+"""
+
+# Reads its body to the end (a chunked one comes through the gateway),
+# then answers: a cgi response the gateway turns into HTTP.
+UP = b"#!/bin/sh\ncat >/dev/null\nprintf 'Content-Type: text/plain\\n\\nok\\n'\n"
+
+
+def test_cgi_child_is_waited_for():
+    """A cgi child needs the gateway (its response is relayed, its chunked
+    body fed): detach waits for it as wait would, and its client gets the
+    whole answer."""
+    with gw.Gateway(CGI, files={"up.sh": (UP, 0o755)}) as g:
+        s = g.connect("up", timeout=30)
+        try:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"5\r\nhello\r\n")
+            g.wait_event("spawn", route="up")
+            g.kill(signal.SIGTERM)
+            stop = g.wait_event("stop")[0]
+            assert stop["detached"] == "0", stop
+            s.sendall(b"0\r\n\r\n")
+            reply = recv_all(s)
+        finally:
+            s.close()
+        assert reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(b"\r\n\r\nok\n"), reply
+        assert g.wait_exit() == 0
+        ex = g.wait_event("exit", route="up")[0]
+        assert ex["status"] == "0", ex
+
+
 def open_child(g, route):
     n = len(g.events("spawn", route=route)) + 1
     c = g.connect(route, timeout=30)
