@@ -189,11 +189,10 @@ int main(int argc, char **argv)
 	}
 	loop = uv_default_loop();
 	log_attach(loop);
-	if (server_start(&server, loop, config, err, sizeof err) < 0) {
-		config_release(config);
-		uv_run(loop, UV_RUN_NOWAIT); /* completes the closes */
+	/* A failed start has closed its listeners (their socket files are
+	 * gone); the rest, workers included, ends with the process. */
+	if (server_start(&server, loop, config, err, sizeof err) < 0)
 		fatalx("%s", err);
-	}
 	log_start(config);
 	warn_root_routes(config);
 	uv_run(loop, UV_RUN_DEFAULT);
