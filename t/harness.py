@@ -4,7 +4,7 @@ SystemExit(0) or a file with no tests fails, a skip is counted as a skip
 cannot hold on this machine), a skip ends only its own test, a gateway a
 test leaves running is stopped with SIGTERM and must exit 0, a sanitizer
 report in a gateway's log fails the test, and t/run counts a file that
-dies without its tally as a failure."""
+dies, or ends without its tally, as a failure."""
 import os
 import re
 import shutil
@@ -139,23 +139,27 @@ def test_run_counts_a_file_that_dies():
         dies = os.path.join(d, "dies.py")
         with open(dies, "w") as f:
             f.write("import os\nos._exit(3)\n")
+        silent = os.path.join(d, "silent.py")
+        with open(silent, "w") as f:
+            f.write("print('nothing to see')\n")     # exits 0, no tally
         fine = os.path.join(d, "fine.py")
         with open(fine, "w") as f:
             f.write(HEAD + "def test_one():\n    pass\n" + TAIL)
         tally = os.path.join(d, "tally")
         env = dict(os.environ, GW_TALLY=tally, GW_LABEL="case", GW_STRICT="0")
-        p = subprocess.run([os.path.join(gw.TOP, "t", "run"), gw.BIN, dies, fine],
+        p = subprocess.run([os.path.join(gw.TOP, "t", "run"), gw.BIN, dies, silent, fine],
                            capture_output=True, text=True, timeout=120, env=env)
         assert p.returncode == 1, p.stdout
-        assert "FAIL dies" in p.stdout and "PASS fine (1)" in p.stdout, p.stdout
+        assert "FAIL dies" in p.stdout and "FAIL silent" in p.stdout, p.stdout
+        assert "PASS fine (1)" in p.stdout, p.stdout
         with open(tally) as f:
-            assert f.read() == "integration(case) 1 1 0\n"
+            assert f.read() == "integration(case) 1 2 0\n"
         # And t/tally's closing line: a part that never reported fails too.
         p = subprocess.run([os.path.join(gw.TOP, "t", "tally"), tally,
                             "integration(case)", "unit(none)"],
                            capture_output=True, text=True, timeout=20)
         assert p.returncode == 1, p.stdout
-        assert p.stdout.splitlines()[-1] == "1 passed, 2 failed, 0 skipped", p.stdout
+        assert p.stdout.splitlines()[-1] == "1 passed, 3 failed, 0 skipped", p.stdout
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
