@@ -31,7 +31,6 @@ struct ipc_msg {
 	uint32_t datalen;       /* bytes after the record (IPC_CONN: the head) */
 	int32_t pid;            /* IPC_SPAWNED */
 	uint64_t conn;
-	double kill_grace;
 	struct conn_info ci;    /* IPC_CONN */
 };
 
