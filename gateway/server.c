@@ -112,16 +112,13 @@ static int is_client_error(int err)
 	    err == ENETUNREACH || err == EPERM;
 }
 
-/* Refused: the message (if any) is written without blocking, and the
- * connection lingers so that the close does not turn into a reset that
- * loses the message. */
-unsigned server_source_live(struct server *s, const struct route *r,
+static unsigned server_source_live(struct server *s, const struct route *r,
     const struct source_key *k)
 {
 	return source_count(&state_of(s, r)->sources, k);
 }
 
-const char *server_admit(struct server *s, const struct route *r,
+static const char *server_admit(struct server *s, const struct route *r,
     const struct conn_info *ci, struct source_key *src)
 {
 	struct route_state *rs = state_of(s, r);
@@ -143,13 +140,13 @@ static int admit(struct server *s, const struct route *r, int fd,
 	return -1;
 }
 
-int server_must_wait(struct server *s, const struct route *r)
+static int server_must_wait(struct server *s, const struct route *r)
 {
 	return s->nchildren >= s->config->max_children ||
 	    (r->on_busy == BUSY_WAIT && route_full(s, r));
 }
 
-void server_slot_take(struct server *s, struct slot *sl, const struct route *r,
+static void server_slot_take(struct server *s, struct slot *sl, const struct route *r,
     const struct source_key *src)
 {
 	slot_take(sl, s->config, state_of(s, r), src);
@@ -163,7 +160,7 @@ static void server_slot_uncount(struct server *s, struct slot *sl)
 		s->nchildren--;
 }
 
-void server_slot_free(struct server *s, struct slot *sl)
+static void server_slot_free(struct server *s, struct slot *sl)
 {
 	server_slot_uncount(s, sl);
 	slot_release(sl);
@@ -291,7 +288,7 @@ static int take(struct server *s, struct listener *l, const struct route *r,
 	return -1;
 }
 
-void server_take(struct server *s, struct listener *l, const struct route *r,
+static void server_take(struct server *s, struct listener *l, const struct route *r,
     int fd, struct conn_info *ci)
 {
 	take(s, l, r, fd, ci);
@@ -327,12 +324,7 @@ void server_on_readable(struct listener *l)
 
 /* ---- children ---- */
 
-uv_loop_t *server_loop(struct server *s)
-{
-	return s->loop;
-}
-
-void server_child_forget(struct server *s, struct child *c)
+static void server_child_forget(struct server *s, struct child *c)
 {
 	if (!c->listed)
 		return;
@@ -348,7 +340,7 @@ void server_child_forget(struct server *s, struct child *c)
 
 static void finish(struct server *s);
 
-void server_changed(struct server *s)
+static void server_changed(struct server *s)
 {
 	if (s->stopping) {
 		if (s->nchildren == 0 && (!s->pool || pool_done(s->pool)))
@@ -373,7 +365,7 @@ void server_report_spawn(struct server *s, const struct child *c)
 		    child_stderr_fd(c));
 }
 
-void server_child_exited(struct server *s, struct child *c)
+static void server_child_exited(struct server *s, struct child *c)
 {
 	server_slot_uncount(s, &c->slot);
 	server_report(s, IPC_GONE, c->ci.id, c->pid);

@@ -82,38 +82,11 @@ void server_reload(struct server *s);
 /* Releases what is left once the loop has ended, the config included. */
 void server_free(struct server *s);
 
-uv_loop_t *server_loop(struct server *s);
-
-/* Called by the child module: a watched child has exited, and a child
- * struct is about to be freed. */
-void server_child_exited(struct server *s, struct child *c);
-void server_child_forget(struct server *s, struct child *c);
-
-/* Called by the pool: counting a connection whose child a worker runs,
- * and un-counting it (then dropping what it held). */
-void server_slot_take(struct server *s, struct slot *sl, const struct route *r,
-    const struct source_key *src);
-void server_slot_free(struct server *s, struct slot *sl);
-
-/* Something freed a place or a worker ended: accept again, or finish a
- * stop that was waiting for it. */
-void server_changed(struct server *s);
-
-/* For connections read first (pending.c, httpconn.c): the checks
- * (NULL, or the refusal's reason: deny, busy, per_source), logging a
- * refusal, whether a request must wait for a slot, starting the child
- * (child_spawn, then counted), and a raw route's connection once its
- * PROXY header is read. */
-const char *server_admit(struct server *s, const struct route *r,
-    const struct conn_info *ci, struct source_key *src);
-int server_must_wait(struct server *s, const struct route *r);
-/* The route's children alive for one source. */
-unsigned server_source_live(struct server *s, const struct route *r,
-    const struct source_key *k);
+/* Starts route r's child on fd and counts it toward src (a worker's
+ * connections; an HTTP request's through the http_owner). NULL with *err
+ * as child_spawn says. */
 struct child *server_spawn(struct server *s, const struct route *r, int fd,
     const struct conn_info *ci, const struct source_key *src,
     const struct http_spawn *hs, int *err);
-void server_take(struct server *s, struct listener *l, const struct route *r,
-    int fd, struct conn_info *ci);
 
 #endif
