@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "child.h"
 #include "ipc.h"
 #include "log.h"
+#include "orphans.h"
 #include "refuse.h"
 #include "spawn.h"
 #include "util.h"
@@ -57,23 +57,13 @@ struct pool {
 	unsigned n, next;
 	struct queue remotes;
 	struct remote *bucket[BUCKETS];
-	struct queue orphans;           /* taken over from dead workers */
-	struct child_owner orphan_owner; /* hears of their ends */
+	struct orphans orphans;         /* taken over from dead workers */
 	uv_signal_t sigchld;
 	uv_timer_t restart;             /* brings back workers that died young */
 	uv_timer_t retry;               /* sends the waiting connections again */
 	uint64_t last_wait_log;         /* ms: the waiting warning, rate-limited */
 	int stopping;
 	int reaping;                    /* a pass of reap() is under way */
-};
-
-/* A child of a worker that died, now ours: child.c watches it as it
- * watches its own (exit event, timeout, the kill path). The slot of its
- * remote counts it until it exits. */
-struct orphan {
-	struct child child;
-	struct slot slot;
-	struct config *config;          /* held: the route points into it */
 };
 
 static void on_worker_readable(uv_poll_t *h, int status, int events);
@@ -425,50 +415,44 @@ static void on_worker_readable(uv_poll_t *h, int status, int events)
 
 static void reap(struct pool *p);
 
-static void orphan_exited(struct child_owner *owner, struct child *c)
+static struct pool *of_orphans(struct orphans *o)
 {
-	struct pool *p = container_of(owner, struct pool, orphan_owner);
-	struct orphan *o = container_of(c, struct orphan, child);
+	return container_of(o, struct pool, orphans);
+}
 
-	p->owner->slot_free(p->owner, &o->slot);
+static void orphan_slot_free(struct orphans *o, struct slot *sl)
+{
+	struct pool *p = of_orphans(o);
+
+	p->owner->slot_free(p->owner, sl);
+}
+
+static void orphan_exited(struct orphans *o)
+{
+	struct pool *p = of_orphans(o);
+
 	p->owner->changed(p->owner);
 }
 
-/* Reaped (or never watched): a zombie it held back may be reaped now. */
-static void orphan_freed(struct child_owner *owner, struct child *c)
+static void orphan_freed(struct orphans *o)
 {
-	struct pool *p = container_of(owner, struct pool, orphan_owner);
-	struct orphan *o = container_of(c, struct orphan, child);
-
-	queue_remove(&c->q);
-	p->owner->slot_free(p->owner, &o->slot);
-	config_release(o->config);
-	free(o);
-	reap(p);
+	reap(of_orphans(o));
 }
 
-
+static const struct orphans_hooks orphans_hooks = {
+	.slot_free = orphan_slot_free,
+	.exited = orphan_exited,
+	.freed = orphan_freed,
+};
 
 /* Its worker died: the child is ours now (we are a child subreaper), and
  * the remote gives way to it. */
 static void adopt(struct pool *p, struct remote *r)
 {
-	struct orphan *o = calloc(1, sizeof *o);
-	int errfd = r->errfd, err = -ENOMEM;
+	int err = orphans_adopt(&p->orphans, r->pid, r->route, &r->msg.ci,
+	    r->started, &r->slot, r->errfd);
 
 	r->errfd = -1;
-	if (o) {
-		o->slot = r->slot;
-		memset(&r->slot, 0, sizeof r->slot);
-		o->config = o->slot.config;
-		config_hold(o->config);
-		queue_init(&o->child.q);
-		queue_insert_tail(&p->orphans, &o->child.q);
-		err = child_adopt(&o->child, p->owner->loop, &p->orphan_owner, r->pid,
-		    r->route, &r->msg.ci, r->started, o->config->kill_grace, errfd);
-	} else if (errfd >= 0) {
-		close(errfd);
-	}
 	/* Not watched: its end is reaped all the same, unlogged. */
 	if (err < 0)
 		log_warnx("conn %llu: cannot take over pid %d: %s",
@@ -478,10 +462,7 @@ static void adopt(struct pool *p, struct remote *r)
 
 void pool_end_orphans(struct pool *p, double grace)
 {
-	struct queue *q, *n;
-
-	queue_foreach(q, n, &p->orphans)
-		child_end(queue_data(q, struct child, q), "shutdown", grace);
+	orphans_end(&p->orphans, grace);
 }
 
 static void restart(struct pool *p, unsigned i)
@@ -558,9 +539,8 @@ static int watched(struct pool *p, pid_t pid)
 {
 	struct queue *q, *n;
 
-	queue_foreach(q, n, &p->orphans)
-		if (queue_data(q, struct child, q)->pid == pid)
-			return 1;
+	if (orphans_has(&p->orphans, pid))
+		return 1;
 	queue_foreach(q, n, &p->remotes)
 		if (queue_data(q, struct remote, q)->pid == pid)
 			return 1;
@@ -618,9 +598,7 @@ int pool_start(struct pool_owner *owner, struct config *c, struct pool **out,
 	p->owner = owner;
 	p->n = c->workers;
 	queue_init(&p->remotes);
-	queue_init(&p->orphans);
-	p->orphan_owner.exited = orphan_exited;
-	p->orphan_owner.freed = orphan_freed;
+	orphans_init(&p->orphans, owner->loop, &orphans_hooks);
 	/* Orphans of a dead worker become ours, not init's. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER");

@@ -1,0 +1,52 @@
+/* The children of a worker that died, which the main process takes over
+ * (it is their subreaper): each a child.c object adopted through a pidfd,
+ * with the exit event, the rest of its timeout and the kill path of any
+ * child, and its place in the counts until it exits. */
+#ifndef GATEWAY_ORPHANS_H
+#define GATEWAY_ORPHANS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "child.h"
+#include "queue.h"
+#include "slot.h"
+
+struct orphans;
+
+/* The owner (the pool) embeds the set and finds itself with
+ * container_of. */
+struct orphans_hooks {
+	/* An orphan's place in the counts goes. */
+	void (*slot_free)(struct orphans *o, struct slot *sl);
+	/* One has exited: a place may have freed. */
+	void (*exited)(struct orphans *o);
+	/* One has been reaped (or was never watched): a zombie it held
+	 * back may be reaped now. */
+	void (*freed)(struct orphans *o);
+};
+
+struct orphans {
+	uv_loop_t *loop;
+	const struct orphans_hooks *hooks;
+	struct queue list;
+	struct child_owner owner;
+};
+
+void orphans_init(struct orphans *o, uv_loop_t *loop, const struct orphans_hooks *h);
+
+/* Takes over pid, the child of connection ci on route r started at
+ * `started` (a uv_hrtime()): its slot moves in (*slot is left empty),
+ * its stderr = log pipe's read end errfd (or -1) is taken. 0, or a
+ * negative errno: then it is not watched, and its end is reaped unlogged. */
+int orphans_adopt(struct orphans *o, pid_t pid, const struct route *r,
+    const struct conn_info *ci, uint64_t started, struct slot *slot, int errfd);
+
+/* Whether pid is one of them. */
+int orphans_has(struct orphans *o, pid_t pid);
+
+/* Ends them all (the kill path, for a stop). */
+void orphans_end(struct orphans *o, double grace);
+
+#endif
