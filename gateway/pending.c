@@ -228,12 +228,8 @@ static void read_proxy(struct pending *p)
 		/* The proxy was nobody; now the client it names counts. */
 		const char *reason = admit_reading_conn(p->set, p->l, &p->ci, &p->src, &p->counted);
 		if (reason) {
-			int fd = p->fd;
-			struct listener *l = p->l;
-			struct conn_info ci = p->ci;
-			p->fd = -1;
-			pending_end(p, 0);
-			refuse(p->set, l, fd, &ci, reason);
+			int fd = hand_on(p);
+			refuse(p->set, p->l, fd, &p->ci, reason);
 			return;
 		}
 	}

@@ -173,7 +173,7 @@ void server_reload(struct server *s)
 		if (!kept || !to || !states)
 			snprintf(err, sizeof err, "%s", strerror(ENOMEM));
 		reload_error(err);
-		server_states_release(states, c->nroutes);
+		route_states_release(states, c->nroutes);
 		free(kept);
 		free(to);
 		config_release(c);
@@ -195,7 +195,7 @@ void server_reload(struct server *s)
 		if (v[i]->route != to[i].route || v[i]->nroutes > 1)
 			listener_adopt(v[i], to[i].route, to[i].addr);
 	free(to);
-	server_states_release(s->rstate, s->config->nroutes);
+	route_states_release(s->rstate, s->config->nroutes);
 	s->rstate = states;
 	config_release(s->config);
 	s->config = c;

@@ -34,11 +34,6 @@ struct route_state **server_states_for(struct server *s, struct config *c)
 	return route_states_for(s->config ? s->rstate : NULL, s->config, c);
 }
 
-void server_states_release(struct route_state **v, size_t n)
-{
-	route_states_release(v, n);
-}
-
 static struct route_state *state_of(struct server *s, const struct route *r)
 {
 	return s->rstate[r - s->config->routes];
@@ -283,8 +278,7 @@ static int take(struct server *s, struct listener *l, const struct route *r,
 	}
 	if (server_spawn(s, r, fd, ci, &src, NULL, &err) || !child_shortage(err))
 		return 0;
-	held_add(&s->held, r, s->config, fd, ci, &src);
-	starve(s, "spawn_error", r, NULL, -err);
+	server_hold(s, r, fd, ci, &src, err);
 	return -1;
 }
 
@@ -382,11 +376,11 @@ static uint64_t ms(double secs)
 /* Each child's kill path: TERM now, KILL after kill_grace. */
 static void terminate_children(struct server *s)
 {
+	struct queue *q, *n;
+
 	if (s->terminating)
 		return;
 	s->terminating = 1;
-	struct queue *q, *n;
-
 	queue_foreach(q, n, &s->children)
 		child_end(queue_data(q, struct child, q), "shutdown", s->config->kill_grace);
 	if (s->pool)
@@ -669,7 +663,7 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c,
 	if (!s->listeners) {
 		if (!s->rstate)
 			snprintf(err, errlen, "%s", strerror(ENOMEM));
-		server_states_release(s->rstate, c->nroutes);
+		route_states_release(s->rstate, c->nroutes);
 		s->rstate = NULL;
 		return -1;
 	}
@@ -678,7 +672,7 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c,
 	if (server_attach_routes(s) < 0 || server_watch_listeners(s, err, errlen) < 0) {
 		server_close_listeners(s->listeners, s->nlisteners);
 		s->nlisteners = 0;
-		server_states_release(s->rstate, c->nroutes);
+		route_states_release(s->rstate, c->nroutes);
 		s->rstate = NULL;
 		s->config = NULL;
 		return -1;
@@ -698,7 +692,7 @@ void server_free(struct server *s)
 	pool_free(s->pool);
 	s->pool = NULL;
 	if (s->config)
-		server_states_release(s->rstate, s->config->nroutes);
+		route_states_release(s->rstate, s->config->nroutes);
 	s->rstate = NULL;
 	config_release(s->config);
 	s->config = NULL;

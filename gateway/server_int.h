@@ -20,9 +20,9 @@ struct source_key;
 struct child;
 
 /* Route states for each route of c: the running config's state of the
- * same name (its children count toward the new limits), or a new one. */
+ * same name (its children count toward the new limits), or a new one;
+ * route_states_release (slot.h) lets them go. */
 struct route_state **server_states_for(struct server *s, struct config *c);
-void server_states_release(struct route_state **v, size_t n);
 
 /* A server with nothing open yet, on loop. */
 void server_init(struct server *s, uv_loop_t *loop);

@@ -58,7 +58,7 @@ static void use_config(struct server *s, struct config *c, uint32_t generation)
 		config_release(c);
 		return;
 	}
-	server_states_release(s->rstate, s->config->nroutes);
+	route_states_release(s->rstate, s->config->nroutes);
 	s->rstate = states;
 	config_release(s->config);
 	s->config = c;
