@@ -16,7 +16,6 @@
 
 #include "errlog.h"
 #include "log.h"
-#include "refuse.h"
 #include "util.h"
 #include "spawn.h"
 
@@ -24,13 +23,13 @@ extern char **environ;
 
 /* The exit event: status= or signal=, duration=, reason= if the gateway
  * ended it. */
-static void child_log_exit(const struct route *r, const struct conn_info *ci,
-    pid_t pid, int64_t status, int sig, double secs, const char *reason)
+static void child_log_exit(const struct conn *c, pid_t pid, int64_t status,
+    int sig, double secs, const char *reason)
 {
 	struct logline l;
 
 	log_begin(&l, "exit");
-	conn_log_fields(&l, r, ci);
+	conn_log_fields(&l, c);
 	log_int(&l, "pid", pid);
 	if (sig) {
 		const char *name = sigabbrev_np(sig);
@@ -56,8 +55,12 @@ int child_stderr_fd(const struct child *c)
 
 static void handle_done(struct child *c)
 {
-	if (--c->handles == 0)
-		c->owner->freed(c->owner, c);
+	struct conn *conn = c->conn;
+
+	if (--c->handles > 0)
+		return;
+	c->owner->freed(c->owner, c);
+	conn_release(conn);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -177,7 +180,7 @@ static void on_child_exit(struct proc *p, int64_t status, int sig)
 	double secs = (double)(uv_hrtime() - c->started) / 1e9;
 
 	errlog_drain(&c->err);
-	child_log_exit(c->route, &c->ci, c->pid, status, sig, secs, c->end_reason);
+	child_log_exit(c->conn, c->pid, status, sig, secs, c->end_reason);
 	c->alive = 0;
 	if (c->on_end)
 		c->on_end(c->on_end_arg);
@@ -192,8 +195,8 @@ int child_needs_gateway(const struct child *c)
 {
 	/* Its stderr lines, a cgi response relayed, or a request body fed
 	 * (on_end: the feeder) all go through the gateway. */
-	return c->route->stderr_mode == STDERR_LOG ||
-	    c->route->protocol == PROTO_CGI || c->on_end;
+	return c->conn->route->stderr_mode == STDERR_LOG ||
+	    c->conn->route->protocol == PROTO_CGI || c->on_end;
 }
 
 void child_detach(struct child *c)
@@ -214,16 +217,16 @@ void child_release(struct child *c)
 /* ---- taken over from a worker that died ---- */
 
 int child_adopt(struct child *c, uv_loop_t *loop, struct child_owner *owner,
-    pid_t pid, const struct route *r, const struct conn_info *ci,
-    uint64_t started, double kill_grace, int errfd)
+    pid_t pid, struct conn *conn, uint64_t started, double kill_grace, int errfd)
 {
+	const struct route *r = conn->route;
 	uint64_t ran = (uv_hrtime() - started) / 1000000;
 	int err;
 
 	c->loop = loop;
 	c->owner = owner;
-	c->route = r;
-	c->ci = *ci;
+	c->conn = conn;
+	conn_hold(conn);
 	c->started = started;
 	c->kill_grace = kill_grace;
 	c->proc.on_exit = on_child_exit;
@@ -247,7 +250,7 @@ int child_adopt(struct child *c, uv_loop_t *loop, struct child_owner *owner,
 			close(errfd);
 			errlog_close(&c->err);
 		} else {
-			errlog_start(&c->err, r, &c->ci, pid);
+			errlog_start(&c->err, conn, pid);
 		}
 	}
 	if (r->timeout > 0)
@@ -258,8 +261,7 @@ int child_adopt(struct child *c, uv_loop_t *loop, struct child_owner *owner,
 
 /* ---- spawn ---- */
 
-void child_log_spawn_error(const struct route *r, const struct conn_info *ci,
-    const char *stage, int err)
+void child_log_spawn_error(const struct conn *c, const char *stage, int err)
 {
 	struct logline l;
 	char msg[256];
@@ -267,8 +269,8 @@ void child_log_spawn_error(const struct route *r, const struct conn_info *ci,
 	snprintf(msg, sizeof msg, "%s%s%s", stage ? stage : "",
 	    stage ? ": " : "", uv_strerror(err));
 	log_begin(&l, "spawn_error");
-	conn_log_fields(&l, r, ci);
-	conn_log_peer(&l, ci);
+	conn_log_fields(&l, c);
+	conn_log_peer(&l, c);
 	log_str(&l, "error", msg);
 	log_end(&l);
 }
@@ -278,9 +280,9 @@ static void log_spawn(const struct child *c)
 	struct logline l;
 
 	log_begin(&l, "spawn");
-	conn_log_fields(&l, c->route, &c->ci);
+	conn_log_fields(&l, c->conn);
 	log_int(&l, "pid", c->pid);
-	conn_log_peer(&l, &c->ci);
+	conn_log_peer(&l, c->conn);
 	log_end(&l);
 }
 
@@ -305,7 +307,7 @@ static int stderr_open(struct child *c, uv_loop_t *loop)
 
 static int stderr_fd(struct child *c, uv_loop_t *loop)
 {
-	switch (c->route->stderr_mode) {
+	switch (c->conn->route->stderr_mode) {
 	case STDERR_LOG:
 		return stderr_open(c, loop);
 	case STDERR_INHERIT:
@@ -319,7 +321,7 @@ static int stderr_fd(struct child *c, uv_loop_t *loop)
 static void spawn_failed(struct child *c, const char *stage, int err, int quiet)
 {
 	if (!quiet)
-		child_log_spawn_error(c->route, &c->ci, stage, err);
+		child_log_spawn_error(c->conn, stage, err);
 	c->handles++; /* hold it while closing */
 	errlog_close(&c->err);
 	if (c->proc.closing)
@@ -334,17 +336,18 @@ int child_shortage(int err)
 }
 
 struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
-    const struct route *r, int fd, const struct conn_info *ci,
-    const struct http_spawn *hs, double kill_grace, int *errp)
+    struct conn *conn, const struct http_spawn *hs, double kill_grace, int *errp)
 {
+	const struct route *r = conn->route;
+	int fd = conn->fd;
 	struct strv env = { 0 };
 	struct spawn_req req;
 	struct child *c = calloc(1, sizeof *c);
 	const char *stage = NULL;
 	int err, errfd;
 
-	if (!c || (hs ? env_build_cgi(r, ci, hs->cgi, environ, &env) :
-	    env_build(r, ci, environ, &env)) < 0) {
+	if (!c || (hs ? env_build_cgi(r, &conn->ci, hs->cgi, environ, &env) :
+	    env_build(r, &conn->ci, environ, &env)) < 0) {
 		free(c);
 		*errp = UV_ENOMEM; /* fd kept: a shortage */
 		return NULL;
@@ -353,8 +356,8 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	c->owner = owner;
 	queue_init(&c->q);
 	c->kill_grace = kill_grace;
-	c->route = r;
-	c->ci = *ci;
+	c->conn = conn;
+	conn_hold(conn);
 	c->proc.on_exit = on_child_exit;
 	c->proc.on_close = on_proc_closed;
 	errfd = stderr_fd(c, loop);
@@ -380,12 +383,12 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	if (err < 0)
 		goto failed;
 	/* The child has its own copy now: ours goes at once. */
-	close(fd);
+	close(conn_take_fd(conn));
 	c->pid = c->proc.pid;
 	c->alive = 1;
 	c->handles++;
 	if (c->err.open)
-		errlog_start(&c->err, r, &c->ci, c->pid);
+		errlog_start(&c->err, conn, c->pid);
 	if (r->timeout > 0)
 		timer_start(c, ms(r->timeout));
 	log_spawn(c);
@@ -399,7 +402,7 @@ failed:
 		spawn_failed(c, NULL, err, 1);
 		return NULL;
 	}
-	close(fd);
+	close(conn_take_fd(conn));
 	spawn_failed(c, stage, err, 0);
 	return NULL;
 }

@@ -6,12 +6,9 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "config.h"
-#include "env.h"
+#include "conn.h"
 #include "errlog.h"
-#include "log.h"
 #include "queue.h"
-#include "slot.h"
 #include "spawn.h"
 
 struct child;
@@ -22,7 +19,8 @@ struct child;
 struct child_owner {
 	/* Its exit event is logged. */
 	void (*exited)(struct child_owner *o, struct child *c);
-	/* Done with: c may be freed (by the owner, whose memory it is). */
+	/* Done with: c may be freed (by the owner, whose memory it is);
+	 * c->conn is let go of just after. */
 	void (*freed)(struct child_owner *o, struct child *c);
 };
 
@@ -32,9 +30,7 @@ struct child {
 	uv_timer_t timer;               /* timeout, then the kill path */
 	uv_loop_t *loop;
 	struct child_owner *owner;
-	const struct route *route;
-	struct slot slot;               /* spawned: its owner's counts, held */
-	struct conn_info ci;
+	struct conn *conn;              /* held: the connection it serves */
 	uint64_t started;               /* uv_hrtime() */
 	uint64_t kill_at;               /* loop ms: the kill path's KILL */
 	double kill_grace;
@@ -60,15 +56,15 @@ struct http_spawn {
 	int stdin_fd, stdout_fd;
 };
 
-/* Spawns the route's program on the accepted socket `fd` and closes the
+/* Spawns the route's program on the connection's socket and closes the
  * gateway's copy; owner hears of its end. Returns the child (calloc'd:
- * the owner frees it when told), or NULL with *err set (a libuv error):
- * when child_shortage(*err) the gateway itself was short of descriptors,
- * memory or processes before anything ran, and fd is left open for a
- * later try; otherwise fd is closed and a spawn_error logged. */
+ * the owner frees it when told; it holds conn meanwhile), or NULL with
+ * *err set (a libuv error): when child_shortage(*err) the gateway itself
+ * was short of descriptors, memory or processes before anything ran, and
+ * the connection keeps its socket for a later try; otherwise the socket
+ * is closed and a spawn_error logged. */
 struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
-    const struct route *r, int fd, const struct conn_info *ci,
-    const struct http_spawn *hs, double kill_grace, int *err);
+    struct conn *conn, const struct http_spawn *hs, double kill_grace, int *err);
 int child_shortage(int err);
 
 /* The one way the gateway ends a child, whatever the reason (its
@@ -79,16 +75,15 @@ int child_shortage(int err);
  * on the kill path already. */
 void child_end(struct child *c, const char *reason, double grace);
 
-/* Takes over pid, the child of a worker that died, for route r (which
- * must outlive c) and connection ci: its exit event, the rest of its
+/* Takes over pid, the child of a worker that died, for connection conn
+ * (held until c is done with): its exit event, the rest of its
  * timeout (counted from `started`, a uv_hrtime()) and the kill path, as
  * for a child spawned here; its stderr = log pipe's read end errfd (or
  * -1) is read from now on. c is the caller's memory, zeroed. Returns 0,
  * or a negative errno (proc_adopt's); owner->freed(c) is called in either
  * case, once c is done with. */
 int child_adopt(struct child *c, uv_loop_t *loop, struct child_owner *owner,
-    pid_t pid, const struct route *r, const struct conn_info *ci,
-    uint64_t started, double kill_grace, int errfd);
+    pid_t pid, struct conn *conn, uint64_t started, double kill_grace, int errfd);
 
 /* Whether the child still needs the gateway once it stops: its stderr
  * lines, a cgi response or a request body go through it. */
@@ -101,8 +96,7 @@ void child_detach(struct child *c);
 void child_release(struct child *c);
 
 /* spawn_error: the failed step (or NULL) and a libuv error. */
-void child_log_spawn_error(const struct route *r, const struct conn_info *ci,
-    const char *stage, int err);
+void child_log_spawn_error(const struct conn *c, const char *stage, int err);
 
 /* The read end of its stderr = log pipe, or -1. */
 int child_stderr_fd(const struct child *c);

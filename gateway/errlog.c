@@ -4,14 +4,13 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "refuse.h"
 
 static void log_line(struct errlog *e, const char *s, size_t n)
 {
 	struct logline l;
 
 	log_begin(&l, "stderr");
-	conn_log_fields(&l, e->route, e->ci);
+	conn_log_fields(&l, e->conn);
 	log_int(&l, "pid", e->pid);
 	log_mem(&l, "line", s, n);
 	log_end(&l);
@@ -97,11 +96,9 @@ int errlog_open(struct errlog *e, uv_loop_t *loop, int fd,
 	return uv_pipe_open(&e->pipe, fd);
 }
 
-void errlog_start(struct errlog *e, const struct route *r,
-    const struct conn_info *ci, pid_t pid)
+void errlog_start(struct errlog *e, const struct conn *c, pid_t pid)
 {
-	e->route = r;
-	e->ci = ci;
+	e->conn = c;
 	e->pid = pid;
 	uv_read_start((uv_stream_t *)&e->pipe, on_alloc, on_read);
 }

@@ -8,15 +8,13 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "config.h"
-#include "env.h"
+#include "conn.h"
 
 #define ERRLOG_LINE_MAX 1024
 
 struct errlog {
 	uv_pipe_t pipe;
-	const struct route *route;
-	const struct conn_info *ci;     /* the owner's */
+	const struct conn *conn;        /* the owner's */
 	pid_t pid;
 	int open;                       /* the handle is not closing */
 	void (*on_closed)(struct errlog *);
@@ -30,9 +28,8 @@ struct errlog {
 int errlog_open(struct errlog *e, uv_loop_t *loop, int fd,
     void (*on_closed)(struct errlog *));
 
-/* Starts reading, for the child pid of route r and connection ci. */
-void errlog_start(struct errlog *e, const struct route *r,
-    const struct conn_info *ci, pid_t pid);
+/* Starts reading, for the child pid of connection c. */
+void errlog_start(struct errlog *e, const struct conn *c, pid_t pid);
 
 /* The pipe's descriptor, or -1 once closing. */
 int errlog_fd(const struct errlog *e);

@@ -3,17 +3,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "refuse.h"
 #include "util.h"
 
 struct held {
 	uv_poll_t *poll;                /* NULL while unwatched */
 	struct held_queue *hq;
-	int fd;
-	struct conn_info ci;
-	struct source_key src;
-	const struct route *route;
-	struct config *config;          /* held: route points into it */
+	struct conn *conn;
 	struct queue q;
 };
 
@@ -29,12 +24,11 @@ int held_empty(const struct held_queue *hq)
 	return queue_empty(&hq->list);
 }
 
-/* Out of the queue, once unwatched; the socket is the caller's
- * (started, or closed). */
+/* Out of the queue, once unwatched. */
 static void unhold(struct held *h)
 {
 	queue_remove(&h->q);
-	config_release(h->config);
+	conn_release(h->conn);
 	free(h);
 }
 
@@ -60,11 +54,11 @@ static void on_event(uv_poll_t *p, int status, int events)
 
 	(void)events;
 	unwatch(h);
-	if (status == 0 && sock_peek_state(h->fd) >= 0)
+	if (status == 0 && sock_peek_state(h->conn->fd) >= 0)
 		return; /* a FIN or bytes: not known to be gone; watched no more */
-	close(h->fd);
-	conn_event("gone", h->route, &h->ci, "reset");
-	hq->hooks->gone(hq, &h->ci);
+	close(conn_take_fd(h->conn));
+	conn_event(h->conn, "gone", "reset");
+	hq->hooks->gone(hq, h->conn);
 	unhold(h);
 }
 
@@ -74,34 +68,29 @@ static void watch(struct held *h)
 {
 	uv_poll_t *p = malloc(sizeof *p);
 
-	if (!p || uv_poll_init(h->hq->loop, p, h->fd) < 0) {
+	if (!p || uv_poll_init(h->hq->loop, p, h->conn->fd) < 0) {
 		free(p);
 		return;
 	}
-	fd_set_blocking(h->fd); /* uv_poll_init made it non-blocking */
+	fd_set_blocking(h->conn->fd); /* uv_poll_init made it non-blocking */
 	p->data = h;
 	h->poll = p;
 	uv_poll_start(p, UV_DISCONNECT, on_event);
 }
 
-void held_add(struct held_queue *hq, const struct route *r, struct config *c,
-    int fd, const struct conn_info *ci, const struct source_key *src)
+void held_add(struct held_queue *hq, struct conn *c)
 {
 	struct held *h = calloc(1, sizeof *h);
 
 	if (!h) {
-		close(fd);
-		conn_event("refuse", r, ci, "busy"); /* no memory to keep it */
-		hq->hooks->gone(hq, ci);
+		close(conn_take_fd(c));
+		conn_event(c, "refuse", "busy"); /* no memory to keep it */
+		hq->hooks->gone(hq, c);
+		conn_release(c);
 		return;
 	}
 	h->hq = hq;
-	h->fd = fd;
-	h->ci = *ci;
-	h->src = *src;
-	h->route = r;
-	h->config = c;
-	config_hold(c);
+	h->conn = c;
 	queue_insert_tail(&hq->list, &h->q);
 	watch(h);
 }
@@ -112,7 +101,7 @@ void held_serve(struct held_queue *hq)
 		struct held *h = queue_data(queue_head(&hq->list), struct held, q);
 
 		unwatch(h);
-		if (hq->hooks->start(hq, h->route, h->fd, &h->ci, &h->src) < 0) {
+		if (hq->hooks->start(hq, h->conn) < 0) {
 			watch(h); /* still short: first in line for the next try */
 			return;
 		}
@@ -126,9 +115,9 @@ void held_drop(struct held_queue *hq, const char *why)
 		struct held *h = queue_data(queue_head(&hq->list), struct held, q);
 
 		unwatch(h);
-		close(h->fd);
-		conn_event("refuse", h->route, &h->ci, why);
-		hq->hooks->gone(hq, &h->ci);
+		close(conn_take_fd(h->conn));
+		conn_event(h->conn, "refuse", why);
+		hq->hooks->gone(hq, h->conn);
 		unhold(h);
 	}
 }

@@ -9,10 +9,8 @@
 
 #include <uv.h>
 
-#include "config.h"
-#include "env.h"
+#include "conn.h"
 #include "queue.h"
-#include "source.h"
 
 struct held_queue;
 
@@ -20,15 +18,14 @@ struct held_queue;
 struct held_hooks {
 	/* Whether a child may start now (the gateway's max_children). */
 	int (*room)(struct held_queue *hq);
-	/* A held client's turn, for route r (as it was when it was held:
-	 * a reload may have changed it). Returns 0 once fd is dealt with
-	 * (a child started, or the client given up and logged), or a
-	 * negative errno of a shortage: fd is kept, and so is its place. */
-	int (*start)(struct held_queue *hq, const struct route *r, int fd,
-	    const struct conn_info *ci, const struct source_key *src);
+	/* A held client's turn (its route as it was when it was held: a
+	 * reload may have changed it). Returns 0 once it is dealt with (a
+	 * child started, or the client given up and logged), or a negative
+	 * errno of a shortage: it keeps its socket, and its place. */
+	int (*start)(struct held_queue *hq, struct conn *c);
 	/* A client that leaves the queue without a child (for a worker,
 	 * whose main process counts it). */
-	void (*gone)(struct held_queue *hq, const struct conn_info *ci);
+	void (*gone)(struct held_queue *hq, const struct conn *c);
 };
 
 struct held_queue {
@@ -41,10 +38,8 @@ void held_init(struct held_queue *hq, uv_loop_t *loop, const struct held_hooks *
 
 int held_empty(const struct held_queue *hq);
 
-/* Keeps a client for route r of config c (which it holds meanwhile);
- * takes fd. */
-void held_add(struct held_queue *hq, const struct route *r, struct config *c,
-    int fd, const struct conn_info *ci, const struct source_key *src);
+/* Keeps a client, with its socket: takes the caller's reference to c. */
+void held_add(struct held_queue *hq, struct conn *c);
 
 /* Hands held clients to hooks->start, oldest first, while there is room
  * and no shortage. */

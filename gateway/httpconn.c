@@ -25,9 +25,7 @@ struct relay {
 	uv_poll_t sockpoll;             /* the client, while it cannot take more */
 	uv_timer_t timer;               /* the header block's bound */
 	uv_loop_t *loop;
-	const struct route *route;
-	struct config *config;          /* held: route points into it */
-	struct conn_info ci;
+	struct conn *conn;              /* held */
 	int sock;                       /* our copy of the client's socket */
 	int head_request;
 	int in_body, no_body, status;
@@ -42,7 +40,7 @@ static void relay_closed(uv_handle_t *h)
 	struct relay *r = h->data;
 
 	if (--r->open == 0) {
-		config_release(r->config);
+		conn_release(r->conn);
 		free(r);
 	}
 }
@@ -52,7 +50,7 @@ static void log_response(struct relay *r)
 	struct logline l;
 
 	log_begin(&l, "response");
-	conn_log_fields(&l, r->route, &r->ci);
+	conn_log_fields(&l, r->conn);
 	log_int(&l, "status", r->status);
 	log_uint(&l, "bytes", r->bytes);
 	log_end(&l);
@@ -68,7 +66,7 @@ static void relay_end(struct relay *r, int error_status)
 	 * (one handle polls a descriptor at a time). */
 	uv_close((uv_handle_t *)&r->sockpoll, relay_closed);
 	if (error_status && !r->in_body) {
-		answer_http(r->loop, r->route, r->sock, &r->ci, error_status);
+		answer_http(r->loop, r->conn, r->sock, error_status);
 	} else {
 		if (r->in_body)
 			log_response(r);
@@ -158,7 +156,7 @@ static void relay_head(struct relay *r)
 	}
 	if (resp.local_redirect) {
 		log_warnx("route [%s]: local redirect (Location: without a host) is not served",
-		    r->route->name);
+		    r->conn->route->name);
 		relay_end(r, 500);
 		return;
 	}
@@ -224,26 +222,24 @@ static void on_head_timeout(uv_timer_t *t)
 }
 
 /* Watches the child's stdout (read end `outfd`) and answers on `sock`. */
-static int relay_start(struct http_owner *o, const struct route *route,
-    const struct conn_info *ci, int sock, int outfd, int head_request)
+static int relay_start(uv_loop_t *loop, struct conn *c, int sock, int outfd,
+    int head_request)
 {
 	struct relay *r = calloc(1, sizeof *r);
-	double secs = route->timeout > 0 ? route->timeout : CGI_HEAD_MS / 1000.0;
+	double secs = c->route->timeout > 0 ? c->route->timeout : CGI_HEAD_MS / 1000.0;
 
 	if (!r)
 		return -ENOMEM;
-	r->loop = o->loop;
-	r->route = route;
-	r->config = o->config(o);
-	config_hold(r->config);
-	r->ci = *ci;
+	r->loop = loop;
+	r->conn = c;
+	conn_hold(c);
 	r->sock = sock;
 	r->head_request = head_request;
-	uv_pipe_init(o->loop, &r->out, 0);
+	uv_pipe_init(loop, &r->out, 0);
 	uv_pipe_open(&r->out, outfd);
-	uv_poll_init(o->loop, &r->sockpoll, sock);
+	uv_poll_init(loop, &r->sockpoll, sock);
 	fd_set_blocking(sock);
-	uv_timer_init(o->loop, &r->timer);
+	uv_timer_init(loop, &r->timer);
 	r->out.data = r->sockpoll.data = r->timer.data = r;
 	r->open = 3;
 	uv_read_start((uv_stream_t *)&r->out, on_out_alloc, on_out_read);
@@ -417,10 +413,11 @@ static void close_pair(int p[2])
 		close(p[1]);
 }
 
-struct child *http_run(struct http_owner *o, const struct route *r, int fd,
-    const struct conn_info *ci, const struct source_key *src,
+struct child *http_run(struct http_owner *o, struct conn *conn,
     struct http_request *req)
 {
+	const struct route *r = conn->route;
+	int fd = conn->fd;
 	int n = http_prefix_match(r->path, req->path);
 	struct cgi_request cr = {
 		.req = req,
@@ -429,7 +426,7 @@ struct child *http_run(struct http_owner *o, const struct route *r, int fd,
 	};
 	struct http_spawn hs = { .cgi = &cr, .stdin_fd = -1, .stdout_fd = -1 };
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, keep = -1, body_sock = -1;
-	struct child *c;
+	struct child *c = NULL;
 	int err;
 
 	/* Our copies of the socket: one to answer if the program cannot
@@ -445,26 +442,25 @@ struct child *http_run(struct http_owner *o, const struct route *r, int fd,
 			close(body_sock);
 		if (keep >= 0)
 			close(keep);
-		answer_http(o->loop, r, fd, ci, 503);
-		free(req);
-		return NULL;
+		answer_http(o->loop, conn, conn_take_fd(conn), 503);
+		goto done;
 	}
 	hs.stdin_fd = in[0];
 	hs.stdout_fd = out[1];
 	/* RFC 9110 10.1.1: the client waits for this before the body. */
 	if (req->expect_continue && req->minor == 1)
 		send(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (!(c = o->spawn(o, r, fd, ci, src, &hs, &err))) {
-		/* A shortage left fd open; otherwise spawn_error is logged. */
-		if (child_shortage(err))
-			close(fd);
-		answer_http(o->loop, r, keep, ci, child_shortage(err) ? 503 : 500);
+	if (!(c = o->spawn(o, conn, &hs, &err))) {
+		/* A shortage left the socket open; otherwise spawn_error is
+		 * logged. */
+		if (conn->fd >= 0)
+			close(conn_take_fd(conn));
+		answer_http(o->loop, conn, keep, child_shortage(err) ? 503 : 500);
 		close_pair(in);
 		close_pair(out);
 		if (body_sock >= 0)
 			close(body_sock);
-		free(req);
-		return NULL;
+		goto done;
 	}
 	if (in[0] >= 0)
 		close(in[0]);
@@ -475,13 +471,15 @@ struct child *http_run(struct http_owner *o, const struct route *r, int fd,
 		close(in[1]);
 	}
 	if (r->protocol == PROTO_CGI) {
-		if (relay_start(o, r, ci, keep, out[0], strcmp(req->method, "HEAD") == 0) < 0) {
+		if (relay_start(o->loop, conn, keep, out[0], strcmp(req->method, "HEAD") == 0) < 0) {
 			close(keep);
 			close(out[0]);
 		}
 	} else {
 		close(keep);
 	}
+done:
 	free(req);
+	conn_release(conn);
 	return c;
 }

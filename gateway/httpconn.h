@@ -8,34 +8,29 @@
 
 #include <uv.h>
 
-#include "env.h"
+#include "conn.h"
 #include "http.h"
-#include "listener.h"
-#include "source.h"
 
 struct child;
 struct http_spawn;
 struct config;
 struct http_owner;
 
-/* Whoever runs requests (the single process, or a worker) gives its loop,
- * the config its routes live in, and how a child is started and counted;
- * it embeds this and finds itself with container_of. */
+/* Whoever runs requests (the single process, or a worker) gives its loop
+ * and how a child is started and counted; it embeds this and finds itself
+ * with container_of. */
 struct http_owner {
 	uv_loop_t *loop;
-	struct config *(*config)(struct http_owner *o);
-	/* Starts route r's child with the request's stdio (hs), counted
-	 * toward src; NULL with *err (a libuv error) if it could not. */
-	struct child *(*spawn)(struct http_owner *o, const struct route *r,
-	    int fd, const struct conn_info *ci, const struct source_key *src,
+	/* Starts the connection's child with the request's stdio (hs),
+	 * counted; NULL with *err (a libuv error) if it could not. */
+	struct child *(*spawn)(struct http_owner *o, struct conn *c,
 	    const struct http_spawn *hs, int *err);
 };
 
-/* Starts the route's child for a request already admitted (src is its
- * source, as counted). Takes fd and req; returns the child, or NULL when
- * it could not start (the client has been answered). */
-struct child *http_run(struct http_owner *o, const struct route *r, int fd,
-    const struct conn_info *ci, const struct source_key *src,
+/* Starts the child of a request already admitted, on c->route. Takes the
+ * caller's reference to c, and req; returns the child, or NULL when it
+ * could not start (the client has been answered). */
+struct child *http_run(struct http_owner *o, struct conn *c,
     struct http_request *req);
 
 #endif

@@ -7,30 +7,21 @@
 
 #include "util.h"
 
-struct orphan {
-	struct child child;
-	struct slot slot;
-	struct config *config;          /* held: the route points into it */
-};
-
 static void orphan_exited(struct child_owner *owner, struct child *c)
 {
 	struct orphans *o = container_of(owner, struct orphans, owner);
-	struct orphan *x = container_of(c, struct orphan, child);
 
-	o->hooks->slot_free(o, &x->slot);
+	o->hooks->slot_free(o, &c->conn->slot);
 	o->hooks->exited(o);
 }
 
 static void orphan_freed(struct child_owner *owner, struct child *c)
 {
 	struct orphans *o = container_of(owner, struct orphans, owner);
-	struct orphan *x = container_of(c, struct orphan, child);
 
 	queue_remove(&c->q);
-	o->hooks->slot_free(o, &x->slot);
-	config_release(x->config);
-	free(x);
+	o->hooks->slot_free(o, &c->conn->slot);
+	free(c);
 	o->hooks->freed(o);
 }
 
@@ -43,25 +34,22 @@ void orphans_init(struct orphans *o, uv_loop_t *loop, const struct orphans_hooks
 	o->owner.freed = orphan_freed;
 }
 
-int orphans_adopt(struct orphans *o, pid_t pid, const struct route *r,
-    const struct conn_info *ci, uint64_t started, struct slot *slot, int errfd)
+int orphans_adopt(struct orphans *o, pid_t pid, struct conn *conn,
+    uint64_t started, int errfd)
 {
-	struct orphan *x = calloc(1, sizeof *x);
+	struct child *c = calloc(1, sizeof *c);
 
-	if (!x) {
+	if (!c) {
 		if (errfd >= 0)
 			close(errfd);
+		o->hooks->slot_free(o, &conn->slot);
 		return -ENOMEM;
 	}
-	x->slot = *slot;
-	memset(slot, 0, sizeof *slot);
-	x->config = x->slot.config;
-	config_hold(x->config);
-	queue_init(&x->child.q);
-	queue_insert_tail(&o->list, &x->child.q);
-	/* child_adopt calls orphan_freed in every case, once x is done. */
-	return child_adopt(&x->child, o->loop, &o->owner, pid, r, ci, started,
-	    x->config->kill_grace, errfd);
+	queue_init(&c->q);
+	queue_insert_tail(&o->list, &c->q);
+	/* child_adopt calls orphan_freed in every case, once c is done. */
+	return child_adopt(c, o->loop, &o->owner, pid, conn, started,
+	    conn->config->kill_grace, errfd);
 }
 
 int orphans_has(struct orphans *o, pid_t pid)

@@ -10,8 +10,8 @@
 #include <uv.h>
 
 #include "child.h"
+#include "conn.h"
 #include "queue.h"
-#include "slot.h"
 
 struct orphans;
 
@@ -36,12 +36,13 @@ struct orphans {
 
 void orphans_init(struct orphans *o, uv_loop_t *loop, const struct orphans_hooks *h);
 
-/* Takes over pid, the child of connection ci on route r started at
- * `started` (a uv_hrtime()): its slot moves in (*slot is left empty),
- * its stderr = log pipe's read end errfd (or -1) is taken. 0, or a
- * negative errno: then it is not watched, and its end is reaped unlogged. */
-int orphans_adopt(struct orphans *o, pid_t pid, const struct route *r,
-    const struct conn_info *ci, uint64_t started, struct slot *slot, int errfd);
+/* Takes over pid, the child of connection conn started at `started` (a
+ * uv_hrtime()), with the connection's place in the counts; its stderr =
+ * log pipe's read end errfd (or -1) is taken. 0, or a negative errno:
+ * then it is not watched, its place is given up, and its end is reaped
+ * unlogged. */
+int orphans_adopt(struct orphans *o, pid_t pid, struct conn *conn,
+    uint64_t started, int errfd);
 
 /* Whether pid is one of them. */
 int orphans_has(struct orphans *o, pid_t pid);

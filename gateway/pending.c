@@ -25,11 +25,9 @@ struct pending {
 	uv_timer_t timer;
 	struct pending_set *set;
 	struct listener *l;
-	int fd;
+	struct conn *conn;              /* held until the handles are closed */
 	enum stage stage;
-	struct conn_info ci;
 	struct http_request *req;       /* READ_HEAD, WAIT_SLOT */
-	const struct route *route;      /* WAIT_SLOT: the route chosen */
 	struct source_key src;          /* counted in l->reading, if counted */
 	int counted;
 	size_t len, cap;
@@ -51,13 +49,15 @@ static void on_closed(uv_handle_t *h)
 	struct pending *p = h->data;
 
 	if (++p->closing == 3) {
+		conn_release(p->conn);
 		free(p->buf);
 		free(p->req);
 		free(p);
 	}
 }
 
-/* Ends the reading stage; the socket is the caller's (or closed). */
+/* Ends the reading stage; the socket stays the connection's, or is
+ * closed. */
 static void pending_end(struct pending *p, int close_fd)
 {
 	queue_remove(&p->q);
@@ -65,9 +65,8 @@ static void pending_end(struct pending *p, int close_fd)
 	if (p->counted)
 		source_remove(&p->l->reading, &p->src);
 	p->counted = 0;
-	if (close_fd && p->fd >= 0)
-		close(p->fd);
-	p->fd = -1;
+	if (close_fd && p->conn->fd >= 0)
+		close(conn_take_fd(p->conn));
 	p->closing = 1;
 	uv_close((uv_handle_t *)&p->poll, on_closed);
 	uv_close((uv_handle_t *)&p->timer, on_closed);
@@ -75,42 +74,37 @@ static void pending_end(struct pending *p, int close_fd)
 
 static void refuse_proxy(struct pending *p)
 {
-	conn_event("refuse", p->l->route, &p->ci, "proxy");
+	conn_event(p->conn, "refuse", "proxy");
 	pending_end(p, 1);
 }
 
-/* Ends the reading stage and returns the socket for its next owner, who
- * may poll it (to linger after an answer). Our handle on it is closed
- * first: libuv polls a descriptor with one handle at a time (uv_poll_init
- * on one still polled is UV_EEXIST), and closing ours later would take
- * the descriptor out of epoll under the new one. p stays readable until
- * its close callbacks, after the caller is done with it. */
-static int hand_on(struct pending *p)
+/* Ends the reading stage, the socket kept for the connection's next
+ * stage, which may poll it (to linger after an answer). Our handle on it
+ * is closed first: libuv polls a descriptor with one handle at a time
+ * (uv_poll_init on one still polled is UV_EEXIST), and closing ours later
+ * would take the descriptor out of epoll under the new one. p stays
+ * readable until its close callbacks, after the caller is done with it. */
+static void hand_on(struct pending *p)
 {
-	int fd = p->fd;
-
-	p->fd = -1;
 	pending_end(p, 0);
-	return fd;
 }
 
 static void http_fail(struct pending *p, int status)
 {
-	int fd = hand_on(p);
-
-	answer_http(p->set->loop, p->l->route, fd, &p->ci, status);
+	hand_on(p);
+	answer_http(p->set->loop, p->conn, conn_take_fd(p->conn), status);
 }
 
 /* ---- who may hold a place while being read ---- */
 
-/* A refusal before the child: in HTTP on HTTP routes. Takes fd. */
-static void refuse(struct pending_set *set, const struct listener *l, int fd,
-    const struct conn_info *ci, const char *reason)
+/* A refusal before the child: in HTTP on HTTP routes. Takes the
+ * socket. */
+static void refuse(struct pending_set *set, struct conn *c, const char *reason)
 {
-	if (l->route->protocol == PROTO_RAW)
-		refuse_raw(set->loop, l->route, fd, ci, reason);
+	if (c->route->protocol == PROTO_RAW)
+		refuse_raw(set->loop, c, conn_take_fd(c), reason);
 	else
-		refuse_http(set->loop, l->route, fd, ci, reason);
+		refuse_http(set->loop, c, conn_take_fd(c), reason);
 }
 
 /* The admission of a connection about to be read, by the address it
@@ -147,7 +141,7 @@ static ssize_t peek(struct pending *p, size_t max)
 		p->cap = max;
 	}
 	do
-		n = recv(p->fd, p->buf + p->len, max - p->len, MSG_PEEK | MSG_DONTWAIT);
+		n = recv(p->conn->fd, p->buf + p->len, max - p->len, MSG_PEEK | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }
@@ -158,7 +152,7 @@ static int consume(struct pending *p, size_t n)
 	char junk[4096];
 
 	while (n > 0) {
-		ssize_t r = recv(p->fd, junk, n < sizeof junk ? n : sizeof junk, MSG_DONTWAIT);
+		ssize_t r = recv(p->conn->fd, junk, n < sizeof junk ? n : sizeof junk, MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -173,7 +167,7 @@ static int consume(struct pending *p, size_t n)
  * via=. */
 static void believe(struct pending *p, const struct proxy_header *h)
 {
-	struct conn_info *ci = &p->ci;
+	struct conn_info *ci = &p->conn->ci;
 
 	if (!h->proxied)
 		return;
@@ -226,10 +220,11 @@ static void read_proxy(struct pending *p)
 	believe(p, &h);
 	if (p->l->route->protocol != PROTO_RAW) {
 		/* The proxy was nobody; now the client it names counts. */
-		const char *reason = admit_reading_conn(p->set, p->l, &p->ci, &p->src, &p->counted);
+		const char *reason = admit_reading_conn(p->set, p->l, &p->conn->ci,
+		    &p->src, &p->counted);
 		if (reason) {
-			int fd = hand_on(p);
-			refuse(p->set, p->l, fd, &p->ci, reason);
+			hand_on(p);
+			refuse(p->set, p->conn, reason);
 			return;
 		}
 	}
@@ -251,7 +246,7 @@ static void read_head(struct pending *p)
 		return;
 	if (n <= 0) {
 		/* The client left before asking anything. */
-		conn_event("gone", p->l->route, &p->ci, n == 0 ? "closed" : "reset");
+		conn_event(p->conn, "gone", n == 0 ? "closed" : "reset");
 		pending_end(p, 1);
 		return;
 	}
@@ -262,7 +257,7 @@ static void read_head(struct pending *p)
 		return;
 	}
 	if (consume(p, r == 0 ? (size_t)n : (size_t)r - p->len) < 0) {
-		conn_event("gone", p->l->route, &p->ci, "reset");
+		conn_event(p->conn, "gone", "reset");
 		pending_end(p, 1);
 		return;
 	}
@@ -283,13 +278,13 @@ static void read_head(struct pending *p)
  * still read). Otherwise nothing is known, and it is watched no more. */
 static void waiting_hung_up(struct pending *p)
 {
-	int state = sock_peek_state(p->fd);
+	int state = sock_peek_state(p->conn->fd);
 
 	if (state > 0 || (state == 0 && !p->req)) {
 		uv_poll_stop(&p->poll);
 		return;
 	}
-	conn_event("gone", p->route, &p->ci, state < 0 ? "reset" : "closed");
+	conn_event(p->conn, "gone", state < 0 ? "reset" : "closed");
 	pending_end(p, 1);
 }
 
@@ -300,7 +295,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 
 	(void)events;
 	if (status < 0) {
-		conn_event("gone", p->route ? p->route : p->l->route, &p->ci, "reset");
+		conn_event(p->conn, "gone", "reset");
 		pending_end(p, 1);
 		set->hooks->changed(set);
 		return;
@@ -335,7 +330,7 @@ static void start_head(struct pending *p)
 	p->stage = READ_HEAD;
 	p->len = 0;
 	if (!p->req && !(p->req = malloc(sizeof *p->req))) {
-		conn_event("refuse", p->l->route, &p->ci, "busy"); /* no memory */
+		conn_event(p->conn, "refuse", "busy"); /* no memory */
 		pending_end(p, 1);
 		return;
 	}
@@ -367,16 +362,16 @@ static const struct route *choose(const struct listener *l,
  * wait (or a full gateway) keeps the parsed request waiting. */
 static void try_start(struct pending *p)
 {
-	int fd;
-
 	/* Chosen again each time: a reload may have changed the routes (a
 	 * raw route's connection has its listener's only route). */
-	p->route = p->req ? choose(p->l, p->req) : p->l->route;
-	if (!p->route) {
+	const struct route *r = p->req ? choose(p->l, p->req) : p->l->route;
+
+	if (!r) {
 		http_fail(p, 404);
 		return;
 	}
-	if (p->set->hooks->must_wait(p->set, p->route)) {
+	conn_set_route(p->conn, p->set->hooks->config(p->set), r);
+	if (p->set->hooks->must_wait(p->set, r)) {
 		if (p->stage != WAIT_SLOT) {
 			p->stage = WAIT_SLOT;
 			uv_timer_stop(&p->timer);
@@ -386,8 +381,9 @@ static void try_start(struct pending *p)
 		}
 		return;
 	}
-	fd = hand_on(p);
-	p->set->hooks->ready(p->set, p->l, p->route, fd, &p->ci, p->req, p->buf, p->len);
+	hand_on(p);
+	conn_hold(p->conn); /* the owner's, from now on */
+	p->set->hooks->ready(p->set, p->l, p->conn, p->req, p->buf, p->len);
 	p->req = NULL; /* handed over */
 }
 
@@ -415,8 +411,7 @@ void pending_drop(struct pending_set *set, const struct listener *l, const char 
 	queue_foreach(q, n, &set->list) {
 		struct pending *p = queue_data(q, struct pending, q);
 		if (!l || p->l == l) {
-			conn_event("refuse", p->route ? p->route : p->l->route,
-			    &p->ci, why);
+			conn_event(p->conn, "refuse", why);
 			pending_end(p, 1);
 		}
 	}
@@ -433,42 +428,41 @@ static int from_proxy(const struct listener *l, const struct conn_info *ci)
 	return acl_match(&l->route->proxy_from, (const struct sockaddr *)&ci->peer);
 }
 
-void pending_start(struct pending_set *set, struct listener *l, int fd,
-    const struct conn_info *ci)
+void pending_start(struct pending_set *set, struct listener *l, struct conn *c)
 {
 	struct pending *p;
 	struct source_key src = { 0 };
 	const char *reason;
 	int counted = 0;
 
-	if (l->route->proxy_protocol && !from_proxy(l, ci)) {
-		close(fd); /* before a byte is read */
-		conn_event("refuse", l->route, ci, "proxy");
+	if (l->route->proxy_protocol && !from_proxy(l, &c->ci)) {
+		conn_event(c, "refuse", "proxy"); /* before a byte is read */
+		conn_release(c);
 		return;
 	}
 	/* A proxy's connections count toward no source until its header
 	 * names the client; others by their own address, before a byte is
 	 * read. */
 	if (!l->route->proxy_protocol &&
-	    (reason = admit_reading_conn(set, l, ci, &src, &counted))) {
-		refuse(set, l, fd, ci, reason);
+	    (reason = admit_reading_conn(set, l, &c->ci, &src, &counted))) {
+		refuse(set, c, reason);
+		conn_release(c);
 		return;
 	}
-	if (!(p = calloc(1, sizeof *p)) || uv_poll_init(set->loop, &p->poll, fd) < 0) {
+	if (!(p = calloc(1, sizeof *p)) || uv_poll_init(set->loop, &p->poll, c->fd) < 0) {
 		if (counted)
 			source_remove(&l->reading, &src);
 		free(p);
-		close(fd);
-		conn_event("refuse", l->route, ci, "busy"); /* out of memory */
+		conn_event(c, "refuse", "busy"); /* out of memory */
+		conn_release(c);
 		return;
 	}
 	p->src = src;
 	p->counted = counted;
-	fd_set_blocking(fd);
+	fd_set_blocking(c->fd);
 	p->set = set;
 	p->l = l;
-	p->fd = fd;
-	p->ci = *ci;
+	p->conn = c;
 	p->poll.data = p;
 	uv_timer_init(set->loop, &p->timer);
 	p->timer.data = p;

@@ -10,7 +10,7 @@
 
 #include <uv.h>
 
-#include "env.h"
+#include "conn.h"
 #include "http.h"
 #include "listener.h"
 #include "queue.h"
@@ -23,12 +23,15 @@ struct pending_set;
  * two counts it keeps that they are judged by. The owner embeds the set
  * and finds itself with container_of. */
 struct pending_hooks {
-	/* Read as far as it must be: a raw route's connection after its
-	 * PROXY header (req NULL), or an HTTP request for route r with its
-	 * head (headlen bytes). fd and req are handed over. */
+	/* Read as far as it must be, its route chosen (c->route): a raw
+	 * route's connection after its PROXY header (req NULL), or an HTTP
+	 * request with its head (headlen bytes). A reference to c and req
+	 * are handed over. */
 	void (*ready)(struct pending_set *set, struct listener *l,
-	    const struct route *r, int fd, struct conn_info *ci,
-	    struct http_request *req, const char *head, size_t headlen);
+	    struct conn *c, struct http_request *req, const char *head,
+	    size_t headlen);
+	/* The running config, which the listeners' routes live in. */
+	struct config *(*config)(struct pending_set *set);
 	/* Whether a request for r must wait for a slot (on_busy = wait at
 	 * its max_children, or the gateway at its own). */
 	int (*must_wait)(struct pending_set *set, const struct route *r);
@@ -48,9 +51,9 @@ struct pending_set {
 /* Whether a listener's connections are read first. */
 int pending_needed(const struct listener *l);
 
-/* Takes an accepted socket of such a listener. */
-void pending_start(struct pending_set *set, struct listener *l, int fd,
-    const struct conn_info *ci);
+/* Takes a connection accepted on such a listener (the caller's
+ * reference). */
+void pending_start(struct pending_set *set, struct listener *l, struct conn *c);
 
 /* A slot may have freed: requests waiting for their route (on_busy =
  * wait) or the gateway-wide limit get another try. */

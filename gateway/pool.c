@@ -25,12 +25,10 @@
 
 /* A connection handed to a worker, as the main process counts it. */
 struct remote {
-	struct slot slot;
+	struct conn *conn;              /* held; its socket until a worker has it */
 	struct pool *pool;
-	const struct route *route;
 	struct ipc_msg msg;             /* as sent, for a resend */
 	char *head;                     /* msg.datalen bytes: an HTTP head */
-	int fd;                         /* ours, until a worker has it */
 	unsigned worker;
 	pid_t pid;                      /* once the worker has spawned it */
 	int waiting;                    /* sent back: no worker had room */
@@ -98,15 +96,16 @@ static void unlink_remote(struct pool *p, struct remote *r)
 	queue_remove(&r->q);
 }
 
-/* Its child is gone (or taken over): out of the counts and freed. */
-static void remote_free(struct pool *p, struct remote *r)
+/* Its child is gone (or taken over, with the connection's place in the
+ * counts): freed, and out of the counts unless `counted` stays. */
+static void remote_free(struct pool *p, struct remote *r, int keep_counted)
 {
 	unlink_remote(p, r);
 	if (r->errfd >= 0)
 		close(r->errfd);
-	if (r->fd >= 0)
-		close(r->fd);
-	p->owner->slot_free(p->owner, &r->slot);
+	if (!keep_counted)
+		p->owner->slot_free(p->owner, &r->conn->slot);
+	conn_release(r->conn);
 	free(r->head);
 	free(r);
 }
@@ -220,7 +219,7 @@ static int send_remote(struct pool *p, struct remote *r)
 
 	while ((i = pick(p, tried)) >= 0) {
 		tried[i] = 1;
-		err = ipc_send(p->w[i]->sock, &r->msg, r->head, r->fd);
+		err = ipc_send(p->w[i]->sock, &r->msg, r->head, r->conn->fd);
 		if (err == 0) {
 			r->worker = (unsigned)i;
 			p->w[i]->inflight++;
@@ -242,10 +241,9 @@ static void off_worker(struct pool *p, struct remote *r)
  * resend will need the socket or the head. */
 static void landed(struct pool *p, struct remote *r)
 {
-	if (r->fd < 0)
+	if (r->conn->fd < 0)
 		return;
-	close(r->fd);
-	r->fd = -1;
+	close(conn_take_fd(r->conn));
 	free(r->head);
 	r->head = NULL;
 	off_worker(p, r);
@@ -264,11 +262,11 @@ static int wait_for_worker(struct pool *p, struct remote *r, const char *why)
 	if (p->stopping) {
 		struct logline l;
 		log_begin(&l, "spawn_error");
-		conn_log_fields(&l, r->route, &r->msg.ci);
-		conn_log_peer(&l, &r->msg.ci);
+		conn_log_fields(&l, r->conn);
+		conn_log_peer(&l, r->conn);
 		log_str(&l, "error", why);
 		log_end(&l);
-		remote_free(p, r);
+		remote_free(p, r, 0);
 		return -1;
 	}
 	r->waiting = 1;
@@ -304,12 +302,11 @@ static uint32_t listen_index(const struct listener *l, const struct route *r)
 	return i;
 }
 
-void pool_handover(struct pool *p, const struct listener *l,
-    const struct route *route, int fd, const struct conn_info *ci,
-    const struct source_key *src, const char *head, size_t headlen)
+void pool_handover(struct pool *p, const struct listener *l, struct conn *c,
+    const char *head, size_t headlen)
 {
 	uint32_t generation;
-	struct config *c = p->owner->config(p->owner, &generation);
+	struct config *cfg = p->owner->config(p->owner, &generation);
 	struct remote *r = calloc(1, sizeof *r);
 
 	if (r && headlen && !(r->head = malloc(headlen))) {
@@ -317,25 +314,25 @@ void pool_handover(struct pool *p, const struct listener *l,
 		r = NULL;
 	}
 	if (!r) {
-		close(fd);
-		child_log_spawn_error(route, ci, "handover", UV_ENOMEM);
+		close(conn_take_fd(c));
+		child_log_spawn_error(c, "handover", UV_ENOMEM);
+		conn_release(c);
 		return;
 	}
 	r->pool = p;
-	r->route = route;
-	r->fd = fd;
+	r->conn = c;
 	r->errfd = -1;
 	r->started = uv_hrtime();
 	r->msg.type = IPC_CONN;
-	r->msg.route = (uint32_t)(route - c->routes);
-	r->msg.listen = listen_index(l, route);
+	r->msg.route = (uint32_t)(c->route - cfg->routes);
+	r->msg.listen = listen_index(l, c->route);
 	r->msg.generation = generation;
-	r->msg.conn = ci->id;
-	r->msg.ci = *ci;
+	r->msg.conn = c->ci.id;
+	r->msg.ci = c->ci;
 	if (headlen)
 		memcpy(r->head, head, headlen);
 	r->msg.datalen = (uint32_t)headlen;
-	p->owner->slot_take(p->owner, &r->slot, route, src);
+	p->owner->slot_take(p->owner, &c->slot, c->route, &c->src);
 	link_remote(p, r);
 	dispatch(p, r);
 }
@@ -385,7 +382,7 @@ static void on_report(struct pool *p, const struct ipc_msg *m, int fd)
 		landed(p, r);
 	} else if (m->type == IPC_GONE) {
 		landed(p, r);
-		remote_free(p, r);
+		remote_free(p, r, 0);
 		p->owner->changed(p->owner);
 	} else if (m->type == IPC_BACK) {
 		sent_back(p, r);
@@ -449,15 +446,14 @@ static const struct orphans_hooks orphans_hooks = {
  * the remote gives way to it. */
 static void adopt(struct pool *p, struct remote *r)
 {
-	int err = orphans_adopt(&p->orphans, r->pid, r->route, &r->msg.ci,
-	    r->started, &r->slot, r->errfd);
+	int err = orphans_adopt(&p->orphans, r->pid, r->conn, r->started, r->errfd);
 
 	r->errfd = -1;
 	/* Not watched: its end is reaped all the same, unlogged. */
 	if (err < 0)
 		log_warnx("conn %llu: cannot take over pid %d: %s",
 		    (unsigned long long)r->msg.conn, (int)r->pid, strerror(-err));
-	remote_free(p, r);
+	remote_free(p, r, 1);
 }
 
 void pool_end_orphans(struct pool *p, double grace)
@@ -639,8 +635,8 @@ void pool_stop(struct pool *p)
 	queue_foreach(q, n, &p->remotes) {
 		struct remote *r = queue_data(q, struct remote, q);
 		if (r->waiting) {
-			conn_event("refuse", r->route, &r->msg.ci, "shutdown");
-			remote_free(p, r);
+			conn_event(r->conn, "refuse", "shutdown");
+			remote_free(p, r, 0);
 		}
 	}
 	for (unsigned i = 0; i < p->n; i++)

@@ -15,10 +15,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "env.h"
+#include "conn.h"
 #include "listener.h"
-#include "slot.h"
-#include "source.h"
 
 struct pool;
 struct pool_owner;
@@ -43,12 +41,12 @@ struct pool_owner {
 int pool_start(struct pool_owner *owner, struct config *c, struct pool **out,
     char *err, size_t errlen);
 
-/* Hands an admitted connection for route r, accepted on l, to a worker;
- * closes fd in every case. An HTTP route's request head (headlen bytes,
- * at most IPC_DATA_MAX) goes with it, for the worker to parse again. */
-void pool_handover(struct pool *p, const struct listener *l,
-    const struct route *r, int fd, const struct conn_info *ci,
-    const struct source_key *src, const char *head, size_t headlen);
+/* Hands an admitted connection, accepted on l, to a worker (the caller's
+ * reference; the gateway's copy of its socket is closed once the worker
+ * has its own). An HTTP route's request head (headlen bytes, at most
+ * IPC_DATA_MAX) goes with it, for the worker to parse again. */
+void pool_handover(struct pool *p, const struct listener *l, struct conn *c,
+    const char *head, size_t headlen);
 
 /* Sends the server's current config to every worker (after a reload). */
 void pool_reload(struct pool *p);

@@ -8,51 +8,15 @@
 #include "linger.h"
 #include "log.h"
 
-void conn_log_fields(struct logline *l, const struct route *r,
-    const struct conn_info *ci)
+void refuse_raw(uv_loop_t *loop, const struct conn *c, int fd,
+    const char *reason)
 {
-	log_str(l, "route", r->name);
-	log_uint(l, "conn", ci->id);
-}
+	const struct route *r = c->route;
 
-void conn_log_peer(struct logline *l, const struct conn_info *ci)
-{
-	char peer[96];
-
-	if (ci->tcp) {
-		snprintf(peer, sizeof peer, strchr(ci->remote_ip, ':') ?
-		    "[%s]:%u" : "%s:%u", ci->remote_ip, ci->remote_port);
-		log_str(l, "peer", peer);
-	} else if (ci->have_cred) {
-		log_uint(l, "uid", ci->uid);
-		log_uint(l, "gid", ci->gid);
-		/* pid= is the child's in the events that carry both. */
-		log_int(l, "peer_pid", ci->pid);
-	}
-	if (ci->via[0])
-		log_str(l, "via", ci->via);
-}
-
-void conn_event(const char *event, const struct route *r,
-    const struct conn_info *ci, const char *reason)
-{
-	struct logline l;
-
-	log_begin(&l, event);
-	conn_log_fields(&l, r, ci);
-	conn_log_peer(&l, ci);
-	if (reason)
-		log_str(&l, "reason", reason);
-	log_end(&l);
-}
-
-void refuse_raw(uv_loop_t *loop, const struct route *r, int fd,
-    const struct conn_info *ci, const char *reason)
-{
 	if (strcmp(reason, "deny") != 0 && r->busy_len)
 		send(fd, r->busy_message, r->busy_len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	linger_close(loop, fd);
-	conn_event("refuse", r, ci, reason);
+	conn_event(c, "refuse", reason);
 }
 
 /* The answer is small and the socket fresh: it fits in the socket buffer,
@@ -76,23 +40,22 @@ static void send_answer(int fd, int status)
 	send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-void refuse_http(uv_loop_t *loop, const struct route *r, int fd,
-    const struct conn_info *ci, const char *reason)
+void refuse_http(uv_loop_t *loop, const struct conn *c, int fd,
+    const char *reason)
 {
-	conn_event("refuse", r, ci, reason);
+	conn_event(c, "refuse", reason);
 	send_answer(fd, strcmp(reason, "deny") == 0 ? 403 : 503);
 	linger_close(loop, fd);
 }
 
-void answer_http(uv_loop_t *loop, const struct route *r, int fd,
-    const struct conn_info *ci, int status)
+void answer_http(uv_loop_t *loop, const struct conn *c, int fd, int status)
 {
 	struct logline l;
 
 	send_answer(fd, status);
 	log_begin(&l, "http_error");
-	conn_log_fields(&l, r, ci);
-	conn_log_peer(&l, ci);
+	conn_log_fields(&l, c);
+	conn_log_peer(&l, c);
 	log_int(&l, "status", status);
 	log_end(&l);
 	linger_close(loop, fd);

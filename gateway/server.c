@@ -113,26 +113,14 @@ static unsigned server_source_live(struct server *s, const struct route *r,
 	return source_count(&state_of(s, r)->sources, k);
 }
 
-static const char *server_admit(struct server *s, const struct route *r,
-    const struct conn_info *ci, struct source_key *src)
+/* The checks of a connection whose route is known: NULL to go on, or
+ * why it is refused. Its source is the one it counts toward from now. */
+static const char *server_admit(struct server *s, struct conn *c)
 {
-	struct route_state *rs = state_of(s, r);
+	struct route_state *rs = state_of(s, c->route);
 
-	admit_source_of(ci, src);
-	return admit_route(r, ci, rs->live, source_count(&rs->sources, src));
-}
-
-/* The checks between accept and spawn. Returns 0 to go on, or -1 when
- * the connection was refused (and closed). */
-static int admit(struct server *s, const struct route *r, int fd,
-    struct conn_info *ci, struct source_key *src)
-{
-	const char *reason = server_admit(s, r, ci, src);
-
-	if (!reason)
-		return 0;
-	refuse_raw(s->loop, r, fd, ci, reason);
-	return -1;
+	admit_source_of(&c->ci, &c->src);
+	return admit_route(c->route, &c->ci, rs->live, source_count(&rs->sources, &c->src));
 }
 
 static int server_must_wait(struct server *s, const struct route *r)
@@ -162,10 +150,11 @@ static void server_slot_free(struct server *s, struct slot *sl)
 }
 
 /* The child joins the server's list and counts. */
-static void child_started(struct server *s, struct child *c,
-    const struct source_key *src)
+static void child_started(struct server *s, struct child *c)
 {
-	server_slot_take(s, &c->slot, c->route, src);
+	struct conn *conn = c->conn;
+
+	server_slot_take(s, &conn->slot, conn->route, &conn->src);
 	c->listed = 1;
 	queue_insert_tail(&s->children, &c->q);
 }
@@ -195,21 +184,21 @@ static int held_room(struct held_queue *hq)
 /* A held client's turn: the route of the same name in the running config
  * (a reload may have come in between). In a worker each way out of the
  * queue is reported, as a spawn or as gone. */
-static int held_start(struct held_queue *hq, const struct route *held_for,
-    int fd, const struct conn_info *ci, const struct source_key *src)
+static int held_start(struct held_queue *hq, struct conn *conn)
 {
 	struct server *s = of_held(hq);
-	const struct route *r = route_named(s->config, held_for->name);
+	const struct route *r = route_named(s->config, conn->route->name);
 	struct child *c;
 	int err;
 
 	if (!r) {
-		close(fd);
-		conn_event("gone", held_for, ci, "route removed");
-		server_report(s, IPC_GONE, ci->id, 0);
+		close(conn_take_fd(conn));
+		conn_event(conn, "gone", "route removed");
+		server_report(s, IPC_GONE, conn->ci.id, 0);
 		return 0;
 	}
-	c = server_spawn(s, r, fd, ci, src, NULL, &err);
+	conn_set_route(conn, s->config, r);
+	c = server_spawn(s, conn, NULL, &err);
 	if (!c && child_shortage(err)) {
 		starve(s, "spawn_error", r, NULL, -err);
 		return err;
@@ -217,13 +206,13 @@ static int held_start(struct held_queue *hq, const struct route *held_for,
 	if (c)
 		server_report_spawn(s, c);
 	else
-		server_report(s, IPC_GONE, ci->id, 0);
+		server_report(s, IPC_GONE, conn->ci.id, 0);
 	return 0;
 }
 
-static void held_gone(struct held_queue *hq, const struct conn_info *ci)
+static void held_gone(struct held_queue *hq, const struct conn *c)
 {
-	server_report(of_held(hq), IPC_GONE, ci->id, 0);
+	server_report(of_held(hq), IPC_GONE, c->ci.id, 0);
 }
 
 static const struct held_hooks held_hooks = {
@@ -232,10 +221,11 @@ static const struct held_hooks held_hooks = {
 	.gone = held_gone,
 };
 
-void server_hold(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, const struct source_key *src, int err)
+void server_hold(struct server *s, struct conn *c, int err)
 {
-	held_add(&s->held, r, s->config, fd, ci, src);
+	const struct route *r = c->route;
+
+	held_add(&s->held, c);
 	if (err)
 		starve(s, "spawn_error", r, NULL, -err);
 }
@@ -249,50 +239,60 @@ static void resume(struct server *s)
 	server_update_accepting(s);
 }
 
-struct child *server_spawn(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, const struct source_key *src,
+struct child *server_spawn(struct server *s, struct conn *conn,
     const struct http_spawn *hs, int *err)
 {
-	struct child *c = child_spawn(s->loop, &s->child_owner, r, fd, ci, hs,
+	struct child *c = child_spawn(s->loop, &s->child_owner, conn, hs,
 	    s->config->kill_grace, err);
 
 	if (c)
-		child_started(s, c, src);
+		child_started(s, c);
 	return c;
 }
 
-/* A connection ready for its child (raw routes): checked, then handed
- * to a worker or spawned here. Returns -1 when the gateway is short of
- * resources (the client is held; accepting pauses). */
-static int take(struct server *s, struct listener *l, const struct route *r,
-    int fd, struct conn_info *ci)
+/* A raw route's connection ready for its child: checked, then handed to
+ * a worker or spawned here. Takes the caller's reference. Returns -1
+ * when the gateway is short of resources (the client is held; accepting
+ * pauses). */
+static int take(struct server *s, struct listener *l, struct conn *c)
 {
-	struct source_key src;
+	const char *reason = server_admit(s, c);
 	int err;
 
-	if (admit(s, r, fd, ci, &src) < 0)
+	if (reason) {
+		refuse_raw(s->loop, c, conn_take_fd(c), reason);
+	} else if (s->pool) {
+		pool_handover(s->pool, l, c, NULL, 0);
 		return 0;
-	if (s->pool) {
-		pool_handover(s->pool, l, r, fd, ci, &src, NULL, 0);
-		return 0;
+	} else if (!server_spawn(s, c, NULL, &err) && child_shortage(err)) {
+		server_hold(s, c, err);
+		return -1;
 	}
-	if (server_spawn(s, r, fd, ci, &src, NULL, &err) || !child_shortage(err))
-		return 0;
-	server_hold(s, r, fd, ci, &src, err);
-	return -1;
+	conn_release(c);
+	return 0;
 }
 
-static void server_take(struct server *s, struct listener *l, const struct route *r,
-    int fd, struct conn_info *ci)
+/* A new connection, numbered; NULL (and the client closed, and logged)
+ * when there is no memory for it. */
+static struct conn *accepted(struct server *s, struct listener *l, int fd,
+    struct conn_info *ci)
 {
-	take(s, l, r, fd, ci);
-	server_update_accepting(s);
+	struct conn *c;
+
+	ci->id = ++s->last_conn;
+	if (!(c = conn_new(fd, ci, s->config, l->route))) {
+		struct conn gone = { .ci = *ci, .route = l->route };
+		close(fd);
+		conn_event(&gone, "refuse", "busy");
+	}
+	return c;
 }
 
 void server_on_readable(struct listener *l)
 {
 	struct server *s = l->data;
 	struct conn_info ci;
+	struct conn *c;
 
 	for (int i = 0; i < ACCEPT_BATCH && may_accept(s, l); i++) {
 		int fd = listener_accept(l, &ci);
@@ -305,12 +305,11 @@ void server_on_readable(struct listener *l)
 			starve(s, "accept_error", l->route, l->name, -fd);
 			break;
 		}
-		ci.id = ++s->last_conn;
-		if (pending_needed(l)) {
-			pending_start(&s->reading, l, fd, &ci);
+		if (!(c = accepted(s, l, fd, &ci)))
 			continue;
-		}
-		if (take(s, l, l->route, fd, &ci) < 0)
+		if (pending_needed(l))
+			pending_start(&s->reading, l, c);
+		else if (take(s, l, c) < 0)
 			break;
 	}
 	server_update_accepting(s);
@@ -324,7 +323,6 @@ static void server_child_forget(struct server *s, struct child *c)
 		return;
 	queue_remove(&c->q);
 	c->listed = 0;
-	slot_release(&c->slot);
 	/* Its last descriptors are closed only now, after its exit (a pidfd
 	 * goes with its handle): a shortage may be over, so try again at
 	 * once rather than on the retry timer. */
@@ -355,14 +353,14 @@ void server_report(struct server *s, uint32_t type, uint64_t conn, pid_t pid)
 void server_report_spawn(struct server *s, const struct child *c)
 {
 	if (s->role)
-		s->role->report(s->role, IPC_SPAWNED, c->ci.id, c->pid,
+		s->role->report(s->role, IPC_SPAWNED, c->conn->ci.id, c->pid,
 		    child_stderr_fd(c));
 }
 
 static void server_child_exited(struct server *s, struct child *c)
 {
-	server_slot_uncount(s, &c->slot);
-	server_report(s, IPC_GONE, c->ci.id, c->pid);
+	server_slot_uncount(s, &c->conn->slot);
+	server_report(s, IPC_GONE, c->conn->ci.id, c->pid);
 	server_changed(s);
 }
 
@@ -424,8 +422,8 @@ static unsigned detach_children(struct server *s)
 		struct child *c = queue_data(q, struct child, q);
 		if (c->alive && !child_needs_gateway(c)) {
 			child_detach(c);
-			server_slot_uncount(s, &c->slot);
-			server_report(s, IPC_GONE, c->ci.id, c->pid);
+			server_slot_uncount(s, &c->conn->slot);
+			server_report(s, IPC_GONE, c->conn->ci.id, c->pid);
 			detached++;
 		}
 	}
@@ -509,38 +507,43 @@ static struct server *of_reading(struct pending_set *set)
 	return container_of(set, struct server, reading);
 }
 
-/* A parsed request for route r, accepted on l: checked, then handed to
- * a worker with its head (headlen bytes) or run here. Takes fd and req. */
-static void take_request(struct server *s, struct listener *l,
-    const struct route *r, int fd, struct conn_info *ci,
+/* A parsed request, accepted on l: checked, then handed to a worker
+ * with its head (headlen bytes) or run here. Takes the caller's
+ * reference, and req. */
+static void take_request(struct server *s, struct listener *l, struct conn *c,
     struct http_request *req, const char *head, size_t headlen)
 {
-	struct source_key src;
-	const char *reason = server_admit(s, r, ci, &src);
+	const char *reason = server_admit(s, c);
 
 	if (reason) {
-		refuse_http(s->loop, r, fd, ci, reason);
+		refuse_http(s->loop, c, conn_take_fd(c), reason);
 		free(req);
+		conn_release(c);
 		return;
 	}
 	if (s->pool) {
 		free(req);
-		pool_handover(s->pool, l, r, fd, ci, &src, head, headlen);
+		pool_handover(s->pool, l, c, head, headlen);
 		return;
 	}
-	http_run(&s->http, r, fd, ci, &src, req);
+	http_run(&s->http, c, req);
 }
 
 static void reading_ready(struct pending_set *set, struct listener *l,
-    const struct route *r, int fd, struct conn_info *ci,
-    struct http_request *req, const char *head, size_t headlen)
+    struct conn *c, struct http_request *req, const char *head, size_t headlen)
 {
 	struct server *s = of_reading(set);
 
 	if (req)
-		take_request(s, l, r, fd, ci, req, head, headlen);
+		take_request(s, l, c, req, head, headlen);
 	else
-		server_take(s, l, r, fd, ci);
+		take(s, l, c);
+	server_update_accepting(s);
+}
+
+static struct config *reading_config(struct pending_set *set)
+{
+	return of_reading(set)->config;
 }
 
 static int reading_must_wait(struct pending_set *set, const struct route *r)
@@ -561,6 +564,7 @@ static void reading_changed(struct pending_set *set)
 
 static const struct pending_hooks reading_hooks = {
 	.ready = reading_ready,
+	.config = reading_config,
 	.must_wait = reading_must_wait,
 	.source_live = reading_source_live,
 	.changed = reading_changed,
@@ -573,16 +577,10 @@ static struct server *of_http(struct http_owner *o)
 	return container_of(o, struct server, http);
 }
 
-static struct config *http_config(struct http_owner *o)
-{
-	return of_http(o)->config;
-}
-
-static struct child *http_spawn(struct http_owner *o, const struct route *r,
-    int fd, const struct conn_info *ci, const struct source_key *src,
+static struct child *http_spawn(struct http_owner *o, struct conn *c,
     const struct http_spawn *hs, int *err)
 {
-	return server_spawn(of_http(o), r, fd, ci, src, hs, err);
+	return server_spawn(of_http(o), c, hs, err);
 }
 
 /* ---- what its children tell ---- */
@@ -640,7 +638,6 @@ void server_init(struct server *s, uv_loop_t *loop)
 	held_init(&s->held, loop, &held_hooks);
 	queue_init(&s->children);
 	s->http.loop = loop;
-	s->http.config = http_config;
 	s->http.spawn = http_spawn;
 	s->child_owner.exited = child_exited;
 	s->child_owner.freed = child_freed;

@@ -38,7 +38,7 @@ struct server_role {
 };
 struct pending;
 struct http_spawn;
-struct conn_info;
+struct conn;
 
 struct server {
 	uv_loop_t *loop;
@@ -82,11 +82,10 @@ void server_reload(struct server *s);
 /* Releases what is left once the loop has ended, the config included. */
 void server_free(struct server *s);
 
-/* Starts route r's child on fd and counts it toward src (a worker's
+/* Starts the connection's child and counts it toward c->src (a worker's
  * connections; an HTTP request's through the http_owner). NULL with *err
  * as child_spawn says. */
-struct child *server_spawn(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, const struct source_key *src,
+struct child *server_spawn(struct server *s, struct conn *c,
     const struct http_spawn *hs, int *err);
 
 #endif

@@ -15,7 +15,7 @@ struct route;
 struct route_state;
 struct listener;
 struct listen_addr;
-struct conn_info;
+struct conn;
 struct source_key;
 struct child;
 
@@ -31,12 +31,11 @@ void server_init(struct server *s, uv_loop_t *loop);
 void server_update_accepting(struct server *s);
 void server_on_readable(struct listener *l);
 
-/* Keeps a client that cannot have its child yet (the gateway is short of
+/* Keeps a client (the caller's reference) that cannot have its child yet (the gateway is short of
  * descriptors, memory or processes: err, which pauses and is logged; or
  * 0, behind others already kept). It is spawned, in order, when they are
  * back. */
-void server_hold(struct server *s, const struct route *r, int fd,
-    const struct conn_info *ci, const struct source_key *src, int err);
+void server_hold(struct server *s, struct conn *c, int err);
 
 /* In a worker, the main process counts too: tells it (else nothing). */
 void server_report(struct server *s, uint32_t type, uint64_t conn, pid_t pid);

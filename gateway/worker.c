@@ -67,33 +67,29 @@ static void use_config(struct server *s, struct config *c, uint32_t generation)
 }
 
 /* An HTTP route's connection: its head, read and checked by the main
- * process, is parsed again here. */
-static struct child *worker_http(struct server *s, const struct route *r,
-    int fd, const struct conn_info *ci, const struct source_key *src,
+ * process, is parsed again here. Takes the caller's reference. */
+static struct child *worker_http(struct server *s, struct conn *c,
     const char *head, size_t headlen)
 {
 	struct http_request *req = malloc(sizeof *req);
 
-	if (!req) {
-		answer_http(s->loop, r, fd, ci, 503);
-		return NULL;
-	}
-	if (http_parse_head(head, headlen, req) != (int)headlen) {
+	if (!req || http_parse_head(head, headlen, req) != (int)headlen) {
 		/* Not what the main process parsed: say so, not guess. */
+		answer_http(s->loop, c, conn_take_fd(c), req ? 500 : 503);
 		free(req);
-		answer_http(s->loop, r, fd, ci, 500);
+		conn_release(c);
 		return NULL;
 	}
-	return http_run(&s->http, r, fd, ci, src, req);
+	return http_run(&s->http, c, req);
 }
 
+/* A connection the main process has accepted, admitted and counted. */
 static void worker_conn(struct server *s, const struct ipc_msg *m,
     const char *data, int fd)
 {
 	const struct route *r;
-	struct conn_info ci = m->ci;
-	struct source_key src;
-	struct child *c;
+	struct conn *c;
+	struct child *child;
 	int err = 0;
 
 	if (m->generation != s->generation || m->route >= s->config->nroutes ||
@@ -108,23 +104,30 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 		return;
 	}
 	r = &s->config->routes[m->route];
-	admit_source_of(&ci, &src);
+	if (!(c = conn_new(fd, &m->ci, s->config, r))) {
+		log_warnx("conn %llu: %s", (unsigned long long)m->conn, strerror(ENOMEM));
+		close(fd);
+		server_report(s, IPC_GONE, m->conn, 0);
+		return;
+	}
+	admit_source_of(&c->ci, &c->src);
 	if (r->protocol != PROTO_RAW) {
-		c = worker_http(s, r, fd, &ci, &src, data, m->datalen);
+		child = worker_http(s, c, data, m->datalen);
 	} else if (!held_empty(&s->held)) {
 		/* Behind the clients kept before it, in order. */
-		server_hold(s, r, fd, &ci, &src, 0);
+		server_hold(s, c, 0);
 		return;
-	} else if (!(c = server_spawn(s, r, fd, &ci, &src, NULL, &err)) &&
-	    child_shortage(err)) {
+	} else if (!(child = server_spawn(s, c, NULL, &err)) && child_shortage(err)) {
 		/* Kept, as a single process keeps it, until descriptors or
 		 * processes are back; the main process counts it meanwhile
 		 * and hands new clients to the other workers first. */
-		server_hold(s, r, fd, &ci, &src, err);
+		server_hold(s, c, err);
 		return;
+	} else {
+		conn_release(c);
 	}
-	if (c)
-		server_report_spawn(s, c);
+	if (child)
+		server_report_spawn(s, child);
 	else
 		server_report(s, IPC_GONE, m->conn, 0);
 }
