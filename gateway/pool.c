@@ -1,22 +1,17 @@
 #include "pool.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "ipc.h"
 #include "log.h"
 #include "orphans.h"
-#include "refuse.h"
-#include "spawn.h"
+#include "pool_worker.h"
 #include "util.h"
 
 #define BUCKETS 1024
@@ -36,17 +31,6 @@ struct remote {
 	uint64_t started;               /* uv_hrtime() */
 	struct queue q;                 /* in the pool's remotes */
 	struct remote *hnext;           /* by connection id */
-};
-
-/* One worker process; a restarted worker is a new struct, since the old
- * one's handle may still be closing. */
-struct worker {
-	pid_t pid;
-	uint64_t started;               /* ms, loop time */
-	int sock;
-	unsigned inflight;              /* handed over, not yet spawned */
-	uv_poll_t poll;
-	struct pool *pool;
 };
 
 struct pool {
@@ -116,83 +100,21 @@ static int send_config(struct pool *p, struct worker *w)
 {
 	uint32_t generation;
 	struct config *c = p->owner->config(p->owner, &generation);
-	struct ipc_msg m = { .type = IPC_CONFIG, .generation = generation };
-	int fd = memfd_create("gateway.ini", MFD_CLOEXEC), err;
 
-	if (fd < 0)
-		return -errno;
-	if (write(fd, c->text, c->textlen) != (ssize_t)c->textlen) {
-		err = errno ? -errno : -EIO;
-		close(fd);
-		return err;
-	}
-	err = ipc_send(w->sock, &m, NULL, fd);
-	close(fd);
-	return err;
-}
-
-static void on_worker_closed(uv_handle_t *h)
-{
-	free(h->data);
+	return worker_send_config(w, c, generation);
 }
 
 static int worker_spawn(struct pool *p, unsigned i)
 {
-	struct worker *w = calloc(1, sizeof *w);
-	sigset_t all, old;
-	int sv[2], err;
-	pid_t pid;
-	unsigned long long soft, hard;
-	char ssoft[24], shard[24];
-	/* Before the fork: nothing but exec may run in the child. */
-	const char *path = p->owner->config(p->owner, NULL)->path;
+	int err;
+	struct worker *w = worker_start(p->owner->loop,
+	    p->owner->config(p->owner, NULL)->path, i + 1, &err);
 
-	spawn_base_nofile(&soft, &hard);
-	snprintf(ssoft, sizeof ssoft, "%llu", soft);
-	snprintf(shard, sizeof shard, "%llu", hard);
 	if (!w)
-		return -ENOMEM;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		free(w);
-		return -errno;
-	}
-	/* No handler of ours may run between fork and exec; the worker
-	 * unblocks its signals itself. */
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0) {
-		if (sv[1] == WORKER_FD)
-			fcntl(WORKER_FD, F_SETFD, 0);
-		else
-			dup2(sv[1], WORKER_FD);
-		execl("/proc/self/exe", "gatewayd", WORKER_ARG,
-		    path, ssoft, shard, (char *)NULL);
-		_exit(127);
-	}
-	err = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(sv[1]);
-	if (pid < 0) {
-		close(sv[0]);
-		free(w);
-		return -err;
-	}
-	w->pid = pid;
-	w->started = uv_now(p->owner->loop);
-	w->sock = sv[0];
-	w->pool = p;
+		return err;
 	p->w[i] = w;
-	uv_poll_init(p->owner->loop, &w->poll, w->sock);
-	w->poll.data = w;
+	w->poll.data = p;
 	uv_poll_start(&w->poll, UV_READABLE, on_worker_readable);
-	{
-		struct logline l;
-		log_begin(&l, "worker");
-		log_uint(&l, "worker", i + 1);
-		log_int(&l, "pid", pid);
-		log_end(&l);
-	}
 	return send_config(p, w);
 }
 
@@ -400,11 +322,9 @@ static void read_reports(struct pool *p, struct worker *w)
 
 static void on_worker_readable(uv_poll_t *h, int status, int events)
 {
-	struct worker *w = h->data;
-
 	(void)status;
 	(void)events;
-	read_reports(w->pool, w);
+	read_reports(h->data, container_of(h, struct worker, poll));
 	/* EOF: the worker is ending; its exit comes through SIGCHLD. */
 }
 
@@ -489,8 +409,7 @@ static void worker_died(struct pool *p, unsigned i, int st)
 	/* What it said before it died still counts. */
 	read_reports(p, w);
 	p->w[i] = NULL;
-	uv_close((uv_handle_t *)&w->poll, on_worker_closed);
-	close(w->sock);
+	worker_close(w);
 	if (!p->stopping || WIFSIGNALED(st) || WEXITSTATUS(st) != 0)
 		log_warnx("worker %u (pid %d) ended with %s %d%s", i + 1, (int)w->pid,
 		    WIFSIGNALED(st) ? "signal" : "status",

@@ -136,13 +136,6 @@ static void server_slot_take(struct server *s, struct slot *sl, const struct rou
 	s->nchildren++;
 }
 
-/* Out of the counts; the references stay until the holder is freed. */
-static void server_slot_uncount(struct server *s, struct slot *sl)
-{
-	if (slot_uncount(sl))
-		s->nchildren--;
-}
-
 static void server_slot_free(struct server *s, struct slot *sl)
 {
 	server_slot_uncount(s, sl);
@@ -330,31 +323,14 @@ static void server_child_forget(struct server *s, struct child *c)
 		resume(s);
 }
 
-static void finish(struct server *s);
-
 static void server_changed(struct server *s)
 {
 	if (s->stopping) {
-		if (s->nchildren == 0 && (!s->pool || pool_done(s->pool)))
-			finish(s);
+		server_finish_when_done(s);
 		return;
 	}
 	/* A freed slot is the likeliest sign that resources are back. */
 	resume(s);
-}
-
-/* In a worker, the main process counts too: tell it. */
-void server_report(struct server *s, uint32_t type, uint64_t conn, pid_t pid)
-{
-	if (s->role)
-		s->role->report(s->role, type, conn, pid, -1);
-}
-
-void server_report_spawn(struct server *s, const struct child *c)
-{
-	if (s->role)
-		s->role->report(s->role, IPC_SPAWNED, c->conn->ci.id, c->pid,
-		    child_stderr_fd(c));
 }
 
 static void server_child_exited(struct server *s, struct child *c)
@@ -362,111 +338,6 @@ static void server_child_exited(struct server *s, struct child *c)
 	server_slot_uncount(s, &c->conn->slot);
 	server_report(s, IPC_GONE, c->conn->ci.id, c->pid);
 	server_changed(s);
-}
-
-/* ---- stopping ---- */
-
-static uint64_t ms(double secs)
-{
-	return (uint64_t)(secs * 1000 + 0.5);
-}
-
-/* Each child's kill path: TERM now, KILL after kill_grace. */
-static void terminate_children(struct server *s)
-{
-	struct queue *q, *n;
-
-	if (s->terminating)
-		return;
-	s->terminating = 1;
-	queue_foreach(q, n, &s->children)
-		child_end(queue_data(q, struct child, q), "shutdown", s->config->kill_grace);
-	if (s->pool)
-		pool_end_orphans(s->pool, s->config->kill_grace);
-}
-
-static void on_shutdown_grace_over(uv_timer_t *t)
-{
-	terminate_children(container_of(t, struct server, stop_timer));
-}
-
-static void finish(struct server *s)
-{
-	struct queue *q, *n;
-
-	if (s->finished)
-		return;
-	s->finished = 1;
-	if (s->pool)
-		pool_close(s->pool);
-	if (s->role)
-		s->role->finish(s->role);
-	uv_timer_stop(&s->stop_timer);
-	uv_timer_stop(&s->retry_timer);
-	uv_close((uv_handle_t *)&s->stop_timer, NULL);
-	uv_close((uv_handle_t *)&s->retry_timer, NULL);
-	for (size_t i = 0; i < sizeof s->sig / sizeof *s->sig; i++)
-		uv_close((uv_handle_t *)&s->sig[i], NULL);
-	queue_foreach(q, n, &s->children)
-		child_release(queue_data(q, struct child, q));
-}
-
-/* on_shutdown = detach: children that no longer need the gateway are
- * left to finish on their own; the others are waited for. */
-static unsigned detach_children(struct server *s)
-{
-	unsigned detached = 0;
-	struct queue *q, *n;
-
-	queue_foreach(q, n, &s->children) {
-		struct child *c = queue_data(q, struct child, q);
-		if (c->alive && !child_needs_gateway(c)) {
-			child_detach(c);
-			server_slot_uncount(s, &c->conn->slot);
-			server_report(s, IPC_GONE, c->conn->ci.id, c->pid);
-			detached++;
-		}
-	}
-	return detached;
-}
-
-void server_stop_sig(struct server *s, int sig)
-{
-	struct logline l;
-	unsigned detached = 0;
-
-	if (s->pool)
-		pool_stop(s->pool); /* the workers count the signals too */
-	if (s->stopping) {
-		/* A second signal: end the children now. */
-		terminate_children(s);
-		return;
-	}
-	s->stopping = 1;
-	if (s->config->on_shutdown == SHUTDOWN_DETACH)
-		detached = detach_children(s);
-	if (s->role)
-		goto stopping; /* the main process logs the stop */
-	log_begin(&l, "stop");
-	log_str(&l, "signal", sigabbrev_np(sig));
-	log_uint(&l, "children", s->nchildren);
-	if (s->config->on_shutdown == SHUTDOWN_DETACH)
-		log_uint(&l, "detached", detached);
-	log_end(&l);
-stopping:
-	server_close_listeners(s->listeners, s->nlisteners);
-	s->nlisteners = 0;
-	held_drop(&s->held, "shutdown"); /* no child will come for them now */
-	pending_drop(&s->reading, NULL, "shutdown");
-	uv_timer_stop(&s->retry_timer);
-	uv_timer_start(&s->stop_timer, on_shutdown_grace_over,
-	    ms(s->config->shutdown_grace), 0);
-	server_changed(s);
-}
-
-void server_stop(struct server *s)
-{
-	server_stop_sig(s, SIGTERM);
 }
 
 static void on_signal(uv_signal_t *h, int sig)

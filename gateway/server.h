@@ -13,6 +13,7 @@
 #include "child.h"
 #include "held.h"
 #include "httpconn.h"
+#include "ipc.h"
 #include "pending.h"
 #include "pool.h"
 #include "slot.h"
@@ -87,5 +88,29 @@ void server_free(struct server *s);
  * as child_spawn says. */
 struct child *server_spawn(struct server *s, struct conn *c,
     const struct http_spawn *hs, int *err);
+
+/* In a worker, the main process counts too: tells it (else nothing). */
+static inline void server_report(struct server *s, uint32_t type, uint64_t conn,
+    pid_t pid)
+{
+	if (s->role)
+		s->role->report(s->role, type, conn, pid, -1);
+}
+
+/* The same for a child just started: IPC_SPAWNED, with a copy of its
+ * stderr = log pipe for the main process to read if this worker dies. */
+static inline void server_report_spawn(struct server *s, const struct child *c)
+{
+	if (s->role)
+		s->role->report(s->role, IPC_SPAWNED, c->conn->ci.id, c->pid,
+		    child_stderr_fd(c));
+}
+
+/* Out of the counts (the references stay until the holder is freed). */
+static inline void server_slot_uncount(struct server *s, struct slot *sl)
+{
+	if (slot_uncount(sl))
+		s->nchildren--;
+}
 
 #endif

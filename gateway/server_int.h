@@ -1,6 +1,7 @@
-/* What the three parts of the server share: server.c (accepting, the
- * limits, the children, stopping), reload.c (the set of listeners, and
- * the reload that carries it over) and worker.c (a worker's side). */
+/* What the four parts of the server share: server.c (accepting, the
+ * limits, dispatching, the children), stop.c (the way it stops),
+ * reload.c (the set of listeners, and the reload that carries it over)
+ * and worker.c (a worker's side). */
 #ifndef GATEWAY_SERVER_INT_H
 #define GATEWAY_SERVER_INT_H
 
@@ -16,8 +17,6 @@ struct route_state;
 struct listener;
 struct listen_addr;
 struct conn;
-struct source_key;
-struct child;
 
 /* Route states for each route of c: the running config's state of the
  * same name (its children count toward the new limits), or a new one;
@@ -37,15 +36,11 @@ void server_on_readable(struct listener *l);
  * back. */
 void server_hold(struct server *s, struct conn *c, int err);
 
-/* In a worker, the main process counts too: tells it (else nothing). */
-void server_report(struct server *s, uint32_t type, uint64_t conn, pid_t pid);
-
-/* The same for a child just started: IPC_SPAWNED, with a copy of its
- * stderr = log pipe for the main process to read if this worker dies. */
-void server_report_spawn(struct server *s, const struct child *c);
-
-/* A stop for signal sig (a second one ends the children). */
+/* stop.c: a stop for signal sig (a second one ends the children). */
 void server_stop_sig(struct server *s, int sig);
+
+/* While stopping: finishes once no child and no worker is left. */
+void server_finish_when_done(struct server *s);
 
 /* The timers and the signal handlers every server has. */
 void server_start_handles(struct server *s);
