@@ -6,6 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A v4-mapped block (::ffff:a.b.c.d/N, N at least 96) is kept as the v4
+ * block it maps, a.b.c.d/(N-96): a v4-mapped peer is matched as its v4
+ * address, so a mapped entry would otherwise match no one, and a deny
+ * written that way would let everyone in. A wider v6 block (::/0) stays
+ * a v6 block: it matches v6 clients only. */
+static void unmap_v4(struct cidr *c)
+{
+	struct in6_addr in6;
+
+	memcpy(&in6, c->addr, sizeof in6);
+	if (c->family != AF_INET6 || c->prefix < 96 || !IN6_IS_ADDR_V4MAPPED(&in6))
+		return;
+	memmove(c->addr, c->addr + 12, 4);
+	memset(c->addr + 4, 0, sizeof c->addr - 4);
+	c->family = AF_INET;
+	c->prefix -= 96;
+}
+
 int cidr_parse(const char *text, struct cidr *out, const char **err)
 {
 	char host[64];
@@ -50,6 +68,7 @@ int cidr_parse(const char *text, struct cidr *out, const char **err)
 			*err = "host bits set beyond the prefix length";
 			return -1;
 		}
+	unmap_v4(out);
 	return 0;
 }
 

@@ -18,7 +18,9 @@ struct acl {
 };
 
 /* "10.0.0.0/8", "::1", "2001:db8::/32". Host bits beyond the prefix are
- * an error (a typo more often than not). Returns 0 or -1 with *err. */
+ * an error (a typo more often than not). A v4-mapped block
+ * ("::ffff:10.0.0.0/104") is returned as the v4 block it maps
+ * ("10.0.0.0/8"). Returns 0 or -1 with *err. */
 int cidr_parse(const char *text, struct cidr *out, const char **err);
 
 /* Appends a parsed block; -ENOMEM. */

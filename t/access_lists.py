@@ -1,8 +1,9 @@
 """allow and deny: v4 and v6 address and CIDR lists. Deny wins; with any
 allow only matches are served; a v4 client of a dual-stack listener (a
-v4-mapped v6 peer) is matched as v4. A refused client gets no child, only
-a closed connection and a refuse reason=deny event. Unix listeners take
-no lists."""
+v4-mapped v6 peer) is matched as v4, and an entry written v4-mapped
+(::ffff:127.0.0.2) is the v4 address it maps. A refused client gets no
+child, only a closed connection and a refuse reason=deny event. Unix
+listeners take no lists."""
 import os
 import sys
 
@@ -65,7 +66,25 @@ deny = 127.0.0.0/8
 listen = *:0
 exec = /bin/echo
 args = served
-allow = ::1, ::ffff:0:0/96
+allow = ::1, ::/80
+
+[mappeddeny]
+listen = 127.0.0.1:0
+exec = /bin/echo
+args = served
+deny = ::ffff:127.0.0.2, ::ffff:127.0.1.0/120
+
+[mappedallow]
+listen = 127.0.0.1:0
+exec = /bin/echo
+args = served
+allow = ::ffff:127.0.0.1
+
+[dualmappeddeny]
+listen = *:0
+exec = /bin/echo
+args = served
+deny = ::ffff:127.0.0.0/104
 """
 
 SERVED = b"served\n"
@@ -141,9 +160,25 @@ def test_dual_stack_v4_mapped():
         check(g, "dualdeny", "127.0.0.1", False)
         check(g, "dualdeny", "127.0.0.2", False)
         check(g, "dualdeny", "::1", True)
-        # v6 blocks (even ::ffff:0:0/96) never match a v4 client.
+        # A v6 block wider than the mapped range (::/80 holds
+        # ::ffff:0:0/96) is a v6 block: it never matches a v4 client.
         check(g, "dualv6only", "127.0.0.1", False)
         check(g, "dualv6only", "::1", True)
+        stop_ok(g)
+
+
+def test_v4_mapped_entries_match_v4_clients():
+    # An entry written in v4-mapped form is the v4 address or block it
+    # maps: a deny of ::ffff:127.0.0.2 refuses the v4 client 127.0.0.2,
+    # on a v4 listener and on a dual-stack one alike.
+    with gw.Gateway(CONFIG) as g:
+        check(g, "mappeddeny", "127.0.0.1", True)
+        check(g, "mappeddeny", "127.0.0.2", False)
+        check(g, "mappeddeny", "127.0.1.7", False)
+        check(g, "mappedallow", "127.0.0.1", True)
+        check(g, "mappedallow", "127.0.0.2", False)
+        check(g, "dualmappeddeny", "127.0.0.1", False)
+        check(g, "dualmappeddeny", "::1", True)
         stop_ok(g)
 
 

@@ -50,6 +50,12 @@ exec = /usr/bin/env
 proxy_protocol = any
 proxy_from = 127.0.0.2
 
+[mapped]
+listen = 127.0.0.1:0
+exec = /usr/bin/env
+proxy_protocol = any
+proxy_from = ::ffff:127.0.0.2
+
 [acl]
 listen = 127.0.0.1:0
 exec = /bin/echo
@@ -388,6 +394,27 @@ def test_header_from_outside_proxy_from():
         assert e["TCPREMOTEIP"] == "192.0.2.1", e
         sp = g.wait_event("spawn", route="strict")[0]
         assert sp["via"] == "127.0.0.2:%d" % me[1], (sp, me)
+        stop_ok(g)
+
+
+def test_v4_mapped_proxy_from_is_its_v4_address():
+    # proxy_from = ::ffff:127.0.0.2 names the v4 proxy 127.0.0.2.
+    with start() as g:
+        e, me = send_env(g, "mapped", hh.v1("192.0.2.1", "192.0.2.2", 1, 2),
+                         source="127.0.0.2")
+        assert e.get("TCPREMOTEIP") == "192.0.2.1", (e, g.log())
+        sp = g.wait_event("spawn", route="mapped")[0]
+        assert sp["via"] == "127.0.0.2:%d" % me[1], (sp, me)
+        # From 127.0.0.1 the connection is closed before a byte is read.
+        s = gw.connect(g.addr("mapped"), 30)
+        try:
+            out = recv_all(s)
+        finally:
+            s.close()
+        assert out == b"", out
+        ref = g.wait_event("refuse", route="mapped", timeout=30)[0]
+        assert ref["reason"] == "proxy", ref
+        assert ref["peer"].startswith("127.0.0.1:"), ref
         stop_ok(g)
 
 

@@ -116,6 +116,56 @@ START_TEST(families_never_cross)
 }
 END_TEST
 
+START_TEST(mapped_entries_match_v4_peers)
+{
+	struct acl host = LIST("::ffff:127.0.0.1");
+	struct acl block = LIST("::ffff:127.0.0.0/104");
+	struct acl all = LIST("::ffff:0:0/96");
+
+	ck_assert(matches(&host, "127.0.0.1"));
+	ck_assert(matches(&host, "::ffff:127.0.0.1"));
+	ck_assert(!matches(&host, "127.0.0.2"));
+	ck_assert(matches(&block, "127.1.2.3"));
+	ck_assert(matches(&block, "::ffff:127.1.2.3"));
+	ck_assert(!matches(&block, "128.0.0.1"));
+	ck_assert(matches(&all, "1.2.3.4"));
+	ck_assert(!matches(&all, "::1"));
+	acl_free(&host);
+	acl_free(&block);
+	acl_free(&all);
+}
+END_TEST
+
+START_TEST(mapped_entry_is_its_v4_block)
+{
+	struct acl mapped = LIST("::ffff:10.0.0.0/104", "::ffff:192.0.2.1");
+	struct acl v4 = LIST("192.0.2.1", "10.0.0.0/8");
+	struct cidr c;
+	const char *err;
+
+	ck_assert(acl_equal(&mapped, &v4));
+	ck_assert_int_eq(cidr_parse("::ffff:10.0.0.0/104", &c, &err), 0);
+	ck_assert_int_eq(c.family, AF_INET);
+	ck_assert_uint_eq(c.prefix, 8);
+	ck_assert_int_eq(cidr_parse("::ffff:10.0.0.1/104", &c, &err), -1);
+	acl_free(&mapped);
+	acl_free(&v4);
+}
+END_TEST
+
+START_TEST(wider_v6_blocks_stay_v6)
+{
+	/* A block wider than /96 that holds the mapped range is a v6 block:
+	 * "all of IPv6" (::/0) does not take v4 clients with it. */
+	struct acl a = LIST("::/80");
+
+	ck_assert(!matches(&a, "127.0.0.1"));
+	ck_assert(!matches(&a, "::ffff:127.0.0.1"));
+	ck_assert(matches(&a, "::1"));
+	acl_free(&a);
+}
+END_TEST
+
 START_TEST(empty_list_matches_nothing)
 {
 	struct acl a = { 0 };
@@ -160,6 +210,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, v6_block);
 	tcase_add_test(tc, mapped_peer_matches_v4_rules);
 	tcase_add_test(tc, families_never_cross);
+	tcase_add_test(tc, mapped_entries_match_v4_peers);
+	tcase_add_test(tc, mapped_entry_is_its_v4_block);
+	tcase_add_test(tc, wider_v6_blocks_stay_v6);
 	tcase_add_test(tc, empty_list_matches_nothing);
 	tcase_add_test(tc, bad_blocks_are_errors);
 	tcase_add_test(tc, zero_prefix_takes_all);
