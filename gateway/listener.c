@@ -1,6 +1,7 @@
 #include "listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,66 @@ static int unix_path_free(const struct listen_addr *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* The socket file this listener made, opened without following a link
+ * at its path, and only while the path still names that very file (the
+ * device and inode recorded after bind): an O_PATH descriptor, -ESTALE
+ * when the path names something else now, or -errno. */
+static int socket_file_open(const struct listener *l)
+{
+	struct stat st;
+	int fd = open(l->addr->ipc_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? -ESTALE : -errno;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (!S_ISSOCK(st.st_mode) || st.st_dev != l->dev || st.st_ino != l->ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/* Mode and owner (-1: unchanged) of the socket file this listener made.
+ * chmod(2) follows links and Linux has no fchmod on an O_PATH descriptor,
+ * so the mode goes through /proc/self/fd, which names the file the
+ * descriptor holds, never a link; the owner through fchownat on the
+ * descriptor itself. Returns 0, -ESTALE (see socket_file_open) or -errno
+ * with *what naming the step. */
+static int socket_file_set(const struct listener *l, int mode, uid_t uid,
+    gid_t gid, const char **what)
+{
+	char proc[32];
+	int fd, r = 0;
+
+	*what = "open";
+	fd = socket_file_open(l);
+	if (fd < 0)
+		return fd;
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	*what = "chmod";
+	if (mode >= 0 && chmod(proc, (mode_t)mode) < 0)
+		r = -errno;
+	*what = "chown";
+	if (r == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Why socket_file_set failed, in words. */
+static void socket_file_why(char *buf, size_t len, const char *what, int e)
+{
+	if (e == -ESTALE)
+		snprintf(buf, len, "the path is not the socket the gateway made");
+	else
+		snprintf(buf, len, "%s: %s", what, strerror(-e));
+}
+
 static int open_socket(const struct listen_addr *a, int *family)
 {
 	int fd = socket(*family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -85,6 +146,7 @@ struct listener *listener_open(const struct route *r,
 	socklen_t len = a->len;
 	int family = a->family, one = 1;
 	const char *what = "socket";
+	char why[96];
 	struct listener *l = calloc(1, sizeof *l);
 
 	err[0] = '\0';
@@ -131,18 +193,25 @@ struct listener *listener_open(const struct route *r,
 		goto fail;
 	if (family == AF_UNIX && !a->abstract) {
 		struct stat st;
-		l->made_file = 1;
-		if (lstat(a->ipc_path, &st) == 0) {
-			l->dev = st.st_dev;
-			l->ino = st.st_ino;
+		int e;
+		/* The file bind made, from now on the only one the gateway
+		 * changes or removes at this path. */
+		what = "bind";
+		if (lstat(a->ipc_path, &st) < 0)
+			goto fail;
+		if (!S_ISSOCK(st.st_mode)) {
+			errno = ESTALE;
+			goto fail_file;
 		}
-		what = "chmod";
-		if (r->socket_mode >= 0 && chmod(a->ipc_path, r->socket_mode) < 0)
-			goto fail;
-		what = "chown";
-		if ((r->socket_uid != (uid_t)-1 || r->socket_gid != (gid_t)-1) &&
-		    lchown(a->ipc_path, r->socket_uid, r->socket_gid) < 0)
-			goto fail;
+		l->made_file = 1;
+		l->dev = st.st_dev;
+		l->ino = st.st_ino;
+		e = socket_file_set(l, r->socket_mode, r->socket_uid,
+		    r->socket_gid, &what);
+		if (e < 0) {
+			errno = -e;
+			goto fail_file;
+		}
 	}
 	what = "listen";
 	if (listen(l->fd, r->backlog) < 0)
@@ -161,6 +230,12 @@ fail:
 		snprintf(err, errlen, "listen %s: %s: %s", a->text, what, strerror(errno));
 	listener_close(l);
 	return NULL;
+
+fail_file:
+	socket_file_why(why, sizeof why, what, -errno);
+	snprintf(err, errlen, "listen %s: %s", a->text, why);
+	listener_close(l);
+	return NULL;
 }
 
 int listener_add_route(struct listener *l, const struct route *r)
@@ -174,6 +249,31 @@ int listener_add_route(struct listener *l, const struct route *r)
 	return 0;
 }
 
+/* A reload's socket_mode and owner, applied to the socket file this
+ * listener made. A new owner is applied in place; one dropped leaves the
+ * file as it is (who else should own it is not known). The reload has
+ * been committed: a file that cannot be changed is a warning. */
+static void adopt_socket_file(struct listener *l, const struct route *r)
+{
+	int mode = -1, e;
+	const char *what;
+	char why[96];
+
+	if (r->socket_mode != l->socket_mode)
+		mode = r->socket_mode >= 0 ? r->socket_mode :
+		    (int)(0777 & ~current_umask());
+	if (mode < 0 && r->socket_uid == (uid_t)-1 && r->socket_gid == (gid_t)-1)
+		return;
+	e = socket_file_set(l, mode, r->socket_uid, r->socket_gid, &what);
+	if (e < 0) {
+		socket_file_why(why, sizeof why, what, e);
+		log_warnx("reload: %s: socket_mode and owner left as they were: %s",
+		    l->name, why);
+		return;
+	}
+	l->socket_mode = r->socket_mode;
+}
+
 void listener_adopt(struct listener *l, const struct route *r,
     const struct listen_addr *a)
 {
@@ -184,16 +284,8 @@ void listener_adopt(struct listener *l, const struct route *r,
 	/* listen(2) on a listening socket changes its backlog in place. */
 	if (r->backlog != l->backlog && listen(l->fd, r->backlog) == 0)
 		l->backlog = r->backlog;
-	if (l->made_file && r->socket_mode != l->socket_mode) {
-		mode_t mode = r->socket_mode >= 0 ? (mode_t)r->socket_mode :
-		    0777 & ~current_umask();
-		if (chmod(a->ipc_path, mode) == 0)
-			l->socket_mode = r->socket_mode;
-	}
-	/* A new owner is applied in place; one dropped leaves the file as
-	 * it is (who else should own it is not known). */
-	if (l->made_file && (r->socket_uid != (uid_t)-1 || r->socket_gid != (gid_t)-1))
-		lchown(a->ipc_path, r->socket_uid, r->socket_gid);
+	if (l->made_file)
+		adopt_socket_file(l, r);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
