@@ -15,6 +15,7 @@
 #include "server.h"
 #include "setup.h"
 #include "spawn.h"
+#include "util.h"
 #include "worker.h"
 
 #ifndef SYSCONFDIR
@@ -46,6 +47,32 @@ static void ensure_stdio(void)
 				close(n);
 			}
 		}
+}
+
+/* The descriptors above 2 handed to this process on purpose, the only
+ * ones that survive close_inherited: a worker's end of its socketpair
+ * with the main process (WORKER_FD). */
+static size_t handed_fds(int argc, char **argv, int *keep, size_t max)
+{
+	size_t n = 0;
+
+	if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0 && n < max)
+		keep[n++] = WORKER_FD;
+	return n;
+}
+
+/* Whatever started the gateway may have left descriptors open (a
+ * shell's `exec 7<file`, a supervisor's pipe): the SPEC gives a child
+ * fds 0-2 and nothing else, and a child with `user =` must not read
+ * what root opened. */
+static void close_inherited(int argc, char **argv)
+{
+	int keep[4] = { 0 };
+	size_t n = handed_fds(argc, argv, keep, sizeof keep / sizeof *keep);
+	int r = fds_close_inherited(keep, n);
+
+	if (r < 0)
+		log_warnx("closing inherited descriptors: %s", strerror(-r));
 }
 
 /* An ignored signal stays ignored across exec. uv_spawn gives children
@@ -135,6 +162,7 @@ int main(int argc, char **argv)
 	/* The setup step between uv_spawn and a route's program. */
 	if (argc > 1 && strcmp(argv[1], SETUP_ARG) == 0)
 		return setup_main(argc, argv);
+	close_inherited(argc, argv);
 	if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0)
 		return worker_main(argc, argv);
 	ensure_stdio();

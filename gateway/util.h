@@ -19,6 +19,15 @@ int fd_set_blocking(int fd);
  * or nothing is known. */
 int sock_peek_state(int fd);
 
+/* Closes every descriptor above 2 except the nkeep in keep: what was
+ * left open by whatever started the process, which the gateway has no
+ * use for and no child may get. They are closed, not only marked
+ * close-on-exec, so that the gateway does not hold them either (a pipe
+ * it kept open would never show its reader an end). close_range(2) where
+ * the kernel has it (Linux 5.9), else every entry of /proc/self/fd.
+ * Returns 0 or -errno. */
+int fds_close_inherited(const int *keep, size_t nkeep);
+
 /* The directory of an absolute path ("/" for "/x"), malloc'd; NULL on
  * ENOMEM. */
 char *path_dir(const char *path);

@@ -1,7 +1,8 @@
 """What the child gets: argv as configured (with the SPEC's quoting),
 argv[0] as written, its working directory, the socket as fds 0 and 1 in
-blocking mode and no other descriptor of the gateway's, a session of its
-own, a clean signal state, and fds 0 and 2 as stdin/stderr say."""
+blocking mode and no other descriptor of the gateway's (nor one it
+inherited), a session of its own, a clean signal state, and fds 0 and 2
+as stdin/stderr say."""
 import os
 import re
 import signal
@@ -297,6 +298,60 @@ def test_clean_signal_state():
             child = sig_fields(gw.talk(g.addr(route)).decode())
             assert child["SigBlk"] == 0, "%s: blocked in the child: %x" % (route, child["SigBlk"])
             assert child["SigIgn"] == 0, "%s: ignored in the child: %x" % (route, child["SigIgn"])
+
+
+INHERITED_CONFIG = """
+[gateway]
+workers = %d
+
+[fds]
+listen = 127.0.0.1:0
+exec = /bin/ls
+args = -ln /proc/self/fd
+
+[fds_nobody]
+listen = 127.0.0.1:0
+exec = /bin/ls
+args = -ln /proc/self/fd
+user = nobody
+"""
+
+
+def holders(pid, path):
+    """The descriptors of process pid that refer to path."""
+    out = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == path:
+                out.append(int(fd))
+        except OSError:
+            pass
+    return out
+
+
+def test_inherited_descriptors_never_reach_a_child():
+    """A descriptor left open by whatever started the gateway (a shell's
+    `exec 7<file; gatewayd`) is closed at start: no child gets it, with
+    or without user =, nor does the gateway or a worker keep it."""
+    gw.need_root()
+    for workers in (1, 2):
+        g = gw.Gateway(INHERITED_CONFIG % workers, start=False,
+                       files={"inherited": ("left open\n", 0o644)})
+        with g:
+            path = os.path.join(g.dir, "inherited")
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                g.start(pass_fds=(fd,))
+            finally:
+                os.close(fd)
+            if workers > 1:
+                g.wait_event("worker", workers)
+            for route in ("fds", "fds_nobody"):
+                fds = fd_table(gw.talk(g.addr(route)))
+                assert sorted(fds) == [0, 1, 2], (workers, route, fds)
+                assert path not in fds.values(), (workers, route, fds)
+            for pid in [g.pid()] + [int(e["pid"]) for e in g.events("worker")]:
+                assert not holders(pid, path), (workers, pid, holders(pid, path))
 
 
 def test_gateway_closes_its_copy():
