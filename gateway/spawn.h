@@ -63,6 +63,12 @@ int spawn_init(const struct rlimit *base);
 /* The descriptor limit children get: for the workers' command line. */
 void spawn_base_nofile(unsigned long long *soft, unsigned long long *hard);
 
+#ifndef GATEWAY_SPAWN_UV
+/* The system call numbers the clone path's child changes its ids with:
+ * those that take 32-bit ids on this architecture. */
+void spawn_id_calls(long *setgroups, long *setresgid, long *setresuid);
+#endif
+
 /* Starts the program and watches it: on_exit once it has exited. Where
  * the gateway watches it through its pidfd (the clone path), it is not
  * reaped yet: it stays a zombie, keeping its process group's id from

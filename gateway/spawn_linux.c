@@ -64,6 +64,34 @@ void spawn_base_nofile(unsigned long long *soft, unsigned long long *hard)
 	*hard = start_nofile.rlim_max;
 }
 
+/* The calls that change ids. On 32-bit x86 and ARM the plain numbers
+ * are the old calls with 16-bit ids, which would cut a uid or gid above
+ * 65535 to its low bits; ids of 32 bits take the *32 calls there, as
+ * glibc's own wrappers do. Architectures with 32-bit ids from the start
+ * (x86-64, arm64) have only the plain ones. */
+#ifdef SYS_setresuid32
+#define SYS_SETRESUID SYS_setresuid32
+#else
+#define SYS_SETRESUID SYS_setresuid
+#endif
+#ifdef SYS_setresgid32
+#define SYS_SETRESGID SYS_setresgid32
+#else
+#define SYS_SETRESGID SYS_setresgid
+#endif
+#ifdef SYS_setgroups32
+#define SYS_SETGROUPS SYS_setgroups32
+#else
+#define SYS_SETGROUPS SYS_setgroups
+#endif
+
+void spawn_id_calls(long *setgroups, long *setresgid, long *setresuid)
+{
+	*setgroups = SYS_SETGROUPS;
+	*setresgid = SYS_SETRESGID;
+	*setresuid = SYS_SETRESUID;
+}
+
 struct child_args {
 	const struct spawn_req *req;
 	int err;                        /* written by the child on failure */
@@ -121,11 +149,11 @@ __attribute__((no_sanitize_address)) static int child_main(void *arg)
 	if (r->umask >= 0)
 		syscall(SYS_umask, r->umask);
 	if (r->set_groups)
-		SYS(a, "setgroups", SYS_setgroups, r->ngroups, r->groups);
+		SYS(a, "setgroups", SYS_SETGROUPS, r->ngroups, r->groups);
 	if (r->set_gid)
-		SYS(a, "setgid", SYS_setresgid, r->gid, r->gid, r->gid);
+		SYS(a, "setgid", SYS_SETRESGID, r->gid, r->gid, r->gid);
 	if (r->set_uid)
-		SYS(a, "setuid", SYS_setresuid, r->uid, r->uid, r->uid);
+		SYS(a, "setuid", SYS_SETRESUID, r->uid, r->uid, r->uid);
 	SYS(a, "chdir", SYS_chdir, r->cwd);
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
 	SYS(a, "execve", SYS_execve, r->exec, r->argv.v, req->env);

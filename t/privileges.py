@@ -195,6 +195,28 @@ def test_root_warning():
         stop_ok(g)
 
 
+BIG_IDS = """
+[big]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c 'id -u\\; id -g\\; id -G'
+user = 70000
+group = 70001
+"""
+
+
+def test_ids_above_65535_reach_the_child_whole():
+    """A uid and gid past 16 bits (numbers with no passwd entry, as a
+    container's mapped ids often are) are set as they are, never cut to
+    their low 16 bits: on 32-bit x86 and ARM the plain setresuid,
+    setresgid and setgroups calls take 16-bit ids."""
+    gw.need_root()
+    with gw.Gateway(BIG_IDS) as g:
+        out = gw.talk(g.addr("big")).decode().split("\n")
+        assert out[:3] == ["70000", "70001", "70001"], out
+        stop_ok(g)
+
+
 def current_umask():
     m = os.umask(0)
     os.umask(m)
