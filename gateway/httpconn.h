@@ -1,8 +1,8 @@
 /* One HTTP request on a cgi or nph route, once its head is read and the
- * request admitted: the child's start, and the two cases where
- * bytes pass through the gateway: a cgi program's response (its header
- * block becomes a status line) and a chunked request body (decoded into
- * a pipe to the child's stdin). */
+ * request admitted: the child's start with the request's stdio, and the
+ * two cases where bytes pass through the gateway, set going here: a cgi
+ * program's response (relay.c) and a request body fed to the child's
+ * stdin (body.c). */
 #ifndef GATEWAY_HTTPCONN_H
 #define GATEWAY_HTTPCONN_H
 

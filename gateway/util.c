@@ -104,3 +104,21 @@ int fds_close_inherited(const int *keep, size_t nkeep)
 		return 0;
 	return close_listed(keep, nkeep);
 }
+
+int fd_write_some(int fd, int sock, const char *buf, size_t *off, size_t *len)
+{
+	while (*off < *len) {
+		ssize_t n = sock ? send(fd, buf + *off, *len - *off, MSG_DONTWAIT | MSG_NOSIGNAL)
+		    : write(fd, buf + *off, *len - *off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0)
+			return -1;
+		*off += (size_t)n;
+	}
+	*len = *off = 0;
+	return 1;
+}
+

@@ -13,6 +13,12 @@
  * mode back (the gateway itself only ever uses MSG_DONTWAIT on it). */
 int fd_set_blocking(int fd);
 
+/* Writes buf[*off..len) without blocking: to a socket with MSG_DONTWAIT
+ * (a child shares it, in blocking mode), else to a non-blocking pipe end.
+ * 1 when all of it went (and *off, *len are reset), 0 when the other side
+ * is full, -1 on error. */
+int fd_write_some(int fd, int sock, const char *buf, size_t *off, size_t *len);
+
 /* What a peek tells of a client that poll says hung up: -1 it reset the
  * connection, 0 it sent a FIN with nothing left unread (it left, or it
  * only half-closed and still reads: TCP cannot say which), 1 bytes wait
