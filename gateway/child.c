@@ -59,6 +59,8 @@ static void handle_done(struct child *c)
 
 	if (--c->handles > 0)
 		return;
+	if (conn->child == c)
+		conn->child = NULL;
 	c->owner->freed(c->owner, c);
 	conn_release(conn);
 }
@@ -129,6 +131,16 @@ void child_end(struct child *c, const char *reason, double grace)
 	timer_start(c, ms(grace));
 }
 
+void child_give_up(struct child *c, const char *reason)
+{
+	child_end(c, reason, c->kill_grace);
+	/* Its place goes now, not when it has exited. */
+	if (!c->given_up) {
+		c->given_up = 1;
+		c->owner->exited(c->owner, c);
+	}
+}
+
 static void kill_group(struct child *c)
 {
 	c->killed = 1;
@@ -188,7 +200,8 @@ static void on_child_exit(struct proc *p, int64_t status, int sig)
 		look_at_group(c);
 	else
 		unwatch(c);
-	c->owner->exited(c->owner, c);
+	if (!c->given_up)
+		c->owner->exited(c->owner, c);
 }
 
 int child_needs_gateway(const struct child *c)
@@ -227,6 +240,7 @@ int child_adopt(struct child *c, uv_loop_t *loop, struct child_owner *owner,
 	c->owner = owner;
 	c->conn = conn;
 	conn_hold(conn);
+	conn->child = c;
 	c->started = started;
 	c->kill_grace = kill_grace;
 	c->proc.on_exit = on_child_exit;
@@ -358,6 +372,7 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	c->kill_grace = kill_grace;
 	c->conn = conn;
 	conn_hold(conn);
+	conn->child = c;
 	c->proc.on_exit = on_child_exit;
 	c->proc.on_close = on_proc_closed;
 	errfd = stderr_fd(c, loop);
@@ -370,6 +385,8 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	req.env = env.v;
 	req.fd_in = r->stdin_mode == STDIN_SOCKET ? fd : -1;
 	req.fd_out = fd;
+	if (hs && hs->stdin_null)
+		req.fd_in = -1;
 	if (hs && hs->stdin_fd >= 0)
 		req.fd_in = hs->stdin_fd;
 	if (hs && hs->stdout_fd >= 0)

@@ -17,7 +17,8 @@ struct child;
  * the pool for those it took over from a worker that died. An owner
  * embeds its child_owner and finds itself with container_of. */
 struct child_owner {
-	/* Its exit event is logged. */
+	/* It no longer counts: its exit event is logged, or the gateway
+	 * has given up on it (child_give_up). Called once. */
 	void (*exited)(struct child_owner *o, struct child *c);
 	/* Done with: c may be freed (by the owner, whose memory it is);
 	 * c->conn is let go of just after. */
@@ -40,6 +41,7 @@ struct child {
 	int timer_open;
 	int ending;                     /* on the kill path: TERM sent */
 	int killed;                     /* and its KILL */
+	int given_up;                   /* its owner was told it no longer counts */
 	int handles;                    /* open libuv handles; freed at 0 */
 	int listed;                     /* on its owner's list */
 	const char *end_reason;         /* why the gateway signalled it */
@@ -49,11 +51,13 @@ struct child {
 };
 
 /* For cgi and nph routes: the request, and the pipes that stand for the
- * socket on stdin (a chunked body) or stdout (a cgi response); -1 where
- * the socket itself is the child's. */
+ * socket on stdin (a body the gateway feeds) or stdout (a cgi response);
+ * -1 where the socket itself is the child's. stdin_null: a request
+ * without a body, whose program reads end of file at once. */
 struct http_spawn {
 	const struct cgi_request *cgi;
 	int stdin_fd, stdout_fd;
+	int stdin_null;
 };
 
 /* Spawns the route's program on the connection's socket and closes the
@@ -74,6 +78,11 @@ int child_shortage(int err);
  * KILL still goes to the group. Nothing if the child has exited, or is
  * on the kill path already. */
 void child_end(struct child *c, const char *reason, double grace);
+
+/* The gateway has no more use for it (its request failed, its client
+ * left): the kill path, and its place in the counts is given up at once
+ * (owner->exited), not when it has exited. */
+void child_give_up(struct child *c, const char *reason);
 
 /* Takes over pid, the child of a worker that died, for connection conn
  * (held until c is done with): its exit event, the rest of its

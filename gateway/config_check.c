@@ -17,6 +17,9 @@ static void check_http_proxy(struct route *r, struct config_error *e)
 		config_fail(e, r->line, "route [%s]: proxy_from without proxy_protocol", r->name);
 	if (r->protocol == PROTO_RAW && r->path)
 		config_fail(e, r->line, "route [%s]: path is for protocol = cgi or nph", r->name);
+	if (r->protocol == PROTO_RAW && r->request_body_line)
+		config_fail(e, r->request_body_line,
+		    "route [%s]: request_body is for protocol = cgi or nph", r->name);
 	if (r->protocol != PROTO_RAW && !r->path && !(r->path = strdup("/")))
 		config_fail(e, r->line, "%s", strerror(ENOMEM));
 }

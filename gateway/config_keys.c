@@ -231,6 +231,12 @@ static void route_stdin(struct key_line *l)
 	l->r->stdin_mode = (enum stdin_mode)l->choice;
 }
 
+static void route_request_body(struct key_line *l)
+{
+	l->r->request_body = (enum request_body)l->choice;
+	l->r->request_body_line = l->line;
+}
+
 static void route_stderr(struct key_line *l)
 {
 	l->r->stderr_mode = (enum stderr_mode)l->choice;
@@ -489,6 +495,8 @@ static const struct key keys[] = {
 	KEY(R, "protocol", VAL_CHOICE, ONCE, route_protocol,
 	    CHOICES({ "raw", PROTO_RAW }, { "cgi", PROTO_CGI }, { "nph", PROTO_NPH })),
 	KEY(R, "path", VAL_TEXT, ONCE, route_path),
+	KEY(R, "request_body", VAL_CHOICE, ONCE, route_request_body,
+	    CHOICES({ "pipe", BODY_PIPE }, { "socket", BODY_SOCKET })),
 
 	KEY(R, "backlog", VAL_NUMBER, ONCE, route_backlog, .min = 1, .max = 65535),
 	KEY(R, "socket_mode", VAL_OCTAL, ONCE, route_socket_mode),

@@ -19,6 +19,7 @@ enum stderr_mode { STDERR_LOG, STDERR_INHERIT, STDERR_NULL };
 enum on_busy { BUSY_WAIT, BUSY_REFUSE };
 enum on_shutdown { SHUTDOWN_WAIT, SHUTDOWN_DETACH };
 enum protocol { PROTO_RAW, PROTO_CGI, PROTO_NPH };
+enum request_body { BODY_PIPE, BODY_SOCKET };
 
 /* rlimit_nofile (first), rlimit_nproc, rlimit_as, rlimit_cpu, rlimit_core */
 #define ROUTE_RLIMITS 5
@@ -38,6 +39,8 @@ struct route {
 	struct strv pass_env;           /* NAME */
 	enum stdin_mode stdin_mode;
 	enum stderr_mode stderr_mode;
+	enum request_body request_body; /* cgi, nph: how stdin carries a body */
+	int request_body_line;          /* where it was set, 0: not set */
 	int backlog;
 	int socket_mode;                /* -1: per umask */
 	char *socket_user, *socket_group;

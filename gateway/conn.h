@@ -18,6 +18,8 @@
 #include "slot.h"
 #include "source.h"
 
+struct child;
+
 struct conn {
 	unsigned refs;
 	struct conn_info ci;            /* its addresses; ci.id numbers it */
@@ -26,6 +28,8 @@ struct conn {
 	struct source_key src;          /* the source it counts toward */
 	struct slot slot;               /* its place in the counts, if taken */
 	int fd;                         /* the socket while the gateway has it */
+	struct child *child;            /* its child while there is one (child.c) */
+	int body_error;                 /* HTTP: the status a body that ended early leaves */
 };
 
 /* A connection on socket fd (taken) for route r of config c (held).

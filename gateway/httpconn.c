@@ -35,14 +35,20 @@ struct child *http_run(struct http_owner *o, struct conn *conn,
 	};
 	struct http_spawn hs = { .cgi = &cr, .stdin_fd = -1, .stdout_fd = -1 };
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, keep = -1, body_sock = -1;
+	/* stdin: a pipe the gateway feeds the body through (a chunked one
+	 * always; with request_body = pipe, Content-Length bytes), end of
+	 * file at once (no body), or with request_body = socket the socket,
+	 * the body left in it. */
+	int feed = req->chunked || (r->request_body == BODY_PIPE && req->content_length > 0);
 	struct child *c = NULL;
 	int err;
 
+	hs.stdin_null = !feed && r->request_body == BODY_PIPE;
 	/* Our copies of the socket: one to answer if the program cannot
-	 * start (and for a cgi route, to relay its response), one for a
-	 * chunked body. */
+	 * start (and for a cgi route, to relay its response), one to feed
+	 * the body from. */
 	if ((keep = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0 ||
-	    (req->chunked && (pipe2(in, O_CLOEXEC) < 0 ||
+	    (feed && (pipe2(in, O_CLOEXEC) < 0 ||
 	    (body_sock = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)) ||
 	    (r->protocol == PROTO_CGI && pipe2(out, O_CLOEXEC) < 0)) {
 		close_pair(in);
@@ -75,7 +81,8 @@ struct child *http_run(struct http_owner *o, struct conn *conn,
 		close(in[0]);
 	if (out[1] >= 0)
 		close(out[1]);
-	if (body_sock >= 0 && body_start(o->loop, c, body_sock, in[1]) < 0) {
+	if (body_sock >= 0 && body_start(o->loop, c, body_sock, in[1],
+	    req->chunked ? -1 : req->content_length) < 0) {
 		close(body_sock);
 		close(in[1]);
 	}

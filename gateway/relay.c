@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cgi.h"
+#include "child.h"
 #include "linger.h"
 #include "log.h"
 #include "refuse.h"
@@ -52,7 +53,9 @@ static void log_response(struct relay *r)
 }
 
 /* Ends the relay: the client gets a FIN (the child may still hold the
- * socket as stdin) or, on error before any byte, an error answer. */
+ * socket as stdin) or, on error before any byte, an error answer (400
+ * when the request's body ended early: the program never had all of
+ * it). */
 static void relay_end(struct relay *r, int error_status)
 {
 	if (r->sock < 0)
@@ -61,7 +64,8 @@ static void relay_end(struct relay *r, int error_status)
 	 * (one handle polls a descriptor at a time). */
 	uv_close((uv_handle_t *)&r->sockpoll, relay_closed);
 	if (error_status && !r->in_body) {
-		answer_http(r->loop, r->conn, r->sock, error_status);
+		answer_http(r->loop, r->conn, r->sock,
+		    r->conn->body_error ? r->conn->body_error : error_status);
 	} else {
 		if (r->in_body)
 			log_response(r);
@@ -70,6 +74,18 @@ static void relay_end(struct relay *r, int error_status)
 	r->sock = -1;
 	uv_close((uv_handle_t *)&r->out, relay_closed);
 	uv_close((uv_handle_t *)&r->timer, relay_closed);
+}
+
+/* The relay cannot go on (the client has gone, the program's answer is
+ * not valid or not in time): the program is of no more use, and is
+ * ended by the kill path; its place in the counts goes at once. */
+static void relay_fail(struct relay *r, int error_status, const char *why)
+{
+	if (r->sock < 0)
+		return;
+	if (r->conn->child)
+		child_give_up(r->conn->child, why);
+	relay_end(r, error_status);
 }
 
 static void on_out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
@@ -90,7 +106,7 @@ static void on_sock_writable(uv_poll_t *h, int status, int events)
 	(void)events;
 	f = status < 0 ? -1 : flush(r);
 	if (f < 0) {
-		relay_end(r, 0);
+		relay_fail(r, 0, "client_gone");
 	} else if (f > 0) {
 		uv_poll_stop(&r->sockpoll);
 		uv_read_start((uv_stream_t *)&r->out, on_out_alloc, on_out_read);
@@ -102,7 +118,7 @@ static void relay_send(struct relay *r)
 	int f = flush(r);
 
 	if (f < 0) {
-		relay_end(r, 0);
+		relay_fail(r, 0, "client_gone");
 	} else if (f == 0) {
 		uv_read_stop((uv_stream_t *)&r->out);
 		uv_poll_start(&r->sockpoll, UV_WRITABLE, on_sock_writable);
@@ -121,17 +137,17 @@ static void relay_head(struct relay *r)
 
 	if (n == 0) {
 		if (r->len >= CGI_HEAD_MAX)
-			relay_end(r, 502);
+			relay_fail(r, 502, "bad_response");
 		return;
 	}
 	if (n < 0) {
-		relay_end(r, 502);
+		relay_fail(r, 502, "bad_response");
 		return;
 	}
 	if (resp.local_redirect) {
 		log_warnx("route [%s]: local redirect (Location: without a host) is not served",
 		    r->conn->route->name);
-		relay_end(r, 500);
+		relay_fail(r, 500, "bad_response");
 		return;
 	}
 	uv_timer_stop(&r->timer);
@@ -144,7 +160,7 @@ static void relay_head(struct relay *r)
 		if (r->no_body)
 			body = 0;
 		if (headlen + body > sizeof r->buf) {
-			relay_end(r, 502);
+			relay_fail(r, 502, "bad_response");
 			return;
 		}
 		memmove(r->buf + headlen, r->buf + n, body);
@@ -192,7 +208,7 @@ static void on_out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 
 static void on_head_timeout(uv_timer_t *t)
 {
-	relay_end(t->data, 502);
+	relay_fail(t->data, 502, "response_timeout");
 }
 
 int relay_start(uv_loop_t *loop, struct conn *c, int sock, int outfd,

@@ -333,9 +333,9 @@ def test_nph():
 
 
 def test_child_socket_is_blocking():
-    # SPEC: the connection is the child's stdin (and an nph child's
-    # stdout) in blocking mode, whatever the gateway did with it while it
-    # read the head.
+    # SPEC: what the child gets on stdin (the body's pipe, or end of file)
+    # and an nph child's stdout (the connection) are in blocking mode,
+    # whatever the gateway did with the socket while it read the head.
     g, port = start()
     with g:
         addr = g.addr("root")

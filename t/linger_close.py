@@ -42,6 +42,9 @@ protocol = cgi
 exec = hold.cgi
 max_children = 1
 on_busy = refuse
+# stdin is the socket: the program holds its slot until the client
+# half-closes.
+request_body = socket
 
 [raw]
 listen = 127.0.0.1:0

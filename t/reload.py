@@ -320,6 +320,8 @@ listen = 127.0.0.1:%(port)d
 protocol = nph
 exec = /bin/sh
 args = -c 'read x'
+# stdin is the socket: the program holds its slot until the client writes.
+request_body = socket
 max_children = 1
 stderr = null
 """

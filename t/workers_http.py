@@ -56,6 +56,8 @@ listen = 127.0.0.1:{port}
 protocol = cgi
 path = /hold
 exec = hold
+# stdin is the socket: the program reads the client's line after the head.
+request_body = socket
 """
 
 WHO = b"""#!/bin/sh
