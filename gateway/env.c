@@ -139,14 +139,24 @@ static void meta_name(char *out, size_t cap, const char *name)
 	out[o] = '\0';
 }
 
-/* Every request header as HTTP_*, repeated ones joined with ", " (RFC
- * 3875 4.1.18), except Proxy (httpoxy) and the two with variables of
- * their own; a name that is not [A-Za-z0-9-]+ is dropped, or
- * X_Forwarded_For could pass for X-Forwarded-For. */
+/* What joins the values of a header sent more than once: ", " (RFC
+ * 3875 4.1.18, RFC 9110 5.3), but "; " for Cookie, the one separator its
+ * pairs have (RFC 6265 5.4; HTTP/2 joins its split cookies so too, RFC
+ * 9113 8.2.3): a program splitting HTTP_COOKIE on ';' would otherwise
+ * read "a=1, b=2" as one cookie. */
+static const char *joiner(const char *name)
+{
+	return strcasecmp(name, "Cookie") == 0 ? "; " : ", ";
+}
+
+/* Every request header as HTTP_*, repeated ones joined as above, except
+ * Proxy (httpoxy) and the two with variables of their own; a name that
+ * is not [A-Za-z0-9-]+ is dropped, or X_Forwarded_For could pass for
+ * X-Forwarded-For. */
 static int http_vars(const struct http_request *req, struct strv *out)
 {
 	for (size_t i = 0; i < req->nheaders; i++) {
-		const char *n = req->headers[i].name;
+		const char *n = req->headers[i].name, *sep = joiner(n);
 		char meta[256], *joined;
 		size_t len;
 
@@ -161,13 +171,13 @@ static int http_vars(const struct http_request *req, struct strv *out)
 		len = strlen(req->headers[i].value);
 		for (size_t j = i + 1; j < req->nheaders; j++)
 			if (strcasecmp(req->headers[j].name, n) == 0)
-				len += 2 + strlen(req->headers[j].value);
+				len += strlen(sep) + strlen(req->headers[j].value);
 		if (!(joined = malloc(len + 1)))
 			return -ENOMEM;
 		strcpy(joined, req->headers[i].value);
 		for (size_t j = i + 1; j < req->nheaders; j++)
 			if (strcasecmp(req->headers[j].name, n) == 0) {
-				strcat(joined, ", ");
+				strcat(joined, sep);
 				strcat(joined, req->headers[j].value);
 			}
 		meta_name(meta, sizeof meta, n);

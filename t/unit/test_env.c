@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "env.h"
+#include "http.h"
 #include "unit.h"
 
 static struct route route(void)
@@ -42,22 +43,45 @@ static struct conn_info ipc_conn(const char *path)
 	return ci;
 }
 
+/* No name twice: getenv and a shell could disagree on which wins. */
+static void names_once(const struct strv *out)
+{
+	ck_assert_ptr_nonnull(out->v);
+	ck_assert_ptr_null(out->v[out->n]);
+	for (size_t i = 0; i < out->n; i++) {
+		size_t n = strcspn(out->v[i], "=");
+		ck_assert_msg(out->v[i][n] == '=', "'%s' has no '='", out->v[i]);
+		for (size_t j = i + 1; j < out->n; j++)
+			ck_assert_msg(strncmp(out->v[i], out->v[j], n + 1) != 0,
+			    "'%.*s' appears twice", (int)n, out->v[i]);
+	}
+}
+
 static struct strv build(const struct route *r, const struct conn_info *ci,
     char *const *parent)
 {
 	struct strv out = { 0 };
 
 	ck_assert_int_eq(env_build(r, ci, parent, &out), 0);
-	ck_assert_ptr_nonnull(out.v);
-	ck_assert_ptr_null(out.v[out.n]);
-	/* No name twice: getenv and a shell could disagree on which wins. */
-	for (size_t i = 0; i < out.n; i++) {
-		size_t n = strcspn(out.v[i], "=");
-		ck_assert_msg(out.v[i][n] == '=', "'%s' has no '='", out.v[i]);
-		for (size_t j = i + 1; j < out.n; j++)
-			ck_assert_msg(strncmp(out.v[i], out.v[j], n + 1) != 0,
-			    "'%.*s' appears twice", (int)n, out.v[i]);
-	}
+	names_once(&out);
+	return out;
+}
+
+/* Big (its path alone is 16 KiB): one, fresh in each case's process. */
+static struct http_request req;
+
+/* A cgi route's environment for the request head `head`, served by a
+ * route at "/" (SCRIPT_NAME "", PATH_INFO the path). */
+static struct strv build_cgi(const struct route *r, const struct conn_info *ci,
+    const char *head)
+{
+	struct cgi_request cr = { &req, "", NULL };
+	struct strv out = { 0 };
+
+	ck_assert_int_eq(http_parse_head(head, strlen(head), &req), (int)strlen(head));
+	cr.path_info = req.path;
+	ck_assert_int_eq(env_build_cgi(r, ci, &cr, NULL, &out), 0);
+	names_once(&out);
 	return out;
 }
 
@@ -381,12 +405,42 @@ START_TEST(route_name_is_route_name)
 }
 END_TEST
 
+/* ---- cgi and nph routes ---- */
+
+/* A header sent twice is one variable, its values joined with ", "
+ * (RFC 3875 4.1.18); Cookie's with "; " (RFC 6265 5.4), or a program
+ * splitting HTTP_COOKIE on ';' would read "a=1, b=2" as one cookie. */
+START_TEST(cgi_repeated_headers_joined)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	struct strv e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "Cookie: a=1\r\nX-Rep: one\r\ncookie: b=2; c=3\r\nX-Rep: two\r\n"
+	    "COOKIE: d=4\r\n\r\n");
+
+	ASSERT_VAR(&e, "HTTP_COOKIE", "a=1; b=2; c=3; d=4");
+	ASSERT_VAR(&e, "HTTP_X_REP", "one, two");
+	strv_free(&e);
+	e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nCookie: only=1\r\n\r\n");
+	ASSERT_VAR(&e, "HTTP_COOKIE", "only=1");
+	strv_free(&e);
+	/* Only the name Cookie: Cookie2 and Set-Cookie are other headers. */
+	e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nSet-Cookie: a\r\n"
+	    "Set-Cookie: b\r\nCookie2: c\r\nCookie2: d\r\n\r\n");
+	ASSERT_VAR(&e, "HTTP_SET_COOKIE", "a, b");
+	ASSERT_VAR(&e, "HTTP_COOKIE2", "c, d");
+	ck_assert_ptr_null(get(&e, "HTTP_COOKIE"));
+	strv_free(&e);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("env");
 	TCase *c = tcase_create("conn");
 	TCase *p = tcase_create("path");
 	TCase *r = tcase_create("route");
+	TCase *g = tcase_create("cgi");
 
 	tcase_add_test(c, tcp_has_ucspi_and_cgi_names);
 	tcase_add_test(c, tcp_has_nothing_else);
@@ -412,6 +466,9 @@ static Suite *suite(void)
 	tcase_add_test(r, parent_never_leaks);
 	tcase_add_test(r, route_name_is_route_name);
 	suite_add_tcase(s, r);
+
+	tcase_add_test(g, cgi_repeated_headers_joined);
+	suite_add_tcase(s, g);
 	return s;
 }
 

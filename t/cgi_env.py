@@ -1,0 +1,84 @@
+"""What a cgi or nph program learns of its request beyond the basic
+CGI/1.1 variables: repeated Cookie headers joined with "; ". Driven with
+raw sockets, as a browser or curl would send the bytes."""
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import gw  # noqa: E402
+import http_helpers as hh  # noqa: E402
+from limits_helpers import stop_ok  # noqa: E402
+
+CONFIG = """
+[cgi]
+listen = 127.0.0.1:0
+protocol = cgi
+exec = envcgi
+
+[nph]
+listen = 127.0.0.1:0
+protocol = nph
+exec = envnph
+
+[v6]
+listen = [::1]:0
+protocol = cgi
+exec = envcgi
+
+[ux]
+listen = unix:{dir}/web.sock
+protocol = cgi
+exec = envcgi
+"""
+
+ENVCGI = b"""#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+exec /usr/bin/env
+"""
+
+ENVNPH = b"""#!/bin/sh
+printf 'HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nConnection: close\\r\\n\\r\\n'
+exec /usr/bin/env
+"""
+
+FILES = {"envcgi": (ENVCGI, 0o755), "envnph": (ENVNPH, 0o755)}
+
+
+def start():
+    return gw.Gateway(CONFIG, files=FILES)
+
+
+def env_for(addr, head):
+    """Sends a request head as it is, returns the program's environment
+    and our own address."""
+    s = gw.connect(addr, 30)
+    try:
+        me = s.getsockname() if not isinstance(addr, str) else None
+        s.sendall(head)
+        r = hh.Response(hh.recv_all(s))
+    finally:
+        s.close()
+    return hh.cgi_env(r), me
+
+
+def test_repeated_cookie_headers_joined_with_semicolon():
+    with start() as g:
+        e, _ = env_for(g.addr("cgi"),
+                       b"GET / HTTP/1.1\r\nHost: shop.example\r\n"
+                       b"Cookie: session=abc\r\n"
+                       b"Accept: text/html\r\n"
+                       b"Cookie: theme=dark; lang=en\r\n"
+                       b"Accept: text/plain\r\n"
+                       b"\r\n")
+        assert e["HTTP_COOKIE"] == "session=abc; theme=dark; lang=en", e
+        # Every other header keeps RFC 3875's ", ".
+        assert e["HTTP_ACCEPT"] == "text/html, text/plain", e
+        # A program splitting on ';' finds each cookie whole.
+        cookies = dict(c.strip().split("=", 1) for c in e["HTTP_COOKIE"].split(";"))
+        assert cookies == {"session": "abc", "theme": "dark", "lang": "en"}, cookies
+        stop_ok(g)
+
+
+if __name__ == "__main__":
+    gw.main(globals())
