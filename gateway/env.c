@@ -240,6 +240,10 @@ int env_build_cgi(const struct route *r, const struct conn_info *ci,
 	e |= push(out, "SERVER_PROTOCOL", proto);
 	e |= set_unless_route(r, parent, out, "SERVER_NAME", name);
 	e |= set_unless_route(r, parent, out, "SERVER_SOFTWARE", "gatewayd/" VERSION);
+	/* The gateway looks up no names: REMOTE_HOST is the address, as RFC
+	 * 3875 4.1.9 allows, where there is one (not on a Unix socket). */
+	if (ci->tcp)
+		e |= push(out, "REMOTE_HOST", ci->remote_ip);
 	/* A chunked body reaches the child through a pipe, to EOF: no
 	 * length (what Apache httpd does). */
 	if (req->content_length >= 0 && !req->chunked)

@@ -1,6 +1,8 @@
 """What a cgi or nph program learns of its request beyond the basic
-CGI/1.1 variables: repeated Cookie headers joined with "; ". Driven with
-raw sockets, as a browser or curl would send the bytes."""
+CGI/1.1 variables: repeated Cookie headers joined with "; ", REMOTE_HOST
+(the client's address), a Host header that is not a host is 400 before
+any program starts. Driven with raw sockets, as a browser or curl would
+send the bytes."""
 import os
 import socket
 import sys
@@ -77,6 +79,22 @@ def test_repeated_cookie_headers_joined_with_semicolon():
         # A program splitting on ';' finds each cookie whole.
         cookies = dict(c.strip().split("=", 1) for c in e["HTTP_COOKIE"].split(";"))
         assert cookies == {"session": "abc", "theme": "dark", "lang": "en"}, cookies
+        stop_ok(g)
+
+
+def test_remote_host_is_the_client_address():
+    with start() as g:
+        e, me = env_for(g.addr("cgi"), b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert e["REMOTE_HOST"] == me[0] == "127.0.0.1", e
+        assert e["REMOTE_ADDR"] == me[0], e
+        e, me = env_for(g.addr("nph"), b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert e["REMOTE_HOST"] == "127.0.0.1", e
+        e, me = env_for(g.addr("v6"), b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert e["REMOTE_HOST"] == me[0] == "::1", e
+        # A Unix socket's client has no address, so no REMOTE_HOST
+        # either, as no REMOTE_ADDR.
+        e, _ = env_for(g.addr("ux"), b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert "REMOTE_HOST" not in e and "REMOTE_ADDR" not in e, e
         stop_ok(g)
 
 

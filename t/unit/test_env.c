@@ -434,6 +434,35 @@ START_TEST(cgi_repeated_headers_joined)
 }
 END_TEST
 
+/* REMOTE_HOST: the gateway looks up no names, so it is the address
+ * (RFC 3875 4.1.9 allows that), on TCP, where there is one. */
+START_TEST(cgi_remote_host_is_the_address)
+{
+	struct route r = route();
+	struct conn_info ci = tcp_conn();
+	struct strv e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+
+	ASSERT_VAR(&e, "REMOTE_HOST", "192.0.2.7");
+	ASSERT_VAR(&e, "REMOTE_ADDR", "192.0.2.7");
+	strv_free(&e);
+	strcpy(ci.remote_ip, "2001:db8::7");
+	e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+	ASSERT_VAR(&e, "REMOTE_HOST", "2001:db8::7");
+	strv_free(&e);
+	/* A Unix socket's client has no address: neither variable. */
+	ci = ipc_conn("/run/web.sock");
+	e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+	ck_assert_ptr_null(get(&e, "REMOTE_HOST"));
+	ck_assert_ptr_null(get(&e, "REMOTE_ADDR"));
+	strv_free(&e);
+	/* Nor is it a raw route's: tcpserver's TCPREMOTEHOST is a name. */
+	ci = tcp_conn();
+	e = build(&r, &ci, NULL);
+	ck_assert_ptr_null(get(&e, "REMOTE_HOST"));
+	strv_free(&e);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("env");
@@ -468,6 +497,7 @@ static Suite *suite(void)
 	suite_add_tcase(s, r);
 
 	tcase_add_test(g, cgi_repeated_headers_joined);
+	tcase_add_test(g, cgi_remote_host_is_the_address);
 	suite_add_tcase(s, g);
 	return s;
 }
