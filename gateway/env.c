@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "host.h"
 #include "http.h"
 
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
@@ -192,23 +193,17 @@ next:
 	return 0;
 }
 
-/* SERVER_NAME: the Host header without its port, else the local address. */
+/* SERVER_NAME: the Host header without its port, else the local address.
+ * The request parser refused a Host that is not a host. */
 static void server_name(const struct http_request *req,
     const struct conn_info *ci, char *out, size_t cap)
 {
 	const char *host = http_header(req, "Host");
 	size_t n;
 
-	if (!host || !*host) {
+	if (!host || host_split(host, &n) < 0 || n == 0) {
 		snprintf(out, cap, "%s", ci->tcp ? ci->local_ip : "localhost");
 		return;
-	}
-	if (host[0] == '[') {
-		const char *close = strchr(host, ']');
-		n = close ? (size_t)(close - host) + 1 : strlen(host);
-	} else {
-		const char *colon = strchr(host, ':');
-		n = colon ? (size_t)(colon - host) : strlen(host);
 	}
 	snprintf(out, cap, "%.*s", (int)n, host);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "host.h"
 #include "http.h"
 
 int http_tchar(unsigned char c)
@@ -226,8 +227,13 @@ static int take_header(struct http_request *req, const char *name,
 			f->te_other = 1;
 		return 0;
 	}
-	if (strcasecmp(name, "Host") == 0 && f->host_lines++)
-		return -400;            /* RFC 9112 3.2: one Host only */
+	if (strcasecmp(name, "Host") == 0) {
+		size_t n;
+
+		/* RFC 9112 3.2: one Host only, and a host (host.c). */
+		if (f->host_lines++ || host_split(value, &n) < 0)
+			return -400;
+	}
 	if (strcasecmp(name, "Expect") == 0 && req->minor == 1 &&
 	    strcasecmp(value, "100-continue") == 0)
 		req->expect_continue = 1;

@@ -41,7 +41,8 @@ int http_line(const char *buf, size_t len, size_t off, const char **p,
  *          (the caller answers 431 once HTTP_HEAD_MAX bytes have come
  *          with no end);
  *   -status  an error the gateway answers: -400 for a bad request line,
- *          header, path (%00, a control byte, a dot segment above /) or
+ *          header, path (%00, a control byte, a dot segment above /),
+ *          two Host headers or one that is not a host (host.h),
  *          conflicting/duplicate Content-Length or both Content-Length
  *          and Transfer-Encoding; -404 for an encoded '/' (%2F) in the
  *          path; -431 for too many headers; -501 for a transfer coding

@@ -98,5 +98,27 @@ def test_remote_host_is_the_client_address():
         stop_ok(g)
 
 
+def test_host_that_is_not_a_host_is_400():
+    with start() as g:
+        addr = g.addr("cgi")
+        for host in (b"evil.example/../admin", b"a b", b"<script>x</script>",
+                     b"example.org:80:80", b"[::1", b"user@example.org",
+                     b"example.org, other.example"):
+            r = hh.Response(hh.refused_talk(
+                addr, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n"))
+            assert r.status == 400, (host, r)
+        errs = g.wait_event("http_error", count=7, route="cgi")
+        assert [e["status"] for e in errs] == ["400"] * 7, errs
+        assert not g.events("spawn"), g.log()
+        # A name or an address literal with a port is served, the port
+        # cut from SERVER_NAME.
+        for host, name in ((b"Shop.Example:8443", "Shop.Example"),
+                           (b"[2001:db8::1]:443", "[2001:db8::1]"),
+                           (b"192.0.2.1", "192.0.2.1")):
+            e, _ = env_for(addr, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+            assert e["SERVER_NAME"] == name and e["HTTP_HOST"] == host.decode(), (host, e)
+        stop_ok(g)
+
+
 if __name__ == "__main__":
     gw.main(globals())

@@ -3,14 +3,16 @@
  * surviving any input, each must keep the promises the gateway relies on:
  * a head is never longer than what came nor than HTTP_HEAD_MAX, a proper
  * prefix of a head is only "incomplete", the path a route is chosen on
- * has no dot segment and no control byte, and the chunked decoder gives
- * the same bytes however the body is split, never consuming past its end.
- * A broken promise traps, so the fuzzer reports it. */
+ * has no dot segment and no control byte, a Host let through is a host
+ * name or address, and the chunked decoder gives the same bytes however
+ * the body is split, never consuming past its end. A broken promise
+ * traps, so the fuzzer reports it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host.h"
 #include "http.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
@@ -55,6 +57,28 @@ static void check_path(const char *p)
 	}
 }
 
+/* A Host the parser let through is a host, whose name part (what
+ * SERVER_NAME gets) is only letters, digits, "-._" or a bracketed v6
+ * address. */
+static void check_host(const char *host)
+{
+	size_t n;
+
+	if (!host)
+		return;
+	CHECK(host_split(host, &n) == 0);
+	CHECK(n <= strlen(host) && n <= 255);
+	CHECK(host[n] == '\0' || host[n] == ':');
+	if (n && host[0] == '[') {
+		CHECK(host[n - 1] == ']');
+		CHECK(strspn(host + 1, "0123456789abcdefABCDEF:.") == n - 2);
+	} else {
+		CHECK(strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-._") == n);
+	}
+	CHECK(strspn(host + n, ":0123456789") == strlen(host + n));
+}
+
 static void check_request(const uint8_t *data, size_t len, int n)
 {
 	const char *m;
@@ -87,6 +111,7 @@ static void check_request(const uint8_t *data, size_t len, int n)
 	CHECK(!(req.chunked && req.minor == 0));
 	CHECK(!(req.expect_continue && req.minor == 0));
 	CHECK(http_prefix_match("/", req.path) == (req.path[0] == '/' ? 0 : -1));
+	check_host(http_header(&req, "Host"));
 }
 
 static void fuzz_head(const uint8_t *data, size_t len)

@@ -430,6 +430,57 @@ START_TEST(one_host_only)
 }
 END_TEST
 
+/* A request with this Host value, parsed. */
+static int parse_host(const char *host)
+{
+	char tmp[1024];
+
+	snprintf(tmp, sizeof tmp, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", host);
+	return parse(tmp);
+}
+
+/* Host is a host name or an IP literal with an optional port (RFC 9110
+ * 7.2); anything else would reach SERVER_NAME, which programs build
+ * their links and redirects from. */
+START_TEST(host_must_be_a_host)
+{
+	static const char *const good[] = {
+		"example.org", "EXAMPLE.org:8080", "h", "127.0.0.1",
+		"127.0.0.1:80", "[::1]", "[2001:db8::1]:443", "[::ffff:1.2.3.4]",
+		"my_service.internal", "example.org.", "xn--bcher-kva.example",
+		"example.org:", "[::1]:", "h:0", "h:65535", "",
+	};
+	static const char *const bad[] = {
+		"exa mple.org", "example.org/x", "example.org\\x", "user@example.org",
+		"example.org:80:80", "example.org:x", "example.org:123456",
+		"example.org:65536", "[::1", "[::1]x", "[::1]:80x", "[example.org]",
+		"[]", "::1", ".", "..", ".example.org", "a..b", "<script>",
+		"ex%41mple.org", "example.org,other.org", "\"example.org\"",
+		"[fe80::1%25eth0]", "[v1.fe80::a+en1]", "exampl\x81.org", "*",
+	};
+	char longest[300];
+
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		ck_assert_msg(parse_host(good[i]) > 0, "refused: '%s'", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		ck_assert_msg(parse_host(bad[i]) == -400, "accepted: '%s'", bad[i]);
+	/* A name of 253 characters (a DNS name's most) and a final dot. */
+	memset(longest, 'a', 254);
+	for (size_t i = 63; i < 253; i += 64)
+		longest[i] = '.';
+	longest[253] = '.';
+	longest[254] = '\0';
+	ck_assert_int_gt(parse_host(longest), 0);
+	longest[253] = 'a';
+	ck_assert_int_eq(parse_host(longest), -400);
+	/* A label of 63 characters, not 64 (RFC 1035 2.3.4). */
+	memset(longest, 'b', 64);
+	strcpy(longest + 64, ".example");
+	ck_assert_int_eq(parse_host(longest + 1), (int)strlen(longest + 1) + 26);
+	ck_assert_int_eq(parse_host(longest), -400);
+}
+END_TEST
+
 START_TEST(header_lookup)
 {
 	PARSE_OK("GET / HTTP/1.1\r\nHost: h\r\nX-Dup: 1\r\nx-dup: 2\r\n"
@@ -846,6 +897,7 @@ static Suite *suite(void)
 	tcase_add_test(head, content_length_with_transfer_encoding);
 	tcase_add_test(head, expect_continue);
 	tcase_add_test(head, one_host_only);
+	tcase_add_test(head, host_must_be_a_host);
 	tcase_add_test(head, header_lookup);
 	suite_add_tcase(s, head);
 
