@@ -3,6 +3,7 @@
  * program is not trusted: whatever it writes must not let it split the
  * response or forge a second one (a CR in a value, a folded line, a
  * Status: that is not a status). Pure: no I/O, no allocation. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -86,16 +87,26 @@ static int parse_status(const struct field *f, struct cgi_response *r)
 	return 0;
 }
 
-/* Content-Length, when the program gives it, goes to the client: it must
- * at least be a number. */
-static int digits_only(const struct field *f)
+/* Content-Length = 1*DIGIT (RFC 9110 8.6), when the program gives it,
+ * goes to the client: it must be a number, and the same number each time
+ * it is given, or the client would have to pick the body's length. */
+static int take_content_length(const struct field *f, struct cgi_response *r)
 {
+	long long n = 0;
+
 	if (f->vlen == 0)
-		return 0;
-	for (size_t i = 0; i < f->vlen; i++)
-		if (f->value[i] < '0' || f->value[i] > '9')
-			return 0;
-	return 1;
+		return -1;
+	for (size_t i = 0; i < f->vlen; i++) {
+		int d = f->value[i] - '0';
+
+		if (d < 0 || d > 9 || n > (LLONG_MAX - d) / 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	if (r->content_length >= 0 && r->content_length != n)
+		return -1;
+	r->content_length = n;
+	return 0;
 }
 
 /* What the block says about the response, gathered before any of it is
@@ -128,8 +139,8 @@ static int note_field(const struct field *f, struct scan *s,
 			return -1;
 		return 0;
 	}
-	if (name_is(f, "Content-Length") && !digits_only(f))
-		return -1;
+	if (name_is(f, "Content-Length"))
+		return take_content_length(f, r);
 	return 0;
 }
 
@@ -196,6 +207,16 @@ static void put(struct outbuf *o, const char *s, size_t n)
 	o->n += n;
 }
 
+/* What pass 2 leaves out of the program's fields: Status: (now the status
+ * line), the hop-by-hop ones, and a repeated Content-Length (the same
+ * value, as pass 1 made sure), so that the client gets one. */
+static int dropped(const struct field *f, int *length_seen)
+{
+	if (name_is(f, "Content-Length"))
+		return (*length_seen)++ > 0;
+	return name_is(f, "Status") || hop_by_hop(f);
+}
+
 /* Pass 2: the HTTP/1.1 head, the program's fields in its order. */
 static int write_head(const char *buf, size_t blen, const struct cgi_response *r,
     char *out, size_t outlen, size_t *outn)
@@ -205,7 +226,7 @@ static int write_head(const char *buf, size_t blen, const struct cgi_response *r
 	size_t off = 0, next, n;
 	const char *p;
 	struct field f;
-	int k;
+	int k, length_seen = 0;
 
 	k = snprintf(line, sizeof line, "HTTP/1.1 %d ", r->status);
 	put(&o, line, (size_t)k);
@@ -213,7 +234,7 @@ static int write_head(const char *buf, size_t blen, const struct cgi_response *r
 	put(&o, "\r\n", 2);
 	while (off < blen && http_line(buf, blen, off, &p, &n, &next) && n) {
 		split_field(p, n, &f);
-		if (!name_is(&f, "Status") && !hop_by_hop(&f)) {
+		if (!dropped(&f, &length_seen)) {
 			put(&o, f.name, f.nlen);
 			put(&o, ": ", 2);
 			put(&o, f.value, f.vlen);
@@ -228,13 +249,14 @@ static int write_head(const char *buf, size_t blen, const struct cgi_response *r
 	return 0;
 }
 
-int cgi_parse_response(const char *buf, size_t len, int head_request,
+static int parse_block(const char *buf, size_t len, int head_request,
     struct cgi_response *r, char *out, size_t outlen, size_t *outn)
 {
 	struct scan s = { 0, 0, 0, NULL, 0 };
 	int n;
 
 	memset(r, 0, sizeof *r);
+	r->content_length = -1;
 	*outn = 0;
 	n = scan_block(buf, len, &s, r);
 	if (n <= 0)
@@ -248,6 +270,18 @@ int cgi_parse_response(const char *buf, size_t len, int head_request,
 		return n;
 	if (write_head(buf, (size_t)n, r, out, outlen, outn) < 0)
 		return -1;
+	return n;
+}
+
+int cgi_parse_response(const char *buf, size_t len, int head_request,
+    struct cgi_response *r, char *out, size_t outlen, size_t *outn)
+{
+	int n = parse_block(buf, len, head_request, r, out, outlen, outn);
+
+	/* A length seen in a block that is not complete, or not valid, is
+	 * no length the client is told. */
+	if (n <= 0)
+		r->content_length = -1;
 	return n;
 }
 

@@ -2,7 +2,8 @@
 path prefix among routes sharing one address, the CGI/1.1 variables, the
 request body left in the socket (CONTENT_LENGTH) or decoded from chunked
 into a pipe, the program's response turned into HTTP/1.1 (Status:,
-Location:, hop-by-hop headers, HEAD, a bad header block), the gateway's
+Location:, hop-by-hop headers, HEAD, a bad header block, two
+Content-Lengths), the gateway's
 own answers (400, 403, 404, 408, 431, 500, 501, 503), Expect:
 100-continue and on_busy = wait. Driven with curl and raw sockets."""
 import hashlib
@@ -135,6 +136,8 @@ nohead)   printf 'this is a body without any header block\\n' ;;
 silent)   exit 0 ;;
 hop)      printf 'Content-Type: text/plain\\r\\nConnection: keep-alive\\r\\nKeep-Alive: timeout=5\\r\\nTransfer-Encoding: chunked\\r\\nX-Kept: 1\\r\\n\\r\\nhop body\\n' ;;
 lf)       printf 'Content-Type: text/plain\\nX-Lf: 1\\n\\nlf body\\n' ;;
+twocl)    printf 'Content-Type: text/plain\\r\\nContent-Length: 5\\r\\nContent-Length: 50\\r\\n\\r\\nhello and 45 bytes more that never come\\n' ;;
+samecl)   printf 'Content-Type: text/plain\\r\\nContent-Length: 6\\r\\ncontent-length: 6\\r\\n\\r\\nhello\\n' ;;
 *)        printf 'Content-Type: text/x-resp\\r\\nX-Method: %s\\r\\n\\r\\nresp body\\n' "$REQUEST_METHOD" ;;
 esac
 """
@@ -555,6 +558,26 @@ def test_bad_header_block_is_502():
             assert b"Injected" not in r.raw and b"Set-Cookie" not in r.raw, (q, r)
         errs = g.wait_event("http_error", count=4, route="resp")
         assert [e["status"] for e in errs] == ["502"] * 4, errs
+        stop_ok(g)
+
+
+def test_program_content_length_checked():
+    g, port = start()
+    with g:
+        addr = g.addr("root")
+        # Two lengths that differ: the client would have to pick one.
+        r = hh.get(addr, "/resp?twocl")
+        assert r.status == 502, r
+        assert b"hello" not in r.raw, r
+        err = g.wait_event("http_error", route="resp")[0]
+        assert err["status"] == "502", err
+        # The same length twice is passed on once.
+        r = hh.get(addr, "/resp?samecl")
+        assert r.status == 200, r
+        assert r.header_names().count("content-length") == 1, r
+        assert r.header("Content-Length") == "6" and r.body == b"hello\n", r
+        p = hh.curl("-i", hh.url(addr, "/resp?samecl"))
+        assert p.returncode == 0 and p.stdout.endswith(b"\r\n\r\nhello\n"), p
         stop_ok(g)
 
 

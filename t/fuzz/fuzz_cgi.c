@@ -3,8 +3,9 @@
  * well-formed HTTP/1.1 status line and header block ending in
  * "Connection: close" and one blank line, with no bare CR or LF a program
  * could use to split the response, no Status: and no hop-by-hop field of
- * the program's. A proper prefix of a complete block is only
- * "incomplete". A broken promise traps, so the fuzzer reports it. */
+ * the program's, and at most one Content-Length, the one the response
+ * exposes. A proper prefix of a complete block is only "incomplete". A
+ * broken promise traps, so the fuzzer reports it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,11 +43,26 @@ static int starts_with(const char *p, size_t n, const char *name)
 	return n > k && strncasecmp(p, name, k) == 0 && p[k] == ':';
 }
 
+/* A Content-Length line's value, which must be the one the response
+ * exposes. */
+static long long length_of(const char *p, const char *eol)
+{
+	long long v = 0;
+
+	p += strlen("Content-Length: ");
+	CHECK(p < eol);
+	for (; p < eol; p++) {
+		CHECK(*p >= '0' && *p <= '9');
+		v = v * 10 + (*p - '0');
+	}
+	return v;
+}
+
 /* The head written for the client, line by line. */
 static void check_head(const char *h, size_t n, const struct cgi_response *r)
 {
 	const char *p = h, *end = h + n, *eol;
-	int closes = 0;
+	int closes = 0, lengths = 0;
 
 	CHECK(n >= 15 + 21);     /* "HTTP/1.1 299 \r\n", Connection: close */
 	CHECK(memcmp(h, "HTTP/1.1 ", 9) == 0);
@@ -74,6 +90,10 @@ static void check_head(const char *h, size_t n, const struct cgi_response *r)
 		CHECK(!starts_with(p, (size_t)(eol - p), "Status"));
 		CHECK(!starts_with(p, (size_t)(eol - p), "Transfer-Encoding"));
 		CHECK(!starts_with(p, (size_t)(eol - p), "Keep-Alive"));
+		if (starts_with(p, (size_t)(eol - p), "Content-Length")) {
+			CHECK(length_of(p, eol) == r->content_length);
+			lengths++;
+		}
 		if (starts_with(p, (size_t)(eol - p), "Connection")) {
 			CHECK(eol - p == 17 && memcmp(p, "Connection: close", 17) == 0);
 			closes++;
@@ -81,6 +101,8 @@ static void check_head(const char *h, size_t n, const struct cgi_response *r)
 		p = eol + 2;
 	}
 	CHECK(closes == 1);
+	/* One length at most, the one exposed. */
+	CHECK(lengths == (r->content_length >= 0));
 	CHECK(p == end - 2);
 }
 
@@ -94,8 +116,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(n >= -1);
 	/* HEAD changes no_body and nothing else. */
 	CHECK(nh == n);
-	if (n <= 0)
+	CHECK(rh.content_length == r.content_length);
+	CHECK(r.content_length >= -1);
+	if (n <= 0) {
+		CHECK(r.content_length == -1);
 		return 0;
+	}
 	CHECK((size_t)n <= size && n <= CGI_HEAD_MAX);
 	CHECK(data[n - 1] == '\n');
 	CHECK(rh.status == r.status && rh.local_redirect == r.local_redirect &&

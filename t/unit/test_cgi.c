@@ -246,6 +246,68 @@ START_TEST(content_length_is_checked)
 }
 END_TEST
 
+/* Two Content-Length lines that differ leave the client to pick the
+ * body's length (RFC 9110 8.6): 502. One value repeated is passed on
+ * once, as first written. */
+START_TEST(content_length_given_twice)
+{
+	ck_assert_int_eq(parse("Content-Type: a\r\nContent-Length: 5\r\n"
+	    "Content-Length: 6\r\n\r\n"), -1);
+	ck_assert_int_eq(parse("Content-Length: 5\r\nContent-Type: a\r\n"
+	    "content-length: 50\r\n\r\n"), -1);
+	ck_assert_int_eq(parse("Content-Type: a\r\nContent-Length: 0\r\n"
+	    "Content-Length: 1\r\n\r\n"), -1);
+	ck_assert_int_eq(parse("Content-Type: a\r\nContent-Length: 5\r\n"
+	    "Content-Length: 5x\r\n\r\n"), -1);
+	expect_head("Content-Type: a\r\nContent-Length: 5\r\nX: 1\r\n"
+	    "content-length: 5\r\n\r\n", "hello",
+	    "HTTP/1.1 200 OK\r\nContent-Type: a\r\nContent-Length: 5\r\n"
+	    "X: 1\r\nConnection: close\r\n\r\n");
+	expect_head("Content-Length: 007\r\nContent-Type: a\r\n"
+	    "Content-Length: 7\r\nContent-Length: 0007\r\n\r\n", "",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 007\r\nContent-Type: a\r\n"
+	    "Connection: close\r\n\r\n");
+}
+END_TEST
+
+/* The length the client is told, for the relay to stop at; -1 when the
+ * program gives none (the body then ends with the program's output). */
+START_TEST(content_length_is_exposed)
+{
+	ck_assert_int_gt(parse("Content-Type: a\r\n\r\n"), 0);
+	ck_assert_int_eq(r.content_length, -1);
+	ck_assert_int_gt(parse("Content-Type: a\r\nContent-Length: 5\r\n\r\n"), 0);
+	ck_assert_int_eq(r.content_length, 5);
+	ck_assert_int_gt(parse("Content-Length: 0\r\nContent-Type: a\r\n\r\n"), 0);
+	ck_assert_int_eq(r.content_length, 0);
+	ck_assert_int_gt(parse("Content-Type: a\r\nContent-Length: 007\r\n"
+	    "Content-Length: 7\r\n\r\n"), 0);
+	ck_assert_int_eq(r.content_length, 7);
+	ck_assert_int_gt(parse("Content-Type: a\r\nContent-Length: 10737418240\r\n\r\n"), 0);
+	ck_assert(r.content_length == 10737418240LL);
+	ck_assert_int_gt(parse("Content-Type: a\r\n"
+	    "Content-Length: 9223372036854775807\r\n\r\n"), 0);
+	ck_assert(r.content_length == 9223372036854775807LL);
+	/* Past what the gateway can count: no length it could keep to. */
+	ck_assert_int_eq(parse("Content-Type: a\r\n"
+	    "Content-Length: 9223372036854775808\r\n\r\n"), -1);
+	ck_assert_int_eq(r.content_length, -1);
+	ck_assert_int_eq(parse("Content-Type: a\r\n"
+	    "Content-Length: 99999999999999999999999\r\n\r\n"), -1);
+	/* HEAD, 204, 304: the length is told all the same (of the body a
+	 * GET would have had); no_body says none follows. */
+	ck_assert_int_gt(parse_n("Content-Type: a\r\nContent-Length: 12\r\n\r\n",
+	    39, 1), 0);
+	ck_assert_int_eq(r.content_length, 12);
+	ck_assert_int_eq(r.no_body, 1);
+	/* Nothing yet, or refused: none. */
+	ck_assert_int_eq(parse("Content-Length: 5\r\nContent-Type: a\r\n"), 0);
+	ck_assert_int_eq(r.content_length, -1);
+	ck_assert_int_eq(parse("Content-Length: 5\r\nContent-Length: 6\r\n\r\n"), -1);
+	ck_assert_int_eq(r.content_length, -1);
+}
+END_TEST
+
 START_TEST(incomplete_is_zero)
 {
 	const char *all = "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nbody";
@@ -359,6 +421,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, status_with_location_is_kept);
 	tcase_add_test(tc, hop_by_hop_fields_are_dropped);
 	tcase_add_test(tc, content_length_is_checked);
+	tcase_add_test(tc, content_length_given_twice);
+	tcase_add_test(tc, content_length_is_exposed);
 	tcase_add_test(tc, incomplete_is_zero);
 	tcase_add_test(tc, errors_are_seen_before_the_end);
 	tcase_add_test(tc, no_body_cases);
