@@ -132,6 +132,7 @@ static const char *const reserved_env[] = {
 	"PATH_TRANSLATED", "QUERY_STRING", "CONTENT_LENGTH", "CONTENT_TYPE",
 	"SERVER_PROTOCOL", "REQUEST_URI", "REMOTE_HOST", "REMOTE_USER",
 	"REMOTE_IDENT", "AUTH_TYPE", "HTTPS",
+	"SSL_TLS_SNI", "SSL_ALPN_PROTOCOL", "UNIQUE_ID",
 };
 
 int config_env_reserved(const char *name, size_t len)

@@ -96,10 +96,29 @@ static int conn_vars(const struct conn_info *ci, const struct route *r,
 	return e ? -ENOMEM : 0;
 }
 
+/* What a PROXY v2 header said of the client's connection to the proxy,
+ * under the names Apache gives the same facts where it ends the TLS
+ * itself (mod_ssl's SSL_TLS_SNI, mod_unique_id's UNIQUE_ID); the ALPN,
+ * which mod_ssl does not export, by nginx's $ssl_alpn_protocol. Every
+ * route gets them, as sslserver gives mod_ssl's names to programs of the
+ * tcpserver kind. */
+static int tlv_vars(const struct proxy_tlvs *t, struct strv *out)
+{
+	int e = 0;
+
+	if (t->authority[0])
+		e |= push(out, "SSL_TLS_SNI", t->authority);
+	if (t->alpn[0])
+		e |= push(out, "SSL_ALPN_PROTOCOL", t->alpn);
+	if (t->unique_id[0])
+		e |= push(out, "UNIQUE_ID", t->unique_id);
+	return e ? -ENOMEM : 0;
+}
+
 int env_build(const struct route *r, const struct conn_info *ci,
     char *const *parent, struct strv *out)
 {
-	if (conn_vars(ci, r, out) < 0)
+	if (conn_vars(ci, r, out) < 0 || tlv_vars(&ci->tlvs, out) < 0)
 		goto nomem;
 	if (!set_by_route(r, parent, "PATH") && push(out, "PATH", DEFAULT_PATH) < 0)
 		goto nomem;
@@ -239,6 +258,10 @@ int env_build_cgi(const struct route *r, const struct conn_info *ci,
 	 * 3875 4.1.9 allows, where there is one (not on a Unix socket). */
 	if (ci->tcp)
 		e |= push(out, "REMOTE_HOST", ci->remote_ip);
+	/* The request came over TLS to a proxy that says so (RFC 3875 leaves
+	 * HTTPS to the server; Apache's "on" is what programs test for). */
+	if (ci->tlvs.ssl)
+		e |= push(out, "HTTPS", "on");
 	/* A chunked body reaches the child through a pipe, to EOF: no
 	 * length (what Apache httpd does). */
 	if (req->content_length >= 0 && !req->chunked)

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "proxy.h"
 
 /* What the gateway knows of one connection, in the SPEC's terms. */
 struct conn_info {
@@ -20,6 +21,7 @@ struct conn_info {
 	unsigned long long id;
 	struct sockaddr_storage peer;   /* the client (a PROXY header's source) */
 	char via[128];                  /* the proxy, when a header was believed */
+	struct proxy_tlvs tlvs;         /* what a v2 header's TLVs said: copies */
 };
 
 struct http_request;

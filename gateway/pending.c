@@ -169,6 +169,7 @@ static void believe(struct pending *p, const struct proxy_header *h)
 {
 	struct conn_info *ci = &p->conn->ci;
 
+	ci->tlvs = h->tlvs;
 	if (!h->proxied)
 		return;
 	if (ci->tcp)

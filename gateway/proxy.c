@@ -12,6 +12,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "host.h"
+
 #define PENDING 0
 #define BAD (-1)
 
@@ -322,6 +324,102 @@ static void v2_addrs(uint8_t cmd, uint8_t fam, const uint8_t *a,
 	}
 }
 
+/* The TLVs after the address block (the specification's 2.2): a type, a
+ * 16-bit length, the value. Read once the whole header is there, and
+ * only for what a child is told; the header's length alone says where
+ * the client's bytes start, so nothing here refuses a header. */
+
+#define PP2_TYPE_ALPN 0x01
+#define PP2_TYPE_AUTHORITY 0x02
+#define PP2_TYPE_UNIQUE_ID 0x05
+#define PP2_TYPE_SSL 0x20
+#define PP2_CLIENT_SSL 0x01
+#define PP2_SSL_FIXED 5         /* the SSL value's client byte and verify word */
+
+/* A value an environment can carry as it is: 1 to cap - 1 bytes of
+ * printable ASCII. A NUL would cut it, a control byte (a newline) could
+ * forge a line in whatever the program writes it to. */
+static int v2_text(char *out, size_t cap, const uint8_t *v, size_t n)
+{
+	if (n == 0 || n >= cap)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e)
+			return 0;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return 1;
+}
+
+/* The authority becomes SSL_TLS_SNI, which programs treat as they treat
+ * SERVER_NAME: a host name or nothing, as a Host header must be. */
+static void v2_authority(struct proxy_tlvs *t, const uint8_t *v, size_t n)
+{
+	size_t hn;
+
+	if (v2_text(t->authority, sizeof t->authority, v, n) &&
+	    (host_split(t->authority, &hn) < 0 || hn != n))
+		t->authority[0] = '\0';
+}
+
+static void v2_tlv(uint8_t type, const uint8_t *v, size_t n,
+    struct proxy_tlvs *t)
+{
+	switch (type) {
+	case PP2_TYPE_ALPN:
+		v2_text(t->alpn, sizeof t->alpn, v, n);
+		break;
+	case PP2_TYPE_AUTHORITY:
+		v2_authority(t, v, n);
+		break;
+	case PP2_TYPE_UNIQUE_ID:
+		v2_text(t->unique_id, sizeof t->unique_id, v, n);
+		break;
+	case PP2_TYPE_SSL:
+		/* Its sub-TLVs (version, cipher, ...) are not read. */
+		if (n >= PP2_SSL_FIXED)
+			t->ssl = (v[0] & PP2_CLIENT_SSL) != 0;
+		break;
+	}
+}
+
+/* One bit for each kind read, 0 for the others (NOOP, CRC32C, NETNS,
+ * a vendor's), which are passed over. */
+static unsigned v2_kind(uint8_t type)
+{
+	switch (type) {
+	case PP2_TYPE_ALPN:
+		return 1;
+	case PP2_TYPE_AUTHORITY:
+		return 2;
+	case PP2_TYPE_UNIQUE_ID:
+		return 4;
+	case PP2_TYPE_SSL:
+		return 8;
+	}
+	return 0;
+}
+
+static void v2_tlvs(const uint8_t *p, size_t n, struct proxy_tlvs *t)
+{
+	unsigned seen = 0;
+
+	while (n >= 3) {
+		size_t vlen = be16(p + 1);
+		unsigned kind = v2_kind(p[0]);
+
+		if (vlen > n - 3)
+			return;         /* cut short by the header's length */
+		/* The first of a kind counts, used or left out. */
+		if (kind && !(seen & kind)) {
+			seen |= kind;
+			v2_tlv(p[0], p + 3, vlen, t);
+		}
+		p += 3 + vlen;
+		n -= 3 + vlen;
+	}
+}
+
 static int v2_parse(const uint8_t *buf, size_t len, struct proxy_header *h)
 {
 	size_t m = len < sizeof v2_sig ? len : sizeof v2_sig;
@@ -347,13 +445,16 @@ static int v2_parse(const uint8_t *buf, size_t len, struct proxy_header *h)
 	if (len < V2_PREAMBLE)
 		return PENDING;
 	/* The length counts the addresses and any TLVs after them: the
-	 * TLVs are consumed with the header and never looked into. */
+	 * TLVs are consumed with the header whatever they hold. */
 	if (be16(buf + 14) < need)
 		return BAD;
 	total = V2_PREAMBLE + be16(buf + 14);
 	if (len < total)
 		return PENDING;
 	v2_addrs(cmd, fam, buf + V2_PREAMBLE, h);
+	if (cmd == V2_CMD_PROXY)
+		v2_tlvs(buf + V2_PREAMBLE + need, total - V2_PREAMBLE - (size_t)need,
+		    &h->tlvs);
 	h->version = 2;
 	return (int)total;
 }

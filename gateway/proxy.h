@@ -15,6 +15,24 @@
 #define PROXY_V1_MAX 107        /* a v1 line, CRLF included */
 #define PROXY_V2_MAX (16 + 65535)
 
+#define PROXY_AUTHORITY_MAX 255 /* HAProxy's own bound, a DNS name's 253 and more */
+#define PROXY_ALPN_MAX 255      /* an ALPN protocol id's most (RFC 7301 3.1) */
+#define PROXY_UNIQUE_ID_MAX 128 /* the specification's (2.2.5) */
+
+/* What a v2 header's TLVs say of the client's connection to the proxy
+ * (the specification's 2.2), kept as copies a child's environment can
+ * carry: NUL-terminated printable ASCII (blanks included), "" when the
+ * TLV was not sent or is left out. The first TLV of a kind counts; one
+ * left out is empty, longer than its bound or has another byte, and an
+ * authority must be a host name (host.h, no port). A TLV cut short by
+ * the header's length ends the list: what came before it counts. */
+struct proxy_tlvs {
+	int ssl;                        /* PP2_TYPE_SSL with PP2_CLIENT_SSL: TLS */
+	char authority[PROXY_AUTHORITY_MAX + 1];   /* PP2_TYPE_AUTHORITY: the SNI */
+	char alpn[PROXY_ALPN_MAX + 1];             /* PP2_TYPE_ALPN */
+	char unique_id[PROXY_UNIQUE_ID_MAX + 1];   /* PP2_TYPE_UNIQUE_ID */
+};
+
 struct proxy_header {
 	int version;                    /* 1 or 2 */
 	/* 0: LOCAL (v2), UNKNOWN (v1), UNSPEC or UNIX (v2): the connection
@@ -22,6 +40,9 @@ struct proxy_header {
 	 * the proxy's listening address (AF_INET or AF_INET6, ports set). */
 	int proxied;
 	struct sockaddr_storage src, dst;
+	/* v2 under the PROXY command, whatever the family; all zero for v1
+	 * and LOCAL (whose block the specification says to discard). */
+	struct proxy_tlvs tlvs;
 };
 
 /* Looks at the first len bytes of a connection (len may be anything from
@@ -35,7 +56,8 @@ struct proxy_header {
  *          is found as early as the first byte that differs; a v1 line
  *          without CRLF within 107 bytes, bad numbers, bad addresses, a
  *          v2 length too short for its family, a bad command or version
- *          nibble: all -1). */
+ *          nibble: all -1). What the TLVs say never refuses a header:
+ *          one the gateway cannot use is left out (struct proxy_tlvs). */
 int proxy_parse(const uint8_t *buf, size_t len, int versions,
     struct proxy_header *h);
 

@@ -32,6 +32,20 @@ exec = envcgi
 listen = unix:{dir}/web.sock
 protocol = cgi
 exec = envcgi
+
+[tls]
+listen = 127.0.0.1:0
+protocol = cgi
+exec = envcgi
+proxy_protocol = v2
+proxy_from = 127.0.0.1
+
+[tlsnph]
+listen = 127.0.0.1:0
+protocol = nph
+exec = envnph
+proxy_protocol = v2
+proxy_from = 127.0.0.1
 """
 
 ENVCGI = b"""#!/bin/sh
@@ -117,6 +131,56 @@ def test_host_that_is_not_a_host_is_400():
                            (b"192.0.2.1", "192.0.2.1")):
             e, _ = env_for(addr, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
             assert e["SERVER_NAME"] == name and e["HTTP_HOST"] == host.decode(), (host, e)
+        stop_ok(g)
+
+
+# What HAProxy's send-proxy-v2-ssl sends for a client of its TLS
+# listener: PP2_TYPE_SSL (PP2_CLIENT_SSL set, a TLSv1.3 version
+# sub-TLV), the SNI as PP2_TYPE_AUTHORITY, the ALPN, a unique id.
+TLS_TLVS = (hh.ssl_tlv(0x01, 0, hh.tlv(0x21, b"TLSv1.3")) +
+            hh.tlv(0x02, b"shop.example") + hh.tlv(0x01, b"http/1.1") +
+            hh.tlv(0x05, b"req-4F7B0A69"))
+
+
+def tls_request(tlvs, sport=40000):
+    return (hh.v2("198.51.100.20", "198.51.100.1", sport, 443, tlvs=tlvs) +
+            b"GET /pay HTTP/1.1\r\nHost: shop.example\r\n\r\n")
+
+
+def check_tls_env(e):
+    assert e["HTTPS"] == "on", e
+    assert e["SSL_TLS_SNI"] == "shop.example", e
+    assert e["SSL_ALPN_PROTOCOL"] == "http/1.1", e
+    assert e["UNIQUE_ID"] == "req-4F7B0A69", e
+    assert e["REMOTE_ADDR"] == e["REMOTE_HOST"] == "198.51.100.20", e
+    assert e["SERVER_PORT"] == "443", e
+
+
+def test_https_when_the_proxy_says_tls():
+    with start() as g:
+        e, _ = env_for(g.addr("tls"), tls_request(TLS_TLVS))
+        check_tls_env(e)
+        e, _ = env_for(g.addr("tlsnph"), tls_request(TLS_TLVS, 40001))
+        check_tls_env(e)
+        # The SSL TLV without PP2_CLIENT_SSL (the client came in clear
+        # text), or none at all: no HTTPS.
+        e, _ = env_for(g.addr("tls"), tls_request(hh.ssl_tlv(0x00) +
+                                                  hh.tlv(0x02, b"shop.example"), 40002))
+        assert "HTTPS" not in e and e["SSL_TLS_SNI"] == "shop.example", e
+        e, _ = env_for(g.addr("tls"), tls_request(b"", 40003))
+        assert not [k for k in e if k == "HTTPS" or k.startswith("SSL_")], e
+        assert "UNIQUE_ID" not in e, e
+        stop_ok(g)
+
+
+def test_https_with_workers():
+    # The main process reads the header; a worker starts the program:
+    # what the header said goes with the connection.
+    with gw.Gateway("[gateway]\nworkers = 2\n" + CONFIG, files=FILES) as g:
+        g.wait_event("worker", count=2)
+        for i in range(4):
+            e, _ = env_for(g.addr("tls"), tls_request(TLS_TLVS, 41000 + i))
+            check_tls_env(e)
         stop_ok(g)
 
 

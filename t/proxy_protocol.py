@@ -1,6 +1,7 @@
 """The HAProxy PROXY protocol (proxy_protocol = v1|v2|any, proxy_from): the
 gateway consumes exactly the header, the child sees the header's addresses
-(LOCAL/UNKNOWN keep the socket's own) and reads the client's bytes from the
+(LOCAL/UNKNOWN keep the socket's own) and the v2 header's TLS TLVs
+(authority, ALPN, unique id), and reads the client's bytes from the
 first byte after it; a bad, missing or late header, or one from outside
 proxy_from, is refused without a child; allow/deny and max_per_source judge
 the header's source; a Unix listener with proxy_from = unix becomes
@@ -208,6 +209,65 @@ def test_v2_with_tlvs():
         out = gw.talk(g.addr("cat"), hh.v2("192.0.2.50", "192.0.2.51", 1000, 2000,
                                             tlvs=tlvs) + payload, timeout=30)
         assert out == payload, (len(out), out[:100])
+        stop_ok(g)
+
+
+# What a v2 header's TLVs give the child.
+TLV_NAMES = ("HTTPS", "SSL_TLS_SNI", "SSL_ALPN_PROTOCOL", "UNIQUE_ID")
+
+
+def test_v2_tls_tlvs_reach_the_child():
+    # What HAProxy's send-proxy-v2-ssl sends for a client of its TLS
+    # listener: the SSL TLV (client bits, verify, version and cipher
+    # sub-TLVs), the SNI as the authority, the ALPN, a unique id.
+    tlvs = (hh.ssl_tlv(0x05, 0, hh.tlv(0x21, b"TLSv1.3") +
+                       hh.tlv(0x23, b"TLS_AES_128_GCM_SHA256")) +
+            hh.tlv(0x02, b"shop.example") + hh.tlv(0x01, b"http/1.1") +
+            hh.tlv(0x05, b"7F000001:8296_7F00001E:1F90_4F7B0A69_0003:790A") +
+            hh.tlv(0x04, b"\0" * 3))
+    with start() as g:
+        e, _ = send_env(g, "p2", hh.v2("192.0.2.60", "192.0.2.61", 1000, 443, tlvs=tlvs))
+        assert e["TCPREMOTEIP"] == "192.0.2.60", e
+        assert e["SSL_TLS_SNI"] == "shop.example", e
+        assert e["SSL_ALPN_PROTOCOL"] == "http/1.1", e
+        assert e["UNIQUE_ID"] == "7F000001:8296_7F00001E:1F90_4F7B0A69_0003:790A", e
+        # HTTPS is HTTP's: a raw route is not told.
+        assert "HTTPS" not in e, e
+        # Each connection its own: the next header has none, nor has v1.
+        e, _ = send_env(g, "p2", hh.v2("192.0.2.60", "192.0.2.61", 1001, 443))
+        assert not [k for k in TLV_NAMES if k in e], e
+        e, _ = send_env(g, "pany", hh.v1("192.0.2.60", "192.0.2.61", 1002, 443))
+        assert not [k for k in TLV_NAMES if k in e], e
+        stop_ok(g)
+
+
+def test_v2_tlvs_the_child_cannot_take_are_left_out():
+    cases = [
+        # Over the bounds: a unique id of 129 bytes, an authority of 256.
+        (hh.tlv(0x05, b"u" * 129), {}),
+        (hh.tlv(0x02, (b"a" * 63 + b".") * 4), {}),
+        # Not a host name; an ALPN with a control byte; an empty one.
+        (hh.tlv(0x02, b"evil.example/../admin"), {}),
+        (hh.tlv(0x01, b"h2\nX=1"), {}),
+        (hh.tlv(0x01, b""), {}),
+        # The most each may hold.
+        (hh.tlv(0x05, b"u" * 128) + hh.tlv(0x02, (b"a" * 63 + b".") * 3 + b"a" * 61),
+         {"UNIQUE_ID": "u" * 128, "SSL_TLS_SNI": ("a" * 63 + ".") * 3 + "a" * 61}),
+        # The first of a kind counts; one cut short by the header's
+        # length ends the list, what came before it stands.
+        (hh.tlv(0x01, b"h2") + hh.tlv(0x01, b"http/1.1") +
+         bytes([0x02, 0x00, 0x40]) + b"cut.example",
+         {"SSL_ALPN_PROTOCOL": "h2"}),
+    ]
+    with start() as g:
+        for i, (tlvs, want) in enumerate(cases):
+            e, _ = send_env(g, "p2", hh.v2("192.0.2.70", "192.0.2.71", 2000 + i, 443,
+                                           tlvs=tlvs))
+            # The header is believed all the same.
+            assert e["TCPREMOTEIP"] == "192.0.2.70", (i, e)
+            got = {k: e[k] for k in TLV_NAMES if k in e}
+            assert got == want, (i, got, want)
+        assert not g.events("refuse"), g.log()
         stop_ok(g)
 
 

@@ -2,12 +2,15 @@
  * input, the parser must keep the promise its callers rely on to
  * consume bytes as they arrive: over growing prefixes of one input the
  * results are 0...0, then either n (first at length n, then forever) or
- * -1 forever. A broken promise aborts, so the fuzzer reports it. */
+ * -1 forever; and what it keeps of a v2 header's TLVs must be text a
+ * child's environment can carry, found inside the header. A broken
+ * promise aborts, so the fuzzer reports it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host.h"
 #include "proxy.h"
 
 /* Prefixes up to this length are all parsed, each from a heap copy of
@@ -21,6 +24,37 @@ static uint16_t be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* A TLV's value as kept: NUL-terminated within its field, printable
+ * ASCII, nothing a child's environment could not carry. */
+static void check_text(const char *v, size_t cap)
+{
+	const char *end = memchr(v, '\0', cap);
+
+	CHECK(end != NULL);
+	for (; v < end; v++)
+		CHECK(*v >= 0x20 && *v <= 0x7e);
+}
+
+static void check_tlvs(const uint8_t *buf, int n, const struct proxy_tlvs *t)
+{
+	size_t hn;
+
+	CHECK(t->ssl == 0 || t->ssl == 1);
+	check_text(t->authority, sizeof t->authority);
+	check_text(t->alpn, sizeof t->alpn);
+	check_text(t->unique_id, sizeof t->unique_id);
+	if (t->authority[0])
+		CHECK(host_split(t->authority, &hn) == 0 && hn == strlen(t->authority));
+	/* Only a v2 header under the PROXY command has any, in its TLVs
+	 * (at least one byte of type and two of length each). */
+	if (buf[0] != 0x0D || (buf[12] & 0x0F) != 0x1)
+		CHECK(!t->ssl && !t->authority[0] && !t->alpn[0] && !t->unique_id[0]);
+	else
+		CHECK(3 * (size_t)(t->ssl + !!t->authority[0] + !!t->alpn[0] +
+		    !!t->unique_id[0]) + strlen(t->authority) + strlen(t->alpn) +
+		    strlen(t->unique_id) + 5u * (size_t)t->ssl <= (size_t)n - 16);
+}
+
 /* What a complete header must look like, whatever the input was. */
 static void check_header(const uint8_t *buf, int n, int versions,
     const struct proxy_header *h)
@@ -32,6 +66,7 @@ static void check_header(const uint8_t *buf, int n, int versions,
 		CHECK(h->src.ss_family == AF_INET || h->src.ss_family == AF_INET6);
 		CHECK(h->dst.ss_family == h->src.ss_family);
 	}
+	check_tlvs(buf, n, &h->tlvs);
 	if (h->version == 1) {
 		CHECK(buf[0] == 'P');
 		CHECK(n >= 15 && n <= PROXY_V1_MAX);

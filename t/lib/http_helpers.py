@@ -195,6 +195,12 @@ def tlv(kind, value):
     return bytes([kind]) + struct.pack("!H", len(value)) + value
 
 
+def ssl_tlv(client=0x01, verify=0, subs=b""):
+    """PP2_TYPE_SSL: the client bits (0x01, PP2_CLIENT_SSL: the client
+    came over TLS), the verify result, then sub-TLVs (tlv(0x21, b"TLSv1.3"))."""
+    return tlv(0x20, bytes([client]) + struct.pack("!I", verify) + subs)
+
+
 def blocked_in(pid, prog):
     """The process runs prog and sleeps (in its read), or is gone."""
     try:

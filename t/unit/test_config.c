@@ -616,7 +616,9 @@ START_TEST(env_reserved_names_refused)
 	    "IPCREMOTEEGID", "IPCREMOTEPID", "GATEWAY_ROUTE", "GATEWAY_CONN",
 	    "GATEWAY_INTERFACE", "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO",
 	    "QUERY_STRING", "CONTENT_LENGTH", "CONTENT_TYPE", "SERVER_PROTOCOL",
-	    "REQUEST_URI", "HTTP_HOST", "HTTP_AUTHORIZATION", "HTTP_" };
+	    "REQUEST_URI", "HTTP_HOST", "HTTP_AUTHORIZATION", "HTTP_",
+	    "REMOTE_HOST", "HTTPS", "SSL_TLS_SNI", "SSL_ALPN_PROTOCOL",
+	    "UNIQUE_ID" };
 
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		char text[256];

@@ -463,6 +463,65 @@ START_TEST(cgi_remote_host_is_the_address)
 }
 END_TEST
 
+/* What a PROXY v2 header's TLVs said, copied into the connection. */
+static struct conn_info tls_conn(void)
+{
+	struct conn_info ci = tcp_conn();
+
+	ci.tlvs.ssl = 1;
+	strcpy(ci.tlvs.authority, "shop.example");
+	strcpy(ci.tlvs.alpn, "h2");
+	strcpy(ci.tlvs.unique_id, "4F7B0A69-0003");
+	return ci;
+}
+
+/* Every route gets the TLS details a proxy sent, under mod_ssl's names
+ * (and mod_unique_id's); HTTPS is HTTP's, on cgi and nph routes. */
+START_TEST(proxy_tlvs_on_every_route)
+{
+	struct route r = route();
+	struct conn_info ci = tls_conn();
+	struct strv e = build(&r, &ci, NULL);
+
+	ASSERT_VAR(&e, "SSL_TLS_SNI", "shop.example");
+	ASSERT_VAR(&e, "SSL_ALPN_PROTOCOL", "h2");
+	ASSERT_VAR(&e, "UNIQUE_ID", "4F7B0A69-0003");
+	ck_assert_ptr_null(get(&e, "HTTPS"));
+	ck_assert_uint_eq(e.n, 12 + 3);
+	strv_free(&e);
+	e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n");
+	ASSERT_VAR(&e, "HTTPS", "on");
+	ASSERT_VAR(&e, "SSL_TLS_SNI", "shop.example");
+	ASSERT_VAR(&e, "SSL_ALPN_PROTOCOL", "h2");
+	ASSERT_VAR(&e, "UNIQUE_ID", "4F7B0A69-0003");
+	strv_free(&e);
+}
+END_TEST
+
+/* Only what was sent: each on its own, none without a header. */
+START_TEST(proxy_tlvs_only_what_was_sent)
+{
+	struct route r = route();
+	struct conn_info ci = tls_conn();
+	struct strv e;
+
+	ci.tlvs.ssl = 0;
+	ci.tlvs.alpn[0] = '\0';
+	e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+	ck_assert_ptr_null(get(&e, "HTTPS"));
+	ck_assert_ptr_null(get(&e, "SSL_ALPN_PROTOCOL"));
+	ASSERT_VAR(&e, "SSL_TLS_SNI", "shop.example");
+	strv_free(&e);
+	ci = tcp_conn();
+	e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+	ck_assert_ptr_null(get(&e, "HTTPS"));
+	ck_assert_ptr_null(get(&e, "SSL_TLS_SNI"));
+	ck_assert_ptr_null(get(&e, "SSL_ALPN_PROTOCOL"));
+	ck_assert_ptr_null(get(&e, "UNIQUE_ID"));
+	strv_free(&e);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("env");
@@ -498,6 +557,8 @@ static Suite *suite(void)
 
 	tcase_add_test(g, cgi_repeated_headers_joined);
 	tcase_add_test(g, cgi_remote_host_is_the_address);
+	tcase_add_test(g, proxy_tlvs_on_every_route);
+	tcase_add_test(g, proxy_tlvs_only_what_was_sent);
 	suite_add_tcase(s, g);
 	return s;
 }

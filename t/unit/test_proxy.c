@@ -1,6 +1,7 @@
 /* The PROXY protocol parser: HAProxy's specification's own examples,
- * every prefix of a valid header pending, exact lengths, and the
- * malformed headers a proxy (or a client pretending to be one) sends. */
+ * every prefix of a valid header pending, exact lengths, the malformed
+ * headers a proxy (or a client pretending to be one) sends, and what a
+ * v2 header's TLVs tell the child. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -360,8 +361,9 @@ START_TEST(v2_inet)
 }
 END_TEST
 
-/* TLVs (here PP2_TYPE_ALPN "h2" and a NOOP) are consumed, not parsed;
- * nor is a TLV that would be malformed: the length is what counts. */
+/* TLVs (here PP2_TYPE_ALPN "h2" and a NOOP) are consumed with the
+ * header; one that would run past its end changes nothing: the length is
+ * what counts. */
 START_TEST(v2_inet_tlvs)
 {
 	static const uint8_t tlv[] = { 0x01, 0x00, 0x02, 'h', '2', 0x04, 0x00, 0x00 };
@@ -373,6 +375,7 @@ START_TEST(v2_inet_tlvs)
 	ck_assert_uint_eq(n, 16 + 12 + sizeof tlv);
 	valid(buf, n, PROXY_ANY, &h);
 	expect_addr(&h.src, AF_INET, "192.0.2.1", 56324);
+	ck_assert_str_eq(h.tlvs.alpn, "h2");
 	n = v2(buf, 0x21, 0x11, body, v2_inet_body(body, junk, sizeof junk));
 	valid(buf, n, PROXY_V2, &h);
 	ck_assert_int_eq(h.proxied, 1);
@@ -555,6 +558,256 @@ START_TEST(v2_length_too_short)
 }
 END_TEST
 
+/* ---- v2 TLVs ------------------------------------------------------- */
+
+/* Appends one TLV to out at *o. */
+static void put_tlv(uint8_t *out, size_t *o, uint8_t type, const void *v,
+    size_t n)
+{
+	out[(*o)++] = type;
+	out[(*o)++] = (uint8_t)(n >> 8);
+	out[(*o)++] = (uint8_t)n;
+	memcpy(out + *o, v, n);
+	*o += n;
+}
+
+/* PP2_TYPE_SSL: the client bits, a verify word of 0, then subs. */
+static void put_ssl(uint8_t *out, size_t *o, uint8_t client, const void *subs,
+    size_t sn)
+{
+	uint8_t v[64] = { client, 0, 0, 0, 0 };
+
+	memcpy(v + 5, subs, sn);
+	put_tlv(out, o, 0x20, v, 5 + sn);
+}
+
+/* The TCP4 header with these TLVs, checked valid: its proxy_tlvs. */
+static struct proxy_tlvs tlvs_of(const uint8_t *tlv, size_t tlen)
+{
+	static uint8_t body[70000], buf[70100];
+	struct proxy_header h;
+	size_t n = v2(buf, 0x21, 0x11, body, v2_inet_body(body, tlv, tlen));
+
+	ck_assert_int_eq(parse(buf, n, PROXY_V2, &h), (int)n);
+	ck_assert_int_eq(h.proxied, 1);
+	return h.tlvs;
+}
+
+/* What HAProxy's send-proxy-v2-ssl sends for a TLS client. */
+START_TEST(tlv_tls_details)
+{
+	static const uint8_t subs[] = {
+		0x21, 0x00, 0x07, 'T', 'L', 'S', 'v', '1', '.', '3',
+		0x23, 0x00, 0x06, 'A', 'E', 'S', '1', '2', '8',
+	};
+	uint8_t tlv[512], body[600], buf[700];
+	struct proxy_header h;
+	size_t o = 0, n;
+
+	put_ssl(tlv, &o, 0x07, subs, sizeof subs);
+	put_tlv(tlv, &o, 0x02, "shop.example", 12);
+	put_tlv(tlv, &o, 0x01, "http/1.1", 8);
+	put_tlv(tlv, &o, 0x05, "7F000001:8296_4F7B0A69", 22);
+	put_tlv(tlv, &o, 0x04, "\0\0\0", 3);
+	n = v2(buf, 0x21, 0x11, body, v2_inet_body(body, tlv, o));
+	/* Every prefix still pending, the whole exactly n. */
+	valid(buf, n, PROXY_ANY, &h);
+	ck_assert_int_eq(h.tlvs.ssl, 1);
+	ck_assert_str_eq(h.tlvs.authority, "shop.example");
+	ck_assert_str_eq(h.tlvs.alpn, "http/1.1");
+	ck_assert_str_eq(h.tlvs.unique_id, "7F000001:8296_4F7B0A69");
+	expect_addr(&h.src, AF_INET, "192.0.2.1", 56324);
+}
+END_TEST
+
+/* HTTPS only with PP2_CLIENT_SSL; a value too short for the client byte
+ * and the verify word says nothing. */
+START_TEST(tlv_ssl_client_bit)
+{
+	uint8_t tlv[64];
+	size_t o = 0;
+
+	put_ssl(tlv, &o, 0x01, NULL, 0);
+	ck_assert_int_eq(tlvs_of(tlv, o).ssl, 1);
+	o = 0;
+	put_ssl(tlv, &o, 0x00, NULL, 0);
+	ck_assert_int_eq(tlvs_of(tlv, o).ssl, 0);
+	o = 0;
+	put_ssl(tlv, &o, 0x06, NULL, 0);        /* certificate bits alone */
+	ck_assert_int_eq(tlvs_of(tlv, o).ssl, 0);
+	o = 0;
+	put_tlv(tlv, &o, 0x20, "\x01\0\0\0", 4);
+	ck_assert_int_eq(tlvs_of(tlv, o).ssl, 0);
+	o = 0;
+	put_tlv(tlv, &o, 0x20, "\x01", 1);
+	ck_assert_int_eq(tlvs_of(tlv, o).ssl, 0);
+}
+END_TEST
+
+/* Each value at its bound, and one byte over it: left out. */
+START_TEST(tlv_bounds)
+{
+	static uint8_t tlv[1024], v[600];
+	struct proxy_tlvs t;
+	size_t o;
+
+	memset(v, 'u', sizeof v);
+	o = 0;
+	put_tlv(tlv, &o, 0x05, v, PROXY_UNIQUE_ID_MAX);
+	put_tlv(tlv, &o, 0x01, v, PROXY_ALPN_MAX);
+	t = tlvs_of(tlv, o);
+	ck_assert_uint_eq(strlen(t.unique_id), PROXY_UNIQUE_ID_MAX);
+	ck_assert_uint_eq(strlen(t.alpn), PROXY_ALPN_MAX);
+	o = 0;
+	put_tlv(tlv, &o, 0x05, v, PROXY_UNIQUE_ID_MAX + 1);
+	put_tlv(tlv, &o, 0x01, v, PROXY_ALPN_MAX + 1);
+	t = tlvs_of(tlv, o);
+	ck_assert_str_eq(t.unique_id, "");
+	ck_assert_str_eq(t.alpn, "");
+	/* An authority is a host name: 253 characters and a final dot. */
+	for (size_t i = 63; i < 253; i += 64)
+		v[i] = '.';
+	v[253] = '.';
+	o = 0;
+	put_tlv(tlv, &o, 0x02, v, 254);
+	ck_assert_uint_eq(strlen(tlvs_of(tlv, o).authority), 254);
+	o = 0;
+	put_tlv(tlv, &o, 0x02, v, 253);
+	ck_assert_uint_eq(strlen(tlvs_of(tlv, o).authority), 253);
+	v[253] = 'u';
+	o = 0;
+	put_tlv(tlv, &o, 0x02, v, 254);
+	ck_assert_str_eq(tlvs_of(tlv, o).authority, "");
+	o = 0;
+	put_tlv(tlv, &o, 0x02, v, PROXY_AUTHORITY_MAX + 1);
+	ck_assert_str_eq(tlvs_of(tlv, o).authority, "");
+}
+END_TEST
+
+/* What an environment could not carry, or a program could be misled by,
+ * is left out; the header and its other TLVs stand. */
+START_TEST(tlv_bytes_left_out)
+{
+	static const struct { uint8_t type; const char *v; size_t n; } c[] = {
+		{ 0x01, "h2\0x", 4 }, { 0x01, "h2\nX: 1", 7 }, { 0x01, "\x7f", 1 },
+		{ 0x01, "h\x80", 2 }, { 0x01, "", 0 }, { 0x05, "id\r", 3 },
+		{ 0x05, "\t", 1 }, { 0x02, "a/b", 3 }, { 0x02, "shop.example:443", 16 },
+		{ 0x02, "a b", 3 }, { 0x02, ".", 1 }, { 0x02, "[::1", 4 },
+		{ 0x02, "", 0 },
+	};
+	uint8_t tlv[128];
+
+	for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+		struct proxy_tlvs t;
+		size_t o = 0;
+
+		put_tlv(tlv, &o, c[i].type, c[i].v, c[i].n);
+		put_ssl(tlv, &o, 0x01, NULL, 0);
+		t = tlvs_of(tlv, o);
+		ck_assert_msg(!t.alpn[0] && !t.unique_id[0] && !t.authority[0],
+		    "case %zu kept", i);
+		ck_assert_int_eq(t.ssl, 1);
+	}
+}
+END_TEST
+
+START_TEST(tlv_blanks_and_punctuation_kept)
+{
+	uint8_t tlv[128];
+	struct proxy_tlvs t;
+	size_t o = 0;
+
+	put_tlv(tlv, &o, 0x05, "a b:c_d/~!", 10);
+	put_tlv(tlv, &o, 0x01, "acme-tls/1", 10);
+	put_tlv(tlv, &o, 0x02, "xn--bcher-kva.example.", 22);
+	t = tlvs_of(tlv, o);
+	ck_assert_str_eq(t.unique_id, "a b:c_d/~!");
+	ck_assert_str_eq(t.alpn, "acme-tls/1");
+	ck_assert_str_eq(t.authority, "xn--bcher-kva.example.");
+}
+END_TEST
+
+/* The first TLV of a kind counts, used or left out; other kinds (NOOP,
+ * CRC32C, NETNS, a vendor's) are passed over. */
+START_TEST(tlv_first_of_a_kind)
+{
+	uint8_t tlv[256];
+	struct proxy_tlvs t;
+	size_t o = 0;
+
+	put_tlv(tlv, &o, 0x04, "", 0);
+	put_tlv(tlv, &o, 0x03, "\1\2\3\4", 4);
+	put_tlv(tlv, &o, 0x01, "h2", 2);
+	put_tlv(tlv, &o, 0xEA, "vpce-0123", 9);
+	put_tlv(tlv, &o, 0x01, "http/1.1", 8);
+	put_tlv(tlv, &o, 0x02, "bad/name", 8);
+	put_tlv(tlv, &o, 0x02, "good.example", 12);
+	put_ssl(tlv, &o, 0x01, NULL, 0);
+	put_ssl(tlv, &o, 0x00, NULL, 0);
+	put_tlv(tlv, &o, 0x30, "netns", 5);
+	t = tlvs_of(tlv, o);
+	ck_assert_str_eq(t.alpn, "h2");
+	ck_assert_str_eq(t.authority, "");
+	ck_assert_int_eq(t.ssl, 1);
+}
+END_TEST
+
+/* A TLV running past the header's length ends the list: those before it
+ * count, and the header is still exactly its length. */
+START_TEST(tlv_cut_short)
+{
+	uint8_t tlv[128];
+	struct proxy_tlvs t;
+	size_t o = 0;
+
+	put_tlv(tlv, &o, 0x01, "h2", 2);
+	tlv[o++] = 0x02;
+	tlv[o++] = 0x00;
+	tlv[o++] = 0x40;
+	memcpy(tlv + o, "cut.example", 11);
+	o += 11;
+	t = tlvs_of(tlv, o);
+	ck_assert_str_eq(t.alpn, "h2");
+	ck_assert_str_eq(t.authority, "");
+	/* One or two bytes left over: too few for a TLV. */
+	o = 0;
+	put_tlv(tlv, &o, 0x05, "id", 2);
+	tlv[o++] = 0x01;
+	tlv[o++] = 0x00;
+	ck_assert_str_eq(tlvs_of(tlv, o).unique_id, "id");
+}
+END_TEST
+
+/* LOCAL's block is discarded, TLVs included; v1 has none; UNSPEC and
+ * UNIX under PROXY keep the socket's addresses but are read. */
+START_TEST(tlv_where_read)
+{
+	uint8_t tlv[64], body[400], buf[500];
+	struct proxy_header h;
+	size_t o = 0, n;
+
+	put_ssl(tlv, &o, 0x01, NULL, 0);
+	put_tlv(tlv, &o, 0x01, "h2", 2);
+	n = v2(buf, 0x20, 0x11, body, v2_inet_body(body, tlv, o));
+	valid(buf, n, PROXY_V2, &h);
+	ck_assert_int_eq(h.tlvs.ssl, 0);
+	ck_assert_str_eq(h.tlvs.alpn, "");
+	n = v2(buf, 0x21, 0x00, tlv, o);
+	valid(buf, n, PROXY_V2, &h);
+	ck_assert_int_eq(h.proxied, 0);
+	ck_assert_int_eq(h.tlvs.ssl, 1);
+	ck_assert_str_eq(h.tlvs.alpn, "h2");
+	memset(body, 0, 216);
+	memcpy(body + 216, tlv, o);
+	n = v2(buf, 0x21, 0x31, body, 216 + o);
+	valid(buf, n, PROXY_V2, &h);
+	ck_assert_str_eq(h.tlvs.alpn, "h2");
+	valid_str("PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n", &h);
+	ck_assert_int_eq(h.tlvs.ssl, 0);
+	ck_assert_str_eq(h.tlvs.alpn, "");
+}
+END_TEST
+
 /* ---- versions ------------------------------------------------------ */
 
 START_TEST(versions_not_accepted)
@@ -595,6 +848,7 @@ static Suite *suite(void)
 	TCase *t1 = tcase_create("v1");
 	TCase *t2 = tcase_create("v2");
 	TCase *tv = tcase_create("versions");
+	TCase *tt = tcase_create("tlv");
 
 	tcase_add_test(t1, v1_tcp4);
 	tcase_add_test(t1, v1_tcp6);
@@ -619,10 +873,19 @@ static Suite *suite(void)
 	tcase_add_test(t2, v2_bad_version_command);
 	tcase_add_test(t2, v2_bad_family);
 	tcase_add_test(t2, v2_length_too_short);
+	tcase_add_test(tt, tlv_tls_details);
+	tcase_add_test(tt, tlv_ssl_client_bit);
+	tcase_add_test(tt, tlv_bounds);
+	tcase_add_test(tt, tlv_bytes_left_out);
+	tcase_add_test(tt, tlv_blanks_and_punctuation_kept);
+	tcase_add_test(tt, tlv_first_of_a_kind);
+	tcase_add_test(tt, tlv_cut_short);
+	tcase_add_test(tt, tlv_where_read);
 	tcase_add_test(tv, versions_not_accepted);
 	tcase_add_test(tv, no_header);
 	suite_add_tcase(s, t1);
 	suite_add_tcase(s, t2);
+	suite_add_tcase(s, tt);
 	suite_add_tcase(s, tv);
 	return s;
 }
