@@ -4,7 +4,7 @@ CGI/1.1 variables: repeated Cookie headers joined with "; ", REMOTE_HOST
 any program starts. Driven with raw sockets, as a browser or curl would
 send the bytes."""
 import os
-import socket
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -181,6 +181,89 @@ def test_https_with_workers():
         for i in range(4):
             e, _ = env_for(g.addr("tls"), tls_request(TLS_TLVS, 41000 + i))
             check_tls_env(e)
+        stop_ok(g)
+
+
+HAPROXY_TLS_CFG = """
+global
+    maxconn 100
+
+defaults
+    mode tcp
+    timeout connect 10s
+    timeout client 60s
+    timeout server 60s
+
+frontend tls
+    bind 127.0.0.1:{port} ssl crt {pem} alpn http/1.1
+    unique-id-format gw-%{{+X}}o%ci:%cp
+    default_backend gw
+
+backend gw
+    server s 127.0.0.1:{gw} send-proxy-v2-ssl proxy-v2-options authority,unique-id
+"""
+
+
+def start_haproxy(haproxy, g, pem, gport):
+    """haproxy ending TLS on a free port in front of the gateway: (its
+    process, the port). Retried if another process takes the port."""
+    for _ in range(5):
+        port = hh.free_port()
+        cfg = os.path.join(g.dir, "haproxy.cfg")
+        with open(cfg, "w") as f:
+            f.write(HAPROXY_TLS_CFG.format(port=port, pem=pem, gw=gport))
+        with open(os.path.join(g.dir, "haproxy.log"), "wb") as hlog:
+            proc = subprocess.Popen([haproxy, "-f", cfg, "-db"], stdin=subprocess.DEVNULL,
+                                    stdout=hlog, stderr=hlog)
+        try:
+            gw.wait_for(lambda: proc.poll() is not None or hh.listening(port), 30,
+                        "haproxy to listen")
+        except AssertionError:
+            proc.kill()
+            proc.wait()
+            raise
+        if proc.poll() is None:
+            return proc, port
+    raise AssertionError("haproxy did not start")
+
+
+def test_haproxy_ending_tls_in_front():
+    # curl speaks TLS to haproxy, which sends the gateway a v2 header
+    # with the SSL TLV, the SNI, the ALPN and its unique id.
+    haproxy = gw.need_program("haproxy", "/usr/sbin/haproxy")
+    openssl = gw.need_program("openssl")
+    gw.need_program("curl")
+    with start() as g:
+        key, crt, pem = (os.path.join(g.dir, n) for n in ("key.pem", "crt.pem", "site.pem"))
+        subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", crt, "-days", "2",
+                        "-subj", "/CN=shop.example"], check=True, capture_output=True)
+        with open(pem, "wb") as f:
+            for part in (crt, key):
+                with open(part, "rb") as src:
+                    f.write(src.read())
+        proc, port = start_haproxy(haproxy, g, pem, g.addr("tls")[1])
+        try:
+            p = hh.curl("-k", "--http1.1", "--resolve", "shop.example:%d:127.0.0.1" % port,
+                        "https://shop.example:%d/pay" % port)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        assert p.returncode == 0, (p, g.log())
+        e = {}
+        for line in p.stdout.decode().splitlines():
+            k, _, v = line.partition("=")
+            e[k] = v
+        assert e["HTTPS"] == "on", e
+        assert e["SSL_TLS_SNI"] == "shop.example", e
+        assert e["SSL_ALPN_PROTOCOL"] == "http/1.1", e
+        assert e["UNIQUE_ID"] == "gw-7F000001:%04X" % int(e["REMOTE_PORT"]), e
+        assert e["REMOTE_ADDR"] == e["REMOTE_HOST"] == "127.0.0.1", e
+        assert e["SERVER_PORT"] == str(port) and e["SERVER_NAME"] == "shop.example", e
         stop_ok(g)
 
 
