@@ -15,7 +15,7 @@
 #define PROXY_V1_MAX 107        /* a v1 line, CRLF included */
 #define PROXY_V2_MAX (16 + 65535)
 
-#define PROXY_AUTHORITY_MAX 255 /* HAProxy's own bound, a DNS name's 253 and more */
+#define PROXY_AUTHORITY_MAX 255 /* HAProxy's own bound; a host name is 254 at most */
 #define PROXY_ALPN_MAX 255      /* an ALPN protocol id's most (RFC 7301 3.1) */
 #define PROXY_UNIQUE_ID_MAX 128 /* the specification's (2.2.5) */
 

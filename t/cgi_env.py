@@ -1,8 +1,10 @@
 """What a cgi or nph program learns of its request beyond the basic
 CGI/1.1 variables: repeated Cookie headers joined with "; ", REMOTE_HOST
-(the client's address), a Host header that is not a host is 400 before
-any program starts. Driven with raw sockets, as a browser or curl would
-send the bytes."""
+(the client's address), SERVER_NAME from a Host header that must be a
+host (400 before any program starts otherwise), HTTPS=on and the TLS
+details a PROXY v2 header carries. Driven with raw sockets, as a
+browser, curl or HAProxy would send the bytes, and with HAProxy itself
+ending TLS in front of the gateway."""
 import os
 import subprocess
 import sys
