@@ -577,7 +577,8 @@ static void put_ssl(uint8_t *out, size_t *o, uint8_t client, const void *subs,
 {
 	uint8_t v[64] = { client, 0, 0, 0, 0 };
 
-	memcpy(v + 5, subs, sn);
+	if (sn)
+		memcpy(v + 5, subs, sn);
 	put_tlv(out, o, 0x20, v, 5 + sn);
 }
 
