@@ -25,6 +25,7 @@ struct relay {
 	int sock;                       /* our copy of the client's socket */
 	int head_request;
 	int in_body, no_body, status;
+	long long limit;                /* the Content-Length passed on, -1: none */
 	unsigned long long bytes;
 	size_t len, off;                /* head bytes, or body bytes to send */
 	char buf[RELAY_BUF];
@@ -98,6 +99,13 @@ static int flush(struct relay *r)
 	return fd_write_some(r->sock, 1, r->buf, &r->off, &r->len);
 }
 
+/* The body has reached the Content-Length the client was told: no
+ * byte more is sent, and the connection ends. */
+static int relay_full(const struct relay *r)
+{
+	return r->limit >= 0 && r->bytes >= (unsigned long long)r->limit;
+}
+
 static void on_sock_writable(uv_poll_t *h, int status, int events)
 {
 	struct relay *r = h->data;
@@ -107,6 +115,8 @@ static void on_sock_writable(uv_poll_t *h, int status, int events)
 	f = status < 0 ? -1 : flush(r);
 	if (f < 0) {
 		relay_fail(r, 0, "client_gone");
+	} else if (f > 0 && relay_full(r)) {
+		relay_end(r, 0);
 	} else if (f > 0) {
 		uv_poll_stop(&r->sockpoll);
 		uv_read_start((uv_stream_t *)&r->out, on_out_alloc, on_out_read);
@@ -119,6 +129,8 @@ static void relay_send(struct relay *r)
 
 	if (f < 0) {
 		relay_fail(r, 0, "client_gone");
+	} else if (f > 0 && relay_full(r)) {
+		relay_end(r, 0);
 	} else if (f == 0) {
 		uv_read_stop((uv_stream_t *)&r->out);
 		uv_poll_start(&r->sockpoll, UV_WRITABLE, on_sock_writable);
@@ -153,12 +165,15 @@ static void relay_head(struct relay *r)
 	uv_timer_stop(&r->timer);
 	r->status = resp.status;
 	r->no_body = resp.no_body;
+	r->limit = r->no_body ? -1 : resp.content_length;
 	r->in_body = 1;
 	/* The body bytes that came with the head move behind it. */
 	{
 		size_t body = r->len - (size_t)n;
 		if (r->no_body)
 			body = 0;
+		if (r->limit >= 0 && body > (unsigned long long)r->limit)
+			body = (size_t)r->limit;
 		if (headlen + body > sizeof r->buf) {
 			relay_fail(r, 502, "bad_response");
 			return;
@@ -201,6 +216,8 @@ static void on_out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 	}
 	if (r->no_body)
 		return; /* read away */
+	if (r->limit >= 0 && (unsigned long long)n > (unsigned long long)r->limit - r->bytes)
+		n = (ssize_t)((unsigned long long)r->limit - r->bytes);
 	r->len += (size_t)n;
 	r->bytes += (unsigned long long)n;
 	relay_send(r);

@@ -55,6 +55,11 @@ exec = bad.sh
 max_children = 1
 on_busy = refuse
 
+[overlong]
+listen = 127.0.0.1:0
+protocol = cgi
+exec = overlong.sh
+
 [stream]
 listen = 127.0.0.1:0
 protocol = cgi
@@ -117,6 +122,12 @@ printf 'this is not a header\\r\\n\\r\\n'
 exec sleep 60
 """
 
+# A body longer than the Content-Length it announces, then a wait.
+OVERLONG = b"""#!/bin/sh
+printf 'Content-Type: text/plain\\r\\nContent-Length: 6\\r\\n\\r\\nhello\\nand more bytes than it said\\n'
+exec sleep 30
+"""
+
 # A response that never ends.
 STREAM = b"""#!/bin/sh
 printf 'Content-Type: text/plain\\r\\n\\r\\n'
@@ -125,7 +136,8 @@ exec yes streaming
 
 FILES = {"sh.cgi": (SH, 0o755), "perl.cgi": (PERL, 0o755), "python.cgi": (PYTHON, 0o755),
          "nph.sh": (NPH, 0o755), "exact.sh": (EXACT, 0o755), "cut.sh": (CUT, 0o755),
-         "bad.sh": (BAD, 0o755), "stream.sh": (STREAM, 0o755)}
+         "bad.sh": (BAD, 0o755), "stream.sh": (STREAM, 0o755),
+         "overlong.sh": (OVERLONG, 0o755)}
 
 
 def start(config=CONFIG):
@@ -297,6 +309,17 @@ def test_client_gone_ends_the_program():
         s.close()
         g.wait_event("exit", 2, route="stream", timeout=15)
         assert not g.events("refuse", route="stream"), g.log()
+        stop_ok(g)
+
+
+def test_no_byte_past_content_length():
+    """A program that writes more than the Content-Length it announced:
+    the client gets exactly that many body bytes, and the connection ends
+    then, not when the program does."""
+    with start() as g:
+        r = hh.get(g.addr("overlong"), "/", timeout=10)
+        assert r.status == 200 and r.header("Content-Length") == "6", r
+        assert r.body == b"hello\n", r
         stop_ok(g)
 
 
