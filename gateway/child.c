@@ -349,20 +349,40 @@ int child_shortage(int err)
 	    err == UV_EAGAIN;
 }
 
+/* The argv of a program a request names (exec_dir): its name, then
+ * the route's args. NULL when out of memory. */
+static char **request_argv(const struct route *r, const char *arg0)
+{
+	char **argv = calloc(r->argv.n + 1, sizeof *argv);
+
+	if (!argv)
+		return NULL;
+	argv[0] = (char *)arg0;
+	for (size_t i = 1; i < r->argv.n; i++)
+		argv[i] = r->argv.v[i];
+	return argv;
+}
+
 struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
     struct conn *conn, const struct http_spawn *hs, double kill_grace, int *errp)
 {
 	const struct route *r = conn->route;
 	int fd = conn->fd;
 	struct strv env = { 0 };
-	struct spawn_req req;
+	struct spawn_req req = { .route = r };
 	struct child *c = calloc(1, sizeof *c);
 	const char *stage = NULL;
 	int err, errfd;
 
-	if (!c || (hs ? env_build_cgi(r, &conn->ci, hs->cgi, environ, &env) :
+	if (hs && hs->exec) {
+		req.exec = hs->exec;
+		req.argv = request_argv(r, hs->arg0);
+	}
+	if (!c || (req.exec && !req.argv) ||
+	    (hs ? env_build_cgi(r, &conn->ci, hs->cgi, environ, &env) :
 	    env_build(r, &conn->ci, environ, &env)) < 0) {
 		free(c);
+		free(req.argv);
 		*errp = UV_ENOMEM; /* fd kept: a shortage */
 		return NULL;
 	}
@@ -379,9 +399,9 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	if (errfd < -1) {
 		err = errfd;
 		strv_free(&env);
+		free(req.argv);
 		goto failed;
 	}
-	req.route = r;
 	req.env = env.v;
 	req.fd_in = r->stdin_mode == STDIN_SOCKET ? fd : -1;
 	req.fd_out = fd;
@@ -397,6 +417,7 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	if (r->stderr_mode == STDERR_LOG)
 		close(errfd);
 	strv_free(&env);
+	free(req.argv);
 	if (err < 0)
 		goto failed;
 	/* The child has its own copy now: ours goes at once. */

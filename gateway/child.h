@@ -56,6 +56,8 @@ struct child {
  * without a body, whose program reads end of file at once. */
 struct http_spawn {
 	const struct cgi_request *cgi;
+	const char *exec;               /* exec_dir: the program the request names */
+	const char *arg0;               /* and its argv[0]; NULL: the route's exec */
 	int stdin_fd, stdout_fd;
 	int stdin_null;
 };

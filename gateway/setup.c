@@ -39,7 +39,8 @@ static int pushf(struct strv *v, const char *fmt, ...)
 }
 
 /* One word per setting, in the order they are applied. */
-int setup_argv(const struct route *r, const char *self, struct strv *out)
+int setup_argv(const struct route *r, const char *exec, char *const *argv,
+    const char *self, struct strv *out)
 {
 	int e = 0;
 
@@ -70,9 +71,9 @@ int setup_argv(const struct route *r, const char *self, struct strv *out)
 		e |= pushf(out, "u=%u", (unsigned)r->uid);
 	e |= pushf(out, "c=%s", r->cwd);
 	e |= strv_pushdup(out, "--");
-	e |= strv_pushdup(out, r->exec);
-	for (size_t i = 0; i < r->argv.n; i++)
-		e |= strv_pushdup(out, r->argv.v[i]);
+	e |= strv_pushdup(out, exec);
+	for (size_t i = 0; argv[i]; i++)
+		e |= strv_pushdup(out, argv[i]);
 	return e ? -ENOMEM : 0;
 }
 

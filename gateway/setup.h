@@ -15,8 +15,10 @@
 int setup_needed(const struct route *r);
 
 /* The argv that runs the setup step (self is the gateway's binary) and
- * then the route's program. Returns 0 or -ENOMEM. */
-int setup_argv(const struct route *r, const char *self, struct strv *out);
+ * then the program `exec` with `argv` (the route's, or the one a
+ * request names in its exec_dir). Returns 0 or -ENOMEM. */
+int setup_argv(const struct route *r, const char *exec, char *const *argv,
+    const char *self, struct strv *out);
 
 /* The setup mode's main: argv as built above. Execs or exits 127 after
  * writing "errno stage" to SETUP_STATUS_FD. */

@@ -28,6 +28,8 @@
 
 struct spawn_req {
 	const struct route *route;      /* exec, argv, cwd, ids, umask, rlimits */
+	const char *exec;               /* set: this program (absolute) and argv */
+	char **argv;                    /* instead of the route's exec and argv */
 	char **env;
 	int fd_in, fd_out, fd_err;      /* -1: /dev/null */
 };

@@ -94,6 +94,8 @@ void spawn_id_calls(long *setgroups, long *setresgid, long *setresuid)
 
 struct child_args {
 	const struct spawn_req *req;
+	const char *exec;               /* the program and its argv */
+	char **argv;
 	int err;                        /* written by the child on failure */
 	const char *stage;
 };
@@ -156,7 +158,7 @@ __attribute__((no_sanitize_address)) static int child_main(void *arg)
 		SYS(a, "setuid", SYS_SETRESUID, r->uid, r->uid, r->uid);
 	SYS(a, "chdir", SYS_chdir, r->cwd);
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
-	SYS(a, "execve", SYS_execve, r->exec, r->argv.v, req->env);
+	SYS(a, "execve", SYS_execve, a->exec, a->argv, req->env);
 	return 127;
 }
 
@@ -174,7 +176,9 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
     const char **stage)
 {
 	static char *stack;
-	struct child_args a = { .req = req };
+	struct child_args a = { .req = req,
+	    .exec = req->exec ? req->exec : req->route->exec,
+	    .argv = req->exec ? req->argv : req->route->argv.v };
 	sigset_t all, old;
 	int pidfd = -1, err;
 	pid_t pid;

@@ -184,8 +184,8 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 	p->pidfd = -1;
 	p->exited = p->reaped = p->closing = 0;
 	memset(&o, 0, sizeof o);
-	o.file = r->exec;
-	o.args = r->argv.v;
+	o.file = req->exec ? req->exec : r->exec;
+	o.args = req->exec ? req->argv : r->argv.v;
 	o.env = req->env;
 	o.cwd = r->cwd;
 	o.flags = UV_PROCESS_DETACHED;
@@ -202,7 +202,7 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 			err = -errno;
 			goto out;
 		}
-		if (setup_argv(r, "gatewayd", &setup) < 0) {
+		if (setup_argv(r, o.file, o.args, "gatewayd", &setup) < 0) {
 			err = UV_ENOMEM;
 			goto out;
 		}
