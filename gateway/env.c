@@ -249,6 +249,8 @@ int env_build_cgi(const struct route *r, const struct conn_info *ci,
 	e |= push(out, "REQUEST_METHOD", req->method);
 	e |= push(out, "SCRIPT_NAME", cr->script_name);
 	e |= push(out, "PATH_INFO", cr->path_info);
+	if (cr->script_filename)
+		e |= push(out, "SCRIPT_FILENAME", cr->script_filename);
 	e |= push(out, "QUERY_STRING", req->query);
 	e |= push(out, "REQUEST_URI", req->target);
 	e |= push(out, "SERVER_PROTOCOL", proto);

@@ -31,6 +31,7 @@ struct cgi_request {
 	const struct http_request *req;
 	const char *script_name;        /* the route's path, "" for "/" */
 	const char *path_info;          /* the rest of the normalised path */
+	const char *script_filename;    /* the program's absolute file */
 };
 
 /* Builds the environment: the per-connection variables, PATH, the

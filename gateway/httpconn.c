@@ -32,6 +32,7 @@ struct child *http_run(struct http_owner *o, struct conn *conn,
 		.req = req,
 		.script_name = n > 0 ? r->path : "",
 		.path_info = req->path + (n > 0 ? n : 0),
+		.script_filename = r->exec,
 	};
 	struct http_spawn hs = { .cgi = &cr, .stdin_fd = -1, .stdout_fd = -1 };
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, keep = -1, body_sock = -1;
