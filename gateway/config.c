@@ -129,6 +129,7 @@ static void route_free(struct route *r)
 	free(r->listen);
 	free(r->exec);
 	free(r->exec_arg0);
+	free(r->exec_dir);
 	strv_free(&r->argv);
 	free(r->cwd);
 	strv_free(&r->env);

@@ -44,12 +44,13 @@ static void check_listen(struct route *r, struct config_error *e)
 	}
 }
 
-/* argv: exec as written, then args. */
+/* argv: exec as written (with exec_dir, which the program's name
+ * replaces at each request), then args. */
 static void make_argv(struct route *r)
 {
 	struct strv argv = { 0 };
 
-	strv_pushdup(&argv, r->exec_arg0);
+	strv_pushdup(&argv, r->exec ? r->exec_arg0 : r->exec_dir);
 	for (size_t i = 0; i < r->argv.n; i++) {
 		strv_push(&argv, r->argv.v[i]);
 		r->argv.v[i] = NULL;
@@ -58,24 +59,45 @@ static void make_argv(struct route *r)
 	r->argv = argv;
 }
 
+/* The program: exec, or on a cgi or nph route exec_dir, a directory
+ * whose programs the request path names. Its default cwd is the
+ * program's directory. 0, or -1 when the route has none. */
+static int check_program(struct route *r, int checked, struct config_error *e)
+{
+	int http = r->protocol != PROTO_RAW;
+
+	if (r->exec && r->exec_dir)
+		config_fail(e, r->exec_line > r->exec_dir_line ? r->exec_line :
+		    r->exec_dir_line, "route [%s] has both exec and exec_dir", r->name);
+	else if (r->exec_dir && !http)
+		config_fail(e, r->exec_dir_line,
+		    "route [%s]: exec_dir is for protocol = cgi or nph", r->name);
+	if (!r->exec && !r->exec_dir) {
+		config_fail(e, r->line, http ? "route [%s] has no exec or exec_dir" :
+		    "route [%s] has no exec", r->name);
+		return -1;
+	}
+	/* A worker parses what the main process checked: a program removed
+	 * since is a spawn_error then, not a worker that cannot start. */
+	if (!checked && r->exec)
+		config_sys_exec(r, e);
+	else if (!checked)
+		config_sys_exec_dir(r, e);
+	if (!r->cwd)
+		r->cwd = r->exec ? path_dir(r->exec) : strdup(r->exec_dir);
+	else if (!checked)
+		config_sys_cwd(r, e);
+	return 0;
+}
+
 /* The order of the checks is the order of the messages: of two errors
  * on one line, the first is reported. */
 static void check_route(struct route *r, int checked, struct config_error *e)
 {
 	if (r->nlisten == 0)
 		config_fail(e, r->line, "route [%s] has no listen", r->name);
-	if (!r->exec) {
-		config_fail(e, r->line, "route [%s] has no exec", r->name);
+	if (check_program(r, checked, e) < 0)
 		return;
-	}
-	/* A worker parses what the main process checked: a program removed
-	 * since is a spawn_error then, not a worker that cannot start. */
-	if (!checked)
-		config_sys_exec(r, e);
-	if (!r->cwd)
-		r->cwd = path_dir(r->exec);
-	else if (!checked)
-		config_sys_cwd(r, e);
 	config_sys_ids(r, e);
 	config_sys_socket_owner(r, e);
 	for (size_t i = 0; i < r->pass_env.n; i++)

@@ -159,6 +159,21 @@ static void route_exec(struct key_line *l)
 	r->exec_line = l->line;
 }
 
+static void route_exec_dir(struct key_line *l)
+{
+	struct route *r = l->r;
+	char *u;
+
+	if (!*l->text) {
+		bad(l, "exec_dir: empty");
+		return;
+	}
+	u = words_unescape(l->text);
+	r->exec_dir = u ? value_path(l->c->dir, u) : NULL;
+	r->exec_dir_line = l->line;
+	free(u);
+}
+
 static void route_args(struct key_line *l)
 {
 	const char *err;
@@ -483,6 +498,7 @@ static const struct key keys[] = {
 
 	KEY(R, "listen", VAL_ADDRS, MANY, route_listen),
 	KEY(R, "exec", VAL_PATH, ONCE, route_exec),
+	KEY(R, "exec_dir", VAL_PATH, ONCE, route_exec_dir),
 	KEY(R, "args", VAL_WORDS, MANY, route_args),
 	KEY(R, "cwd", VAL_PATH, ONCE, route_cwd),
 	KEY(R, "env", VAL_ENV, MANY, route_env),

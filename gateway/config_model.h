@@ -33,7 +33,9 @@ struct route {
 	size_t nlisten;
 	char *exec;                     /* absolute */
 	char *exec_arg0;                /* as written: argv[0] */
-	struct strv argv;               /* argv[0..], NULL-terminated */
+	char *exec_dir;                 /* absolute: cgi/nph, programs named by the path */
+	struct strv argv;               /* argv[0..], NULL-terminated; with exec_dir
+	                                 * argv[0] is the program's name, per request */
 	char *cwd;                      /* absolute */
 	struct strv env;                /* NAME=VALUE */
 	struct strv pass_env;           /* NAME */
@@ -67,7 +69,7 @@ struct route {
 	struct acl proxy_from;          /* who may send the header */
 	int proxy_from_unix;            /* "unix": the route's Unix listeners */
 	unsigned max_pending;           /* connections being read, per listener */
-	int exec_line, cwd_line, user_line, group_line, proxy_line;
+	int exec_line, exec_dir_line, cwd_line, user_line, group_line, proxy_line;
 	int socket_user_line, socket_group_line;
 };
 

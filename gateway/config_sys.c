@@ -24,6 +24,18 @@ void config_sys_exec(const struct route *r, struct config_error *e)
 		config_fail(e, r->exec_line, "exec '%s': %s", r->exec, strerror(errno));
 }
 
+void config_sys_exec_dir(const struct route *r, struct config_error *e)
+{
+	struct stat st;
+
+	if (stat(r->exec_dir, &st) < 0)
+		config_fail(e, r->exec_dir_line, "exec_dir '%s': %s", r->exec_dir,
+		    strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		config_fail(e, r->exec_dir_line, "exec_dir '%s': not a directory",
+		    r->exec_dir);
+}
+
 void config_sys_cwd(const struct route *r, struct config_error *e)
 {
 	struct stat st;

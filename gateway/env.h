@@ -29,7 +29,7 @@ struct http_request;
 /* What a cgi or nph route's child learns of its request (RFC 3875 4.1). */
 struct cgi_request {
 	const struct http_request *req;
-	const char *script_name;        /* the route's path, "" for "/" */
+	const char *script_name;        /* the route's path ("" for "/"), exec_dir's "/NAME" after it */
 	const char *path_info;          /* the rest of the normalised path */
 	const char *script_filename;    /* the program's absolute file */
 };

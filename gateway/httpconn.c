@@ -13,6 +13,7 @@
 #include "child.h"
 #include "refuse.h"
 #include "relay.h"
+#include "scriptdir.h"
 
 static void close_pair(int p[2])
 {
@@ -42,9 +43,22 @@ struct child *http_run(struct http_owner *o, struct conn *conn,
 	 * the body left in it. */
 	int feed = req->chunked || (r->request_body == BODY_PIPE && req->content_length > 0);
 	struct child *c = NULL;
+	struct script sc = { 0 };
 	int err;
 
 	hs.stdin_null = !feed && r->request_body == BODY_PIPE;
+	/* exec_dir: the path names the program, looked for now. */
+	if (r->exec_dir) {
+		int status = scriptdir_find(r->exec_dir, req->path, n > 0 ? n : 0, &sc);
+		if (status) {
+			answer_http(o->loop, conn, conn_take_fd(conn), status);
+			goto done;
+		}
+		cr.script_name = sc.script_name;
+		cr.path_info = sc.path_info;
+		cr.script_filename = hs.exec = sc.file;
+		hs.arg0 = sc.name;
+	}
 	/* Our copies of the socket: one to answer if the program cannot
 	 * start (and for a cgi route, to relay its response), one to feed
 	 * the body from. */
@@ -96,6 +110,7 @@ struct child *http_run(struct http_owner *o, struct conn *conn,
 		close(keep);
 	}
 done:
+	script_free(&sc);
 	free(req);
 	conn_release(conn);
 	return c;

@@ -118,7 +118,8 @@ static void print_routes(const struct config *c)
 				continue;
 			printf("%s%s", n++ ? "," : "", r->listen[j].text);
 		}
-		printf(" exec=%s protocol=%s", r->exec,
+		printf(" %s=%s protocol=%s", r->exec ? "exec" : "exec_dir",
+		    r->exec ? r->exec : r->exec_dir,
 		    r->protocol == PROTO_CGI ? "cgi" : r->protocol == PROTO_NPH ? "nph" : "raw");
 		if (r->protocol != PROTO_RAW)
 			printf(" path=%s", r->path);
