@@ -75,7 +75,7 @@ static struct http_request req;
 static struct strv build_cgi(const struct route *r, const struct conn_info *ci,
     const char *head)
 {
-	struct cgi_request cr = { &req, "", NULL };
+	struct cgi_request cr = { .req = &req, .script_name = "" };
 	struct strv out = { 0 };
 
 	ck_assert_int_eq(http_parse_head(head, strlen(head), &req), (int)strlen(head));
