@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "chunked.h"
 #include "http.h"
 #include "log.h"
 #include "util.h"

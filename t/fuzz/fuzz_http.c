@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "chunked.h"
 #include "http.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)

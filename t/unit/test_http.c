@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chunked.h"
 #include "http.h"
 #include "unit.h"
 
