@@ -143,6 +143,7 @@ bench:
 	scripts/bootstrap $(BENCH_PEERS)
 	$(MAKE) all
 	$(MAKE) -C ../shared/bench O=$(CURDIR)/build/bench
+	$(CC) -O2 -o build/bench/readcgi scripts/readcgi.c
 	scripts/bench
 
 install: $(B)/gatewayd

@@ -96,17 +96,21 @@ struct child *http_run(struct http_owner *o, struct conn *conn,
 		close(in[0]);
 	if (out[1] >= 0)
 		close(out[1]);
+	/* Without memory to feed the body or relay the answer, the program
+	 * is of no use: it is ended before its stdin closes, so that it
+	 * never takes a body it did not get for an empty one. */
 	if (body_sock >= 0 && body_start(o->loop, c, body_sock, in[1],
 	    req->chunked ? -1 : req->content_length) < 0) {
+		child_give_up(c, "busy");
 		close(body_sock);
 		close(in[1]);
 	}
-	if (r->protocol == PROTO_CGI) {
-		if (relay_start(o->loop, conn, keep, out[0], strcmp(req->method, "HEAD") == 0) < 0) {
-			close(keep);
-			close(out[0]);
-		}
-	} else {
+	if (r->protocol == PROTO_CGI &&
+	    relay_start(o->loop, conn, keep, out[0], strcmp(req->method, "HEAD") == 0) < 0) {
+		child_give_up(c, "busy");
+		answer_http(o->loop, conn, keep, 503);
+		close(out[0]);
+	} else if (r->protocol != PROTO_CGI) {
 		close(keep);
 	}
 done:

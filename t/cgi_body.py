@@ -173,6 +173,20 @@ def test_programs_reading_to_eof():
         stop_ok(g)
 
 
+def test_programs_reading_to_eof_with_workers():
+    """The same with workers: a worker feeds the body."""
+    big = os.urandom(4 << 20)
+    with start("[gateway]\nworkers = 2\n" + CONFIG) as g:
+        g.wait_event("worker", 2)
+        for route in ("sh", "perl", "python", "nph"):
+            addr = g.addr(route)
+            for body in (b"", b"a=1", big):
+                r = post(addr, "/x", body) if body else hh.get(addr, "/x", timeout=30)
+                assert r.status == 200 and field(r.body, "sha") == sha(body), (route, r)
+        stop_ok(g)
+        assert len(g.events("spawn")) == 12
+
+
 def test_nph_reads_to_eof():
     with start() as g:
         addr = g.addr("nph")
