@@ -18,7 +18,7 @@ CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARN        = -Wall -Wextra -Werror
 SAN        ?=
-PKGS        = libuv inih
+PKGS        = libuv inih libsystemd
 # SPAWN=uv builds the portable uv_spawn path instead of Linux's clone.
 SPAWN      ?=
 

@@ -125,6 +125,23 @@ static int parse_unix(const char *spec, const char *dir,
 	return 1;
 }
 
+/* A socket systemd passes, by the name its unit gives it
+ * (FileDescriptorName=: printable ASCII, no ':', at most 255 bytes). */
+static int parse_systemd(const char *name, struct listen_addr *a, const char **err)
+{
+	if (!*name) {
+		*err = "empty systemd socket name";
+		return -1;
+	}
+	for (const char *p = name; *p; p++)
+		if (*p <= ' ' || *p > '~' || *p == ':') {
+			*err = "a systemd socket name is printable ASCII without blanks or ':'";
+			return -1;
+		}
+	a->systemd = 1;
+	return 1;
+}
+
 int addr_parse(const char *text, const char *dir, struct listen_addr *out,
     const char **err)
 {
@@ -143,8 +160,10 @@ int addr_parse(const char *text, const char *dir, struct listen_addr *out,
 		strcpy(out[i].text, text);
 	if (strncmp(text, "unix:", 5) == 0)
 		return parse_unix(text + 5, dir, out, err);
+	if (strncmp(text, "systemd:", 8) == 0)
+		return parse_systemd(text + 8, out, err);
 
-	*err = "expected HOST:PORT, [IPV6]:PORT, *:PORT, unix:PATH or unix:@NAME";
+	*err = "expected HOST:PORT, [IPV6]:PORT, *:PORT, unix:PATH, unix:@NAME or systemd:NAME";
 	if (text[0] == '[') {
 		const char *close = strchr(text, ']');
 		if (!close || close[1] != ':' ||
@@ -212,12 +231,18 @@ static int is_any(const struct listen_addr *a)
 
 int addr_same(const struct listen_addr *a, const struct listen_addr *b)
 {
+	if (a->systemd || b->systemd)
+		return a->systemd && b->systemd &&
+		    strcmp(addr_systemd_name(a), addr_systemd_name(b)) == 0;
 	return a->family == b->family && a->len == b->len &&
 	    a->v6only == b->v6only && memcmp(&a->ss, &b->ss, a->len) == 0;
 }
 
 int addr_overlap(const struct listen_addr *a, const struct listen_addr *b)
 {
+	/* What a passed socket is bound to is known only when it comes. */
+	if (a->systemd || b->systemd)
+		return addr_same(a, b);
 	if ((a->family == AF_UNIX) != (b->family == AF_UNIX))
 		return 0;
 	if (a->family == AF_UNIX)

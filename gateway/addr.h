@@ -18,16 +18,21 @@ struct listen_addr {
 	int optional;                   /* ::1 of localhost: skip without IPv6 */
 	char ipc_path[110];             /* AF_UNIX: path, or @name */
 	int abstract;
+	int systemd;                    /* systemd:NAME (family 0): addr_systemd_name */
 	int line;
 };
 
 #define ADDR_MAX_PER_TEXT 2
 
-/* Parses one listen value. Relative unix paths are resolved against dir.
+/* Parses one listen value. Relative unix paths are resolved against dir;
+ * systemd:NAME names a socket systemd passes (its FileDescriptorName=).
  * Fills up to ADDR_MAX_PER_TEXT entries and returns how many, or -1 with
  * *err set. */
 int addr_parse(const char *text, const char *dir, struct listen_addr *out,
     const char **err);
+
+/* The NAME of systemd:NAME. */
+#define addr_systemd_name(a) ((a)->text + 8)
 
 /* Whether two listen addresses are the same socket (a reload keeps it). */
 int addr_same(const struct listen_addr *a, const struct listen_addr *b);

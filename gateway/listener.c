@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "log.h"
 #include "util.h"
 
@@ -139,6 +140,44 @@ static int open_socket(const struct listen_addr *a, int *family)
 	return fd;
 }
 
+/* A socket systemd passed (systemd:NAME): listening already, bound to
+ * whatever its unit says; logged and served as one the gateway opened. */
+static int open_passed(struct listener *l, const struct listen_addr *a,
+    char *err, size_t errlen)
+{
+	const char *name = addr_systemd_name(a);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss, olen = sizeof(int);
+	int fd = activation_take(name), type = 0, listening = 0;
+
+	if (fd == -ENOENT) {
+		snprintf(err, errlen, "listen %s: systemd passed no socket of that "
+		    "name (FileDescriptorName=)", a->text);
+		return -1;
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "listen %s: closed already (unnamed at start, or "
+		    "removed by a reload): systemd passes a socket once", a->text);
+		return -1;
+	}
+	l->fd = fd;
+	l->passed = 1;
+	getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen);
+	olen = sizeof(int);
+	getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &olen);
+	if (type != SOCK_STREAM || !listening ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		snprintf(err, errlen, "listen %s: not a listening stream socket "
+		    "(ListenStream=, Accept=no)", a->text);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	addr_format((struct sockaddr *)&ss, len, l->name, sizeof l->name);
+	if (ss.ss_family == AF_UNIX)
+		snprintf(l->ipc_path, sizeof l->ipc_path, "%s", l->name + 5);
+	return 0;
+}
+
 struct listener *listener_open(const struct route *r,
     const struct listen_addr *a, char *err, size_t errlen)
 {
@@ -164,6 +203,14 @@ struct listener *listener_open(const struct route *r,
 	}
 	l->backlog = r->backlog;
 	l->socket_mode = r->socket_mode;
+	if (a->systemd) {
+		if (open_passed(l, a, err, errlen) < 0) {
+			listener_close(l);
+			return NULL;
+		}
+		return l;
+	}
+	memcpy(l->ipc_path, a->ipc_path, sizeof l->ipc_path);
 	if (family == AF_UNIX && unix_path_free(a, err, errlen) < 0) {
 		free(l->routes);
 		free(l);
@@ -281,8 +328,9 @@ void listener_adopt(struct listener *l, const struct route *r,
 	l->routes[0] = r;
 	l->nroutes = 1;
 	l->addr = a;
-	/* listen(2) on a listening socket changes its backlog in place. */
-	if (r->backlog != l->backlog && listen(l->fd, r->backlog) == 0)
+	/* listen(2) on a listening socket changes its backlog in place (a
+	 * passed socket keeps the one its unit gave it). */
+	if (!l->passed && r->backlog != l->backlog && listen(l->fd, r->backlog) == 0)
 		l->backlog = r->backlog;
 	if (l->made_file)
 		adopt_socket_file(l, r);
@@ -339,7 +387,7 @@ int listener_accept(struct listener *l, struct conn_info *ci)
 		socklen_t clen = sizeof cred;
 		/* A copy: a reload may free the address before the
 		 * connection ends. */
-		memcpy(ci->ipc_path, l->addr->ipc_path, sizeof ci->ipc_path);
+		memcpy(ci->ipc_path, l->ipc_path, sizeof ci->ipc_path);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
 			ci->have_cred = 1;
 			ci->uid = cred.uid;
@@ -380,8 +428,20 @@ void listener_close(struct listener *l)
 	/* uv_close takes the fd out of the loop at once: then it may go. */
 	if (l->watching)
 		uv_close((uv_handle_t *)&l->poll, on_closed);
+	if (l->passed)
+		activation_closed(l->fd);
 	if (l->fd >= 0)
 		close(l->fd);
 	if (!l->watching)
 		listener_free(l);
+}
+
+void listener_discard(struct listener *l)
+{
+	if (l->passed) {
+		activation_give_back(l->fd);
+		l->fd = -1;
+		l->passed = 0;
+	}
+	listener_close(l);
 }

@@ -28,6 +28,8 @@ struct listener {
 	dev_t dev;                      /* the socket file we made, if any */
 	ino_t ino;
 	int made_file;
+	int passed;                     /* systemd's: never bound nor unlinked here */
+	char ipc_path[110];             /* AF_UNIX: IPCLOCALPATH, a copy */
 	void (*on_readable)(struct listener *);
 	void *data;                     /* the owner's */
 };
@@ -58,5 +60,9 @@ int listener_accept(struct listener *l, struct conn_info *ci);
 
 /* Closes the socket, removes the socket file it made, and frees l. */
 void listener_close(struct listener *l);
+
+/* Undoes listener_open, for a reload that failed: the same, but a socket
+ * systemd passed is kept open for a later reload to take. */
+void listener_discard(struct listener *l);
 
 #endif

@@ -9,9 +9,11 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "activation.h"
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "setup.h"
 #include "spawn.h"
@@ -51,14 +53,19 @@ static void ensure_stdio(void)
 
 /* The descriptors above 2 handed to this process on purpose, the only
  * ones that survive close_inherited: a worker's end of its socketpair
- * with the main process (WORKER_FD). */
-static size_t handed_fds(int argc, char **argv, int *keep, size_t max)
+ * with the main process (WORKER_FD), and the sockets systemd passed.
+ * NULL when out of memory. */
+static int *handed_fds(int argc, char **argv, size_t *n)
 {
-	size_t n = 0;
+	size_t npassed = activation_fds(NULL, 0);
+	int *keep = calloc(npassed + 1, sizeof *keep);
 
-	if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0 && n < max)
-		keep[n++] = WORKER_FD;
-	return n;
+	if (!keep)
+		return NULL;
+	*n = activation_fds(keep, npassed);
+	if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0)
+		keep[(*n)++] = WORKER_FD;
+	return keep;
 }
 
 /* Whatever started the gateway may have left descriptors open (a
@@ -67,12 +74,13 @@ static size_t handed_fds(int argc, char **argv, int *keep, size_t max)
  * what root opened. */
 static void close_inherited(int argc, char **argv)
 {
-	int keep[4] = { 0 };
-	size_t n = handed_fds(argc, argv, keep, sizeof keep / sizeof *keep);
-	int r = fds_close_inherited(keep, n);
+	size_t n = 0;
+	int *keep = handed_fds(argc, argv, &n);
+	int r = keep ? fds_close_inherited(keep, n) : -ENOMEM;
 
 	if (r < 0)
 		log_warnx("closing inherited descriptors: %s", strerror(-r));
+	free(keep);
 }
 
 /* An ignored signal stays ignored across exec. uv_spawn gives children
@@ -163,6 +171,8 @@ int main(int argc, char **argv)
 	/* The setup step between uv_spawn and a route's program. */
 	if (argc > 1 && strcmp(argv[1], SETUP_ARG) == 0)
 		return setup_main(argc, argv);
+	if ((err_no = activation_init()) < 0)
+		log_warnx("sockets passed by systemd: %s", strerror(-err_no));
 	close_inherited(argc, argv);
 	if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0)
 		return worker_main(argc, argv);
@@ -222,9 +232,12 @@ int main(int argc, char **argv)
 	 * gone); the rest, workers included, ends with the process. */
 	if (server_start(&server, loop, config, err, sizeof err) < 0)
 		fatalx("%s", err);
+	activation_close_unused();
 	log_start(config);
 	warn_root_routes(config);
+	notify_ready(loop, "serving: %zu routes", config->nroutes);
 	uv_run(loop, UV_RUN_DEFAULT);
+	notify_close();
 	/* The log's handle; lines still waiting get a last try at exit. */
 	log_detach();
 	uv_run(loop, UV_RUN_NOWAIT);

@@ -12,6 +12,7 @@
 #include "config_diff.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
 #include "pending.h"
 #include "pool.h"
 
@@ -22,6 +23,8 @@ static void log_listen(const struct listener *l)
 	log_begin(&line, "listen");
 	log_str(&line, "route", l->route->name);
 	log_str(&line, "addr", l->name);
+	if (l->passed)
+		log_str(&line, "systemd", addr_systemd_name(l->addr));
 	log_end(&line);
 }
 
@@ -93,12 +96,14 @@ struct listener **server_open_listeners(struct server *s, struct config *c,
 			v[k]->data = s;
 			k++;
 		} else if (err[0]) {
-			/* Close only what was opened here. */
+			/* Undo only what was opened here. */
 			for (size_t x = 0; x < k; x++)
 				for (o = 0; o < nold; o++)
 					if (v[x] == old[o])
 						v[x] = NULL;
-			server_close_listeners(v, k);
+			for (size_t x = 0; x < k; x++)
+				if (v[x])
+					listener_discard(v[x]);
 			free(v);
 			config_diff_free(&d);
 			return NULL;
@@ -137,6 +142,7 @@ static void reload_error(const char *msg)
 	log_begin(&l, "reload_error");
 	log_str(&l, "error", msg);
 	log_end(&l);
+	notify_reloaded("reload failed, the config before it kept: %s", msg);
 }
 
 
@@ -153,6 +159,7 @@ void server_reload(struct server *s)
 
 	if (s->stopping)
 		return;
+	notify_reloading();
 	c = config_load(s->config->path, err, sizeof err);
 	if (!c) {
 		reload_error(err);
@@ -216,6 +223,7 @@ void server_reload(struct server *s)
 	log_uint(&l, "opened", opened);
 	log_uint(&l, "closed", closed);
 	log_end(&l);
+	notify_reloaded("reloaded: %zu routes, %u children", c->nroutes, s->nchildren);
 	/* Connections waiting for a place choose their route again, in the
 	 * new config: the one they were waiting under may be gone. */
 	pending_retry(&s->reading);

@@ -16,6 +16,7 @@
 #include "linger.h"
 #include "pending.h"
 #include "log.h"
+#include "notify.h"
 #include "pool.h"
 #include "refuse.h"
 #include "util.h"
@@ -142,12 +143,22 @@ static void server_slot_free(struct server *s, struct slot *sl)
 	slot_release(sl);
 }
 
+/* The service manager's STATUS= line (notify.h sends it at most once a
+ * second, and only to one that listens). */
+static void tell_status(struct server *s)
+{
+	if (!s->role && !s->stopping)
+		notify_status("serving: %zu routes, %u children", s->config->nroutes,
+		    s->nchildren);
+}
+
 /* The child joins the server's list and counts. */
 static void child_started(struct server *s, struct child *c)
 {
 	struct conn *conn = c->conn;
 
 	server_slot_take(s, &conn->slot, conn->route, &conn->src);
+	tell_status(s);
 	c->listed = 1;
 	queue_insert_tail(&s->children, &c->q);
 }
@@ -331,6 +342,7 @@ static void server_changed(struct server *s)
 	}
 	/* A freed slot is the likeliest sign that resources are back. */
 	resume(s);
+	tell_status(s);
 }
 
 static void server_child_exited(struct server *s, struct child *c)

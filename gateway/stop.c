@@ -12,6 +12,7 @@
 #include "child.h"
 #include "held.h"
 #include "log.h"
+#include "notify.h"
 #include "pending.h"
 #include "pool.h"
 
@@ -102,6 +103,7 @@ void server_stop_sig(struct server *s, int sig)
 	if (s->config->on_shutdown == SHUTDOWN_DETACH)
 		log_uint(&l, "detached", detached);
 	log_end(&l);
+	notify_stopping("stopping: %u children", s->nchildren);
 stopping:
 	server_close_listeners(s->listeners, s->nlisteners);
 	s->nlisteners = 0;

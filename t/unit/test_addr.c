@@ -293,7 +293,7 @@ END_TEST
 START_TEST(parse_bad_brackets)
 {
 	const char *generic =
-	    "expected HOST:PORT, [IPV6]:PORT, *:PORT, unix:PATH or unix:@NAME";
+	    "expected HOST:PORT, [IPV6]:PORT, *:PORT, unix:PATH, unix:@NAME or systemd:NAME";
 
 	ck_assert_str_eq(parse_err("[::1:80"), generic);
 	ck_assert_str_eq(parse_err("[::1]80"), generic);
@@ -318,9 +318,9 @@ END_TEST
 START_TEST(parse_no_port_at_all)
 {
 	ck_assert_str_eq(parse_err("8080"),
-	    "expected HOST:PORT, [IPV6]:PORT, *:PORT, unix:PATH or unix:@NAME");
+	    "expected HOST:PORT, [IPV6]:PORT, *:PORT, unix:PATH, unix:@NAME or systemd:NAME");
 	ck_assert_str_eq(parse_err(""),
-	    "expected HOST:PORT, [IPV6]:PORT, *:PORT, unix:PATH or unix:@NAME");
+	    "expected HOST:PORT, [IPV6]:PORT, *:PORT, unix:PATH, unix:@NAME or systemd:NAME");
 }
 END_TEST
 
@@ -396,6 +396,40 @@ START_TEST(overlap_unix_same_path)
 	ck_assert(!overlap("unix:/srv/gw/a.sock", "unix:b.sock"));
 	ck_assert(!overlap("unix:@a", "unix:@ab"));
 	ck_assert(!overlap("unix:@a", "unix:/a"));
+}
+END_TEST
+
+START_TEST(parse_systemd_names)
+{
+	struct listen_addr a[ADDR_MAX_PER_TEXT];
+
+	ck_assert_int_eq(parse("systemd:web", a), 1);
+	ck_assert(a[0].systemd);
+	ck_assert_str_eq(addr_systemd_name(&a[0]), "web");
+	ck_assert_int_eq(a[0].family, 0);
+	ck_assert_int_eq(parse("systemd:gateway.http-1", a), 1);
+	ck_assert_str_eq(parse_err("systemd:"), "empty systemd socket name");
+	ck_assert_str_eq(parse_err("systemd:a:b"),
+	    "a systemd socket name is printable ASCII without blanks or ':'");
+	ck_assert_str_eq(parse_err("systemd:a b"),
+	    "a systemd socket name is printable ASCII without blanks or ':'");
+}
+END_TEST
+
+START_TEST(systemd_same_by_name_only)
+{
+	struct listen_addr a[ADDR_MAX_PER_TEXT], b[ADDR_MAX_PER_TEXT];
+
+	parse("systemd:web", a);
+	parse("systemd:web", b);
+	ck_assert(addr_same(&a[0], &b[0]));
+	parse("systemd:api", b);
+	ck_assert(!addr_same(&a[0], &b[0]));
+	/* What a passed socket is bound to is not known from the config. */
+	ck_assert(overlap("systemd:web", "systemd:web"));
+	ck_assert(!overlap("systemd:web", "systemd:api"));
+	ck_assert(!overlap("systemd:web", "127.0.0.1:80"));
+	ck_assert(!overlap("systemd:web", "unix:web"));
 }
 END_TEST
 
@@ -568,6 +602,7 @@ static Suite *suite(void)
 	tcase_add_test(p, parse_host_must_be_numeric);
 	tcase_add_test(p, parse_no_port_at_all);
 	tcase_add_test(p, parse_text_too_long);
+	tcase_add_test(p, parse_systemd_names);
 	suite_add_tcase(s, p);
 
 	tcase_add_test(o, overlap_same_v4);
@@ -580,6 +615,7 @@ static Suite *suite(void)
 	tcase_add_test(o, overlap_unix_same_path_written_differently);
 	tcase_add_test(o, overlap_never_across_unix_and_inet);
 	tcase_add_test(o, same_distinguishes_star_from_v6_wildcard);
+	tcase_add_test(o, systemd_same_by_name_only);
 	suite_add_tcase(s, o);
 
 	tcase_add_test(f, host_port_v4);
