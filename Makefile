@@ -5,12 +5,18 @@
 #                   the integration tests again on the uv_spawn path, then
 #                   everything under AddressSanitizer and UBSan
 #   make bench      gatewayd beside ceilingd, tcpserver, tcpsvd, xinetd, socat
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (and SYSCONFDIR, DATADIR,
+#                   MANDIR, EXAMPLEDIR, UNITDIR below)
 
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 SYSCONFDIR ?= $(PREFIX)/etc
 DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+# The programs the example config serves, and the socket-activation
+# example's config.
+EXAMPLEDIR ?= $(DATADIR)/gatewayd/examples
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 VERSION     = 0.1.0
 
 B          ?= build
@@ -146,11 +152,30 @@ bench:
 	$(CC) -O2 -o build/bench/readcgi scripts/readcgi.c
 	scripts/bench
 
+# The example configs name their programs relative to etc/ in this tree;
+# installed, they name the copies in EXAMPLEDIR. The units name the
+# binary in SBINDIR. An existing config is never replaced.
+EXAMPLE_PROGS = scripts/tick scripts/envdump
+UNIT_FILES    = etc/systemd/gatewayd.service etc/systemd/gatewayd.socket \
+		etc/systemd/gatewayd-echo.socket
 install: $(B)/gatewayd
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/gateway
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/gateway \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(EXAMPLEDIR)/systemd $(DESTDIR)$(UNITDIR)
 	install -m 755 $(B)/gatewayd $(DESTDIR)$(SBINDIR)/gatewayd
+	install -m 644 man/gatewayd.8 $(DESTDIR)$(MANDIR)/man8/gatewayd.8
+	install -m 644 man/gateway.ini.5 $(DESTDIR)$(MANDIR)/man5/gateway.ini.5
+	install -m 755 $(EXAMPLE_PROGS) $(DESTDIR)$(EXAMPLEDIR)/
+	sed 's|\.\./scripts/|$(EXAMPLEDIR)/|' etc/gateway.ini > $(DESTDIR)$(EXAMPLEDIR)/gateway.ini
+	sed 's|\.\./\.\./scripts/|$(EXAMPLEDIR)/|' etc/systemd/gateway.ini \
+		> $(DESTDIR)$(EXAMPLEDIR)/systemd/gateway.ini
+	chmod 644 $(DESTDIR)$(EXAMPLEDIR)/gateway.ini $(DESTDIR)$(EXAMPLEDIR)/systemd/gateway.ini
 	test -e $(DESTDIR)$(SYSCONFDIR)/gateway/gateway.ini || \
-		install -m 644 etc/gateway.ini $(DESTDIR)$(SYSCONFDIR)/gateway/gateway.ini
+		install -m 644 $(DESTDIR)$(EXAMPLEDIR)/gateway.ini $(DESTDIR)$(SYSCONFDIR)/gateway/gateway.ini
+	for u in $(UNIT_FILES); do \
+		sed 's|/usr/sbin/gatewayd|$(SBINDIR)/gatewayd|' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
 
 clean:
 	rm -rf build
