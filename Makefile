@@ -7,6 +7,7 @@
 #   make bench      gatewayd beside ceilingd, tcpserver, tcpsvd, xinetd, socat
 #   make install    PREFIX=/usr/local DESTDIR= (and SYSCONFDIR, DATADIR,
 #                   MANDIR, EXAMPLEDIR, UNITDIR below)
+#   make deb        the Debian package, build/deb/gatewayd_VERSION-REV_ARCH.deb
 
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
@@ -40,7 +41,7 @@ OBJS    = $(SRCS:gateway/%.c=$(B)/obj/%.o)
 LIBOBJS = $(filter-out $(B)/obj/main.o,$(OBJS))
 UNITS   = $(patsubst t/unit/%.c,$(B)/t/%,$(wildcard t/unit/test_*.c))
 
-.PHONY: all deps run check unit integration sanitize bench install clean
+.PHONY: all deps run check unit integration sanitize bench install deb package-check clean
 .PHONY: fuzz fuzz-run fuzz-replay
 
 all: $(B)/gatewayd
@@ -84,8 +85,18 @@ check: deps
 	-$(MAKE) -k GW_TALLY=$(CURDIR)/$(TALLY) GW_STRICT=1 unit integration
 	-$(MAKE) -k GW_TALLY=$(CURDIR)/$(TALLY) GW_STRICT=1 B=build/uv SPAWN=uv integration
 	-$(MAKE) -k GW_TALLY=$(CURDIR)/$(TALLY) GW_STRICT=1 sanitize
+	-$(MAKE) GW_TALLY=$(CURDIR)/$(TALLY) package-check
 	@t/tally $(TALLY) 'unit(build)' 'integration(build)' 'integration(build/uv)' \
-		'unit(build/asan)' 'integration(build/asan)' 'fuzz(build/asan)'
+		'unit(build/asan)' 'integration(build/asan)' 'fuzz(build/asan)' \
+		'package(build/deb)'
+
+# What an administrator gets, checked once: the man pages (mandoc's
+# lint), `make install` into a scratch prefix, and the Debian package
+# (make deb), with lintian, unpacked into a scratch directory (never
+# installed here) and its binary checking its config, its units through
+# systemd-analyze verify.
+package-check: $(B)/gatewayd
+	GW_LABEL=build/deb t/package.sh
 
 # The same suite, built with AddressSanitizer and UBSan in a tree of its
 # own. A leak, an ASan error or a UBSan runtime error anywhere fails it:
@@ -176,6 +187,16 @@ install: $(B)/gatewayd
 		sed 's|/usr/sbin/gatewayd|$(SBINDIR)/gatewayd|' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
 	done
+
+# The Debian package, built from a copy of the tree in build/deb/src so
+# that neither this tree's build/ nor its parent directory (where
+# dpkg-buildpackage writes) is touched.
+DEB_SRC = build/deb/src/gatewayd-$(VERSION)
+deb: deps
+	rm -rf build/deb && mkdir -p $(DEB_SRC)
+	cp -R Makefile README.md INSTALL gateway man etc scripts debian $(DEB_SRC)/
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	cp build/deb/src/*.deb build/deb/
 
 clean:
 	rm -rf build
