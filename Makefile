@@ -3,7 +3,8 @@
 #   make run        install missing dependencies, build, serve etc/gateway.ini
 #   make check      install missing dependencies, build, run every test;
 #                   the integration tests again on the uv_spawn path, then
-#                   everything under AddressSanitizer and UBSan
+#                   everything under AddressSanitizer and UBSan, and
+#                   once the package checks (make package-check)
 #   make bench      gatewayd beside ceilingd, tcpserver, tcpsvd, xinetd, socat
 #   make install    PREFIX=/usr/local DESTDIR= (and SYSCONFDIR, DATADIR,
 #                   MANDIR, EXAMPLEDIR, UNITDIR below)
