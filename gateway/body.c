@@ -69,13 +69,16 @@ static void body_end(struct body *b, const char *why)
 	b->pipe = b->sock = -1;
 }
 
-/* Nothing waits in the socket: EOF or a reset ends the body early. */
+/* Nothing seemed to wait in the socket: EOF or a reset ends the body
+ * early; bytes that came meanwhile are read on. */
 static enum step socket_empty(struct body *b)
 {
 	char c;
 	ssize_t n = recv(b->sock, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n > 0 || (n < 0 && errno == EINTR))
+		return MORE;
+	if (n < 0 && errno == EAGAIN)
 		return WAIT_SOCK;
 	body_end(b, n == 0 ? "closed" : "reset");
 	return DONE;
