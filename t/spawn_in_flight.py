@@ -106,9 +106,8 @@ class ExecHold:
                 os.write(out, b"H%d\n" % pid)
             else:
                 libc.ptrace(PTRACE_DETACH, pid, None, None)
-        if held is not None:
-            libc.ptrace(PTRACE_DETACH, held, None, None)
-        # Exiting lets go of every thread.
+        # Exiting lets go of every thread and of the held child at once:
+        # nothing is traced any more once that child goes on.
         return 0
 
     def _read(self, timeout=10):
