@@ -130,8 +130,8 @@ __attribute__((noreturn)) static void child_fail(struct child_args *a,
 	__builtin_unreachable();
 }
 
-/* syscall() returns -1 and sets errno; errno lives in the gateway's
- * thread-local storage, which the child shares: read it at once. */
+/* syscall() returns -1 and sets errno; errno lives in the spawner
+ * thread's thread-local storage, which the child shares: read it at once. */
 #define SYS(a, stage, ...) do {                                         \
 	if (syscall(__VA_ARGS__) < 0)                                   \
 		child_fail(a, stage, -errno);                           \
