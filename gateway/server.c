@@ -390,35 +390,6 @@ static void server_child_exited(struct server *s, struct child *c)
 	server_changed(s);
 }
 
-static void on_signal(uv_signal_t *h, int sig)
-{
-	struct server *s = h->data;
-
-	/* A worker takes its orders from the main process only (a ^C
-	 * reaches the whole process group). */
-	if (s->role)
-		return;
-	if (sig == SIGHUP)
-		server_reload(s);
-	else
-		server_stop_sig(s, sig);
-}
-
-/* ---- start ---- */
-
-void server_start_handles(struct server *s)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
-
-	uv_timer_init(s->loop, &s->retry_timer);
-	uv_timer_init(s->loop, &s->stop_timer);
-	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
-		uv_signal_init(s->loop, &s->sig[i]);
-		s->sig[i].data = s;
-		uv_signal_start(&s->sig[i], on_signal, sigs[i]);
-	}
-}
-
 /* ---- what the connections being read tell ---- */
 
 static struct server *of_reading(struct pending_set *set)

@@ -1,5 +1,6 @@
 /* What the four parts of the server share: server.c (accepting, the
- * limits, dispatching, the children), stop.c (the way it stops),
+ * limits, dispatching, the children), stop.c (signals, and the way it
+ * stops),
  * reload.c (the set of listeners, and the reload that carries it over)
  * and worker.c (a worker's side). */
 #ifndef GATEWAY_SERVER_INT_H

@@ -1,8 +1,9 @@
-/* How the gateway stops: the stop event, listeners and waiting clients
- * closed at once, shutdown_grace for the children, then each child's
- * kill path (a second signal starts it at once), on_shutdown = detach,
- * and the finish once no child and no worker is left, when the loop's
- * own handles close. A part of the server (server_int.h). */
+/* The signals the gateway takes (SIGHUP reloads: reload.c), and how it
+ * stops: the stop event, listeners and waiting clients closed at once,
+ * shutdown_grace for the children, then each child's kill path (a second
+ * signal starts it at once), on_shutdown = detach, and the finish once no
+ * child and no worker is left, when the loop's own handles close. A part
+ * of the server (server_int.h). */
 #include "server_int.h"
 #include "server.h"
 
@@ -139,4 +140,33 @@ void server_finish_when_done(struct server *s)
 {
 	if (s->nchildren == 0 && (!s->pool || pool_done(s->pool)))
 		server_finish(s);
+}
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+	struct server *s = h->data;
+
+	/* A worker takes its orders from the main process only (a ^C
+	 * reaches the whole process group). */
+	if (s->role)
+		return;
+	if (sig == SIGHUP)
+		server_reload(s);
+	else
+		server_stop_sig(s, sig);
+}
+
+/* The signals a server takes, and the timers of its stop and of a
+ * shortage's pause. */
+void server_start_handles(struct server *s)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+	uv_timer_init(s->loop, &s->retry_timer);
+	uv_timer_init(s->loop, &s->stop_timer);
+	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+		uv_signal_init(s->loop, &s->sig[i]);
+		s->sig[i].data = s;
+		uv_signal_start(&s->sig[i], on_signal, sigs[i]);
+	}
 }
