@@ -331,25 +331,12 @@ static int stderr_fd(struct child *c, uv_loop_t *loop)
 	}
 }
 
-/* What the spawner read, let go of once the outcome is known. */
-static void spawn_req_free(struct child *c)
+/* Frees the child once the handles it opened are closed. */
+static void spawn_failed(struct child *c, const char *stage, int err, int quiet)
 {
-	if (c->errfd >= 0)
-		close(c->errfd);
-	c->errfd = -1;
-	strv_free(&c->env);
-	if (c->argv)
-		free(c->argv[0]);
-	free(c->argv);
-	c->argv = NULL;
-	free(c->exec);
-	c->exec = NULL;
-}
-
-/* Frees the child once the handles it opened are closed. The caller
- * holds it (c->handles counts that), and lets go here. */
-static void spawn_failed(struct child *c)
-{
+	if (!quiet)
+		child_log_spawn_error(c->conn, stage, err);
+	c->handles++; /* hold it while closing */
 	errlog_close(&c->err);
 	if (c->proc.closing)
 		c->handles++; /* on_proc_closed releases it */
@@ -362,71 +349,18 @@ int child_shortage(int err)
 	    err == UV_EAGAIN;
 }
 
-/* The argv of a program a request names (exec_dir): its name (a copy:
- * the spawn may outlive the request), then the route's args. NULL when
- * out of memory. */
+/* The argv of a program a request names (exec_dir): its name, then
+ * the route's args. NULL when out of memory. */
 static char **request_argv(const struct route *r, const char *arg0)
 {
 	char **argv = calloc(r->argv.n + 1, sizeof *argv);
 
-	if (!argv || !(argv[0] = strdup(arg0))) {
-		free(argv);
+	if (!argv)
 		return NULL;
-	}
+	argv[0] = (char *)arg0;
 	for (size_t i = 1; i < r->argv.n; i++)
 		argv[i] = r->argv.v[i];
 	return argv;
-}
-
-/* The outcome, now or from a spawner thread (`later`: then, if it has
- * exec'd, it is watched from now on): 0 and the child runs, or err. A
- * shortage before anything ran leaves the connection its socket (the
- * caller keeps the client and tries again later); any other failure
- * closes it, logged. */
-static int spawn_settle(struct child *c, int err, const char *stage, int later)
-{
-	struct conn *conn = c->conn;
-	const struct route *r = conn->route;
-
-	c->starting = 0;
-	spawn_req_free(c);
-	if (err == 0) {
-		/* The child has its own copy now: ours goes at once, before
-		 * the pidfd takes a descriptor. */
-		close(conn_take_fd(conn));
-		if (later && (err = proc_watch(c->loop, &c->proc)) < 0)
-			stage = "pidfd_open";
-	}
-	if (err < 0) {
-		if ((stage || !child_shortage(err)) && conn->fd >= 0)
-			close(conn_take_fd(conn));
-		if (stage || !child_shortage(err))
-			child_log_spawn_error(conn, stage, err);
-		return err;
-	}
-	c->pid = c->proc.pid;
-	c->alive = 1;
-	c->handles++;
-	if (c->err.open)
-		errlog_start(&c->err, conn, c->pid);
-	if (r->timeout > 0)
-		timer_start(c, ms(r->timeout));
-	log_spawn(c);
-	return 0;
-}
-
-static void on_proc_spawned(struct proc *p, int err, const char *stage)
-{
-	struct child *c = container_of(p, struct child, proc);
-
-	err = spawn_settle(c, err, stage, 1);
-	c->owner->spawned(c->owner, c, err);
-	if (c->on_spawned)
-		c->on_spawned(c, err, c->on_spawned_arg);
-	if (err < 0)
-		spawn_failed(c);
-	else
-		handle_done(c); /* the hold while it was starting */
 }
 
 struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
@@ -434,24 +368,24 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 {
 	const struct route *r = conn->route;
 	int fd = conn->fd;
+	struct strv env = { 0 };
+	struct spawn_req req = { .route = r };
 	struct child *c = calloc(1, sizeof *c);
-	struct spawn_req *req;
 	const char *stage = NULL;
-	int err;
+	int err, errfd;
 
-	if (!c)
-		goto nomem;
-	c->errfd = -1;
-	req = &c->req;
-	req->route = r;
-	if (hs && hs->exec && (!(c->exec = strdup(hs->exec)) ||
-	    !(c->argv = request_argv(r, hs->arg0))))
-		goto nomem;
-	req->exec = c->exec;
-	req->argv = c->argv;
-	if ((hs ? env_build_cgi(r, &conn->ci, hs->cgi, environ, &c->env) :
-	    env_build(r, &conn->ci, environ, &c->env)) < 0)
-		goto nomem;
+	if (hs && hs->exec) {
+		req.exec = hs->exec;
+		req.argv = request_argv(r, hs->arg0);
+	}
+	if (!c || (req.exec && !req.argv) ||
+	    (hs ? env_build_cgi(r, &conn->ci, hs->cgi, environ, &env) :
+	    env_build(r, &conn->ci, environ, &env)) < 0) {
+		free(c);
+		free(req.argv);
+		*errp = UV_ENOMEM; /* fd kept: a shortage */
+		return NULL;
+	}
 	c->loop = loop;
 	c->owner = owner;
 	queue_init(&c->q);
@@ -461,54 +395,52 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	conn->child = c;
 	c->proc.on_exit = on_child_exit;
 	c->proc.on_close = on_proc_closed;
-	c->proc.on_spawned = on_proc_spawned;
-	c->errfd = stderr_fd(c, loop);
-	if (c->errfd < -1) {
-		err = c->errfd;
-		c->errfd = -1;
+	errfd = stderr_fd(c, loop);
+	if (errfd < -1) {
+		err = errfd;
+		strv_free(&env);
+		free(req.argv);
 		goto failed;
 	}
-	if (r->stderr_mode != STDERR_LOG)
-		c->errfd = -1; /* not ours to close */
-	req->env = c->env.v;
-	req->fd_in = r->stdin_mode == STDIN_SOCKET ? fd : -1;
-	req->fd_out = fd;
+	req.env = env.v;
+	req.fd_in = r->stdin_mode == STDIN_SOCKET ? fd : -1;
+	req.fd_out = fd;
 	if (hs && hs->stdin_null)
-		req->fd_in = -1;
+		req.fd_in = -1;
 	if (hs && hs->stdin_fd >= 0)
-		req->fd_in = hs->stdin_fd;
+		req.fd_in = hs->stdin_fd;
 	if (hs && hs->stdout_fd >= 0)
-		req->fd_out = hs->stdout_fd;
-	req->fd_err = r->stderr_mode == STDERR_INHERIT ? 2 : c->errfd;
+		req.fd_out = hs->stdout_fd;
+	req.fd_err = errfd;
 	c->started = uv_hrtime();
-	err = proc_spawn(loop, &c->proc, req, &stage);
-	if (err == PROC_STARTING) {
-		c->starting = 1;
-		c->handles++; /* held while starting */
-		return c;
-	}
-	if (spawn_settle(c, err, stage, 0) == 0)
-		return c;
+	err = proc_spawn(loop, &c->proc, &req, &stage);
+	if (r->stderr_mode == STDERR_LOG)
+		close(errfd);
+	strv_free(&env);
+	free(req.argv);
+	if (err < 0)
+		goto failed;
+	/* The child has its own copy now: ours goes at once. */
+	close(conn_take_fd(conn));
+	c->pid = c->proc.pid;
+	c->alive = 1;
+	c->handles++;
+	if (c->err.open)
+		errlog_start(&c->err, conn, c->pid);
+	if (r->timeout > 0)
+		timer_start(c, ms(r->timeout));
+	log_spawn(c);
+	return c;
+
 failed:
 	*errp = err;
-	spawn_req_free(c);
-	if ((stage || !child_shortage(err)) && conn->fd >= 0) {
-		close(conn_take_fd(conn));
-		child_log_spawn_error(conn, stage, err);
+	/* Short of the gateway's own resources, before anything ran: the
+	 * caller keeps the client and tries again later. */
+	if (!stage && child_shortage(err)) {
+		spawn_failed(c, NULL, err, 1);
+		return NULL;
 	}
-	c->handles++; /* hold it while closing */
-	spawn_failed(c);
-	return NULL;
-
-nomem:
-	if (c) {
-		strv_free(&c->env);
-		if (c->argv)
-			free(c->argv[0]);
-		free(c->argv);
-		free(c->exec);
-	}
-	free(c);
-	*errp = UV_ENOMEM; /* fd kept: a shortage */
+	close(conn_take_fd(conn));
+	spawn_failed(c, stage, err, 0);
 	return NULL;
 }

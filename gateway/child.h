@@ -23,13 +23,6 @@ struct child_owner {
 	/* Done with: c may be freed (by the owner, whose memory it is);
 	 * c->conn is let go of just after. */
 	void (*freed)(struct child_owner *o, struct child *c);
-	/* The outcome of a spawn child_spawn left starting, on the loop's
-	 * thread, before any other news of c: err 0, it runs (c->pid is
-	 * set); or a libuv error, it never ran, as child_spawn's NULL says
-	 * (its socket still the connection's when child_shortage(err),
-	 * closed and spawn_error logged otherwise), and c is freed right
-	 * after. Only for children spawned, not adopted. */
-	void (*spawned)(struct child_owner *o, struct child *c, int err);
 };
 
 struct child {
@@ -51,16 +44,6 @@ struct child {
 	int given_up;                   /* its owner was told it no longer counts */
 	int handles;                    /* open libuv handles; freed at 0 */
 	int listed;                     /* on its owner's list */
-	int starting;                   /* with a spawner thread: no outcome yet */
-	/* While starting, what the spawner reads, kept as it is. */
-	struct spawn_req req;
-	struct strv env;
-	char *exec;                     /* exec_dir: the program, and its argv */
-	char **argv;
-	int errfd;                      /* stderr = log: the pipe's write end */
-	/* Told of the outcome after the owner (an HTTP request's start). */
-	void (*on_spawned)(struct child *c, int err, void *arg);
-	void *on_spawned_arg;
 	const char *end_reason;         /* why the gateway signalled it */
 	void (*on_end)(void *);         /* told when it exits (a body feeder) */
 	void *on_end_arg;
@@ -79,18 +62,13 @@ struct http_spawn {
 	int stdin_null;
 };
 
-/* Spawns the route's program on the connection's socket; owner hears of
- * its end. Returns the child (calloc'd: the owner frees it when told; it
- * holds conn meanwhile), or NULL with *err set (a libuv error): when
- * child_shortage(*err) the gateway itself was short of descriptors,
- * memory or processes before anything ran, and the connection keeps its
- * socket for a later try; otherwise the socket is closed and a
- * spawn_error logged. A child returned running has had the gateway's
- * copy of the socket closed. One returned starting (c->starting: a
- * spawner thread starts it) has its outcome later through
- * owner->spawned, then c->on_spawned, as NULL and *err would have said
- * it; until then the connection keeps its socket, and hs's descriptors
- * must stay open (hs itself need not). */
+/* Spawns the route's program on the connection's socket and closes the
+ * gateway's copy; owner hears of its end. Returns the child (calloc'd:
+ * the owner frees it when told; it holds conn meanwhile), or NULL with
+ * *err set (a libuv error): when child_shortage(*err) the gateway itself
+ * was short of descriptors, memory or processes before anything ran, and
+ * the connection keeps its socket for a later try; otherwise the socket
+ * is closed and a spawn_error logged. */
 struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
     struct conn *conn, const struct http_spawn *hs, double kill_grace, int *err);
 int child_shortage(int err);

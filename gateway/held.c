@@ -81,7 +81,6 @@ static void watch(struct held *h)
 void held_add(struct held_queue *hq, struct conn *c)
 {
 	struct held *h = calloc(1, sizeof *h);
-	struct queue *q;
 
 	if (!h) {
 		close(conn_take_fd(c));
@@ -92,12 +91,7 @@ void held_add(struct held_queue *hq, struct conn *c)
 	}
 	h->hq = hq;
 	h->conn = c;
-	/* In the order they were accepted: one whose spawn failed for a
-	 * shortage after it had left the queue comes back to its place. */
-	for (q = hq->list.prev; q != &hq->list; q = q->prev)
-		if (queue_data(q, struct held, q)->conn->ci.id < c->ci.id)
-			break;
-	queue_insert_head(q, &h->q);
+	queue_insert_tail(&hq->list, &h->q);
 	watch(h);
 }
 

@@ -38,8 +38,7 @@ void held_init(struct held_queue *hq, uv_loop_t *loop, const struct held_hooks *
 
 int held_empty(const struct held_queue *hq);
 
-/* Keeps a client, with its socket: takes the caller's reference to c.
- * Clients are kept in the order of their ids (the order of accept). */
+/* Keeps a client, with its socket: takes the caller's reference to c. */
 void held_add(struct held_queue *hq, struct conn *c);
 
 /* Hands held clients to hooks->start, oldest first, while there is room

@@ -23,79 +23,6 @@ static void close_pair(int p[2])
 		close(p[1]);
 }
 
-/* What a request's start needs once its child's spawn has an outcome:
- * the gateway's copies of the socket, and the pipes' ends. The child's
- * ends (in_r, out_w) stay open until then: a spawner thread may still be
- * handing them to the child. */
-struct http_start {
-	uv_loop_t *loop;
-	int keep;                       /* to answer, or relay a cgi response */
-	int body_sock;                  /* to feed the body from, or -1 */
-	int in_r, in_w, out_r, out_w;   /* -1 where there is no such pipe */
-	int head;                       /* a HEAD request */
-	long long body_len;             /* the body's length, -1 chunked */
-};
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/* The program could not start: 503 for a shortage (the client may try
- * again), 500 otherwise (spawn_error is logged). */
-static void http_start_failed(struct http_start *st, struct conn *conn, int err)
-{
-	/* A shortage left the socket open; otherwise spawn_error is
-	 * logged. */
-	if (conn->fd >= 0)
-		close(conn_take_fd(conn));
-	answer_http(st->loop, conn, st->keep, child_shortage(err) ? 503 : 500);
-	close_fd(&st->in_r);
-	close_fd(&st->in_w);
-	close_fd(&st->out_r);
-	close_fd(&st->out_w);
-	close_fd(&st->body_sock);
-	free(st);
-}
-
-/* The program runs: its body fed, its response relayed. */
-static void http_started(struct http_start *st, struct child *c)
-{
-	struct conn *conn = c->conn;
-	const struct route *r = conn->route;
-
-	close_fd(&st->in_r);
-	close_fd(&st->out_w);
-	/* Without memory to feed the body or relay the answer, the program
-	 * is of no use: it is ended before its stdin closes, so that it
-	 * never takes a body it did not get for an empty one. */
-	if (st->body_sock >= 0 &&
-	    body_start(st->loop, c, st->body_sock, st->in_w, st->body_len) < 0) {
-		child_give_up(c, "busy");
-		close(st->body_sock);
-		close(st->in_w);
-	}
-	if (r->protocol == PROTO_CGI &&
-	    relay_start(st->loop, conn, st->keep, st->out_r, st->head) < 0) {
-		child_give_up(c, "busy");
-		answer_http(st->loop, conn, st->keep, 503);
-		close(st->out_r);
-	} else if (r->protocol != PROTO_CGI) {
-		close(st->keep);
-	}
-	free(st);
-}
-
-static void http_spawned(struct child *c, int err, void *arg)
-{
-	if (err < 0)
-		http_start_failed(arg, c->conn, err);
-	else
-		http_started(arg, c);
-}
-
 struct child *http_run(struct http_owner *o, struct conn *conn,
     struct http_request *req)
 {
@@ -117,7 +44,6 @@ struct child *http_run(struct http_owner *o, struct conn *conn,
 	int feed = req->chunked || (r->request_body == BODY_PIPE && req->content_length > 0);
 	struct child *c = NULL;
 	struct script sc = { 0 };
-	struct http_start *st = NULL;
 	int err;
 
 	hs.stdin_null = !feed && r->request_body == BODY_PIPE;
@@ -136,12 +62,10 @@ struct child *http_run(struct http_owner *o, struct conn *conn,
 	/* Our copies of the socket: one to answer if the program cannot
 	 * start (and for a cgi route, to relay its response), one to feed
 	 * the body from. */
-	if (!(st = malloc(sizeof *st)) ||
-	    (keep = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0 ||
+	if ((keep = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0 ||
 	    (feed && (pipe2(in, O_CLOEXEC) < 0 ||
 	    (body_sock = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)) ||
 	    (r->protocol == PROTO_CGI && pipe2(out, O_CLOEXEC) < 0)) {
-		free(st);
 		close_pair(in);
 		close_pair(out);
 		if (body_sock >= 0)
@@ -151,24 +75,43 @@ struct child *http_run(struct http_owner *o, struct conn *conn,
 		answer_http(o->loop, conn, conn_take_fd(conn), 503);
 		goto done;
 	}
-	*st = (struct http_start){ .loop = o->loop, .keep = keep,
-	    .body_sock = body_sock, .in_r = in[0], .in_w = in[1],
-	    .out_r = out[0], .out_w = out[1],
-	    .head = strcmp(req->method, "HEAD") == 0,
-	    .body_len = req->chunked ? -1 : req->content_length };
 	hs.stdin_fd = in[0];
 	hs.stdout_fd = out[1];
 	/* RFC 9110 10.1.1: the client waits for this before the body. */
 	if (req->expect_continue && req->minor == 1)
 		send(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (!(c = o->spawn(o, conn, &hs, &err))) {
-		http_start_failed(st, conn, err);
-	} else if (c->starting) {
-		/* The rest once a spawner thread has started it. */
-		c->on_spawned = http_spawned;
-		c->on_spawned_arg = st;
-	} else {
-		http_started(st, c);
+		/* A shortage left the socket open; otherwise spawn_error is
+		 * logged. */
+		if (conn->fd >= 0)
+			close(conn_take_fd(conn));
+		answer_http(o->loop, conn, keep, child_shortage(err) ? 503 : 500);
+		close_pair(in);
+		close_pair(out);
+		if (body_sock >= 0)
+			close(body_sock);
+		goto done;
+	}
+	if (in[0] >= 0)
+		close(in[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	/* Without memory to feed the body or relay the answer, the program
+	 * is of no use: it is ended before its stdin closes, so that it
+	 * never takes a body it did not get for an empty one. */
+	if (body_sock >= 0 && body_start(o->loop, c, body_sock, in[1],
+	    req->chunked ? -1 : req->content_length) < 0) {
+		child_give_up(c, "busy");
+		close(body_sock);
+		close(in[1]);
+	}
+	if (r->protocol == PROTO_CGI &&
+	    relay_start(o->loop, conn, keep, out[0], strcmp(req->method, "HEAD") == 0) < 0) {
+		child_give_up(c, "busy");
+		answer_http(o->loop, conn, keep, 503);
+		close(out[0]);
+	} else if (r->protocol != PROTO_CGI) {
+		close(keep);
 	}
 done:
 	script_free(&sc);

@@ -207,7 +207,9 @@ static int held_start(struct held_queue *hq, struct conn *conn)
 		starve(s, "spawn_error", r, NULL, -err);
 		return err;
 	}
-	if (!c)
+	if (c)
+		server_report_spawn(s, c);
+	else
 		server_report(s, IPC_GONE, conn->ci.id, 0);
 	return 0;
 }
@@ -241,8 +243,6 @@ static void resume(struct server *s)
 	server_update_accepting(s);
 }
 
-/* Counted from the moment it is handed on, running or starting: a
- * spawn in flight holds its place under every limit. */
 struct child *server_spawn(struct server *s, struct conn *conn,
     const struct http_spawn *hs, int *err)
 {
@@ -251,8 +251,6 @@ struct child *server_spawn(struct server *s, struct conn *conn,
 
 	if (c)
 		child_started(s, c);
-	if (c && !c->starting)
-		server_report_spawn(s, c);
 	return c;
 }
 
@@ -345,42 +343,6 @@ static void server_changed(struct server *s)
 	/* A freed slot is the likeliest sign that resources are back. */
 	resume(s);
 	tell_status(s);
-}
-
-/* A spawn in flight has its outcome. One that never ran gives its place
- * back; a raw route's client it could not start for a shortage is held
- * again, as take() holds it (an HTTP request has its answer from
- * httpconn.c, which hears of it next). */
-static void server_child_spawned(struct server *s, struct child *c, int err)
-{
-	struct conn *conn = c->conn;
-	int keep = conn->route->protocol == PROTO_RAW && conn->fd >= 0;
-
-	if (err == 0) {
-		server_report_spawn(s, c);
-		if (s->stopping)
-			server_stop_started(s, c);
-		return;
-	}
-	server_slot_uncount(s, &conn->slot);
-	/* Off the list now: its end must not cut a shortage's pause short. */
-	queue_remove(&c->q);
-	c->listed = 0;
-	if (keep && !s->stopping) {
-		conn_hold(conn);
-		server_hold(s, conn, err);
-		server_update_accepting(s);
-		return;
-	}
-	if (keep) {
-		close(conn_take_fd(conn));
-		conn_event(conn, "refuse", "shutdown");
-	}
-	server_report(s, IPC_GONE, conn->ci.id, 0);
-	if (s->starved && !s->stopping)
-		server_update_accepting(s);
-	else
-		server_changed(s);
 }
 
 static void server_child_exited(struct server *s, struct child *c)
@@ -480,11 +442,6 @@ static void child_exited(struct child_owner *o, struct child *c)
 	server_child_exited(container_of(o, struct server, child_owner), c);
 }
 
-static void child_spawned(struct child_owner *o, struct child *c, int err)
-{
-	server_child_spawned(container_of(o, struct server, child_owner), c, err);
-}
-
 static void child_freed(struct child_owner *o, struct child *c)
 {
 	server_child_forget(container_of(o, struct server, child_owner), c);
@@ -536,7 +493,6 @@ void server_init(struct server *s, uv_loop_t *loop)
 	s->http.spawn = http_spawn;
 	s->child_owner.exited = child_exited;
 	s->child_owner.freed = child_freed;
-	s->child_owner.spawned = child_spawned;
 	s->pool_owner.loop = loop;
 	s->pool_owner.config = pool_config;
 	s->pool_owner.slot_take = pool_slot_take;

@@ -40,11 +40,6 @@ void server_hold(struct server *s, struct conn *c, int err);
 /* stop.c: a stop for signal sig (a second one ends the children). */
 void server_stop_sig(struct server *s, int sig);
 
-/* stop.c: a child whose spawn was in flight when the stop came, now
- * running: what the stop has done to the others is done to it. */
-struct child;
-void server_stop_started(struct server *s, struct child *c);
-
 /* While stopping: finishes once no child and no worker is left. */
 void server_finish_when_done(struct server *s);
 

@@ -1,10 +1,8 @@
 /* Starting a route's program, and watching it until it exits. One
  * interface, two paths chosen at build time:
- *   spawn_linux.c  clone(CLONE_VM | CLONE_VFORK) on a
- *                  spawner thread (spawner.c), so that the loop never
- *                  waits for an exec: the child does the whole set-up
- *                  itself, and each exit is one readable pidfd, O(1)
- *                  however many children live;
+ *   spawn_linux.c  clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD): the child
+ *                  does the whole set-up itself, and each exit is one
+ *                  readable pidfd, O(1) however many children live;
  *   spawn_uv.c     libuv's uv_spawn, with the setup step for what it
  *                  cannot do (setup.c); portable.
  * Build with SPAWN=uv to take the portable path on Linux too. pidfd.c
@@ -39,7 +37,6 @@ struct spawn_req {
 struct proc;
 typedef void (*proc_exit_cb)(struct proc *p, int64_t status, int sig);
 typedef void (*proc_close_cb)(struct proc *p);
-typedef void (*proc_spawned_cb)(struct proc *p, int err, const char *stage);
 
 struct proc {
 #ifdef GATEWAY_SPAWN_UV
@@ -54,7 +51,6 @@ struct proc {
 	int closing;                    /* on_close will be called */
 	proc_exit_cb on_exit;
 	proc_close_cb on_close;
-	proc_spawned_cb on_spawned;     /* a spawn's outcome, when it comes later */
 };
 
 /* Which path this build takes, for the start event. */
@@ -78,28 +74,13 @@ void spawn_id_calls(long *setgroups, long *setresgid, long *setresuid);
 /* Starts the program and watches it: on_exit once it has exited. Where
  * the gateway watches it through its pidfd (the clone path), it is not
  * reaped yet: it stays a zombie, keeping its process group's id from
- * reuse, until proc_close. libuv reaps its own before on_exit.
- *
- * Returns 0 once it runs and is watched (the uv_spawn path, which waits
- * for the exec), or PROC_STARTING (the clone path) when a spawner thread
- * starts it: the outcome comes later, on the loop's thread, through
- * p->on_spawned, never before proc_spawn has returned; until then req,
- * everything it points to and every descriptor in it must stay as they
- * are. There err 0 says it has exec'd, not yet watched: the caller lets
- * go of what the spawn needed, then calls proc_watch. Or a negative
- * errno, at once or through on_spawned, with stage naming the call that
- * failed in the child ("chdir", "execve", ...), or NULL when it was the
- * spawn itself.
+ * reuse, until proc_close. libuv reaps its own before on_exit. Returns 0,
+ * or a negative errno with *stage naming the call that failed in the
+ * child ("chdir", "execve", ...), or NULL when it was the spawn itself.
  * p->on_close is called once proc_close is done; after a failure too
  * when p->closing is set. */
-#define PROC_STARTING 1
 int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
     const char **stage);
-
-/* Watches a child whose spawn on_spawned said has exec'd: its pidfd is
- * opened now. 0, or a negative errno: it could not be watched, and has
- * been killed and reaped. */
-int proc_watch(uv_loop_t *loop, struct proc *p);
 
 /* Takes over pid, a child started by a worker that died, now ours (the
  * main process is a child subreaper), and watches it through its pidfd

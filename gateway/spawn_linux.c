@@ -1,30 +1,19 @@
 /* The fast spawn path on Linux: clone(CLONE_VM | CLONE_VFORK) runs the
  * child on a stack of its own in the gateway's memory until it execs, so
- * nothing is copied, and its pidfd, a descriptor that becomes readable
- * when the child exits, is polled by the loop (pidfd.c), and each
+ * nothing is copied, and CLONE_PIDFD gives a descriptor that becomes
+ * readable when the child exits: the loop polls it (pidfd.c), and each
  * exit costs one waitid on that child alone (libuv's SIGCHLD handler
  * would call waitpid once for every live child).
- *
- * CLONE_VFORK suspends the thread that clones until the child has exec'd
- * or exited: that is a spawner thread (spawner.c), never the event loop,
- * which goes on serving and hears the outcome later. The child shares
- * the spawner thread's thread-local storage (errno), and that thread is
- * suspended meanwhile, so the child's errno is its own.
  *
  * The child shares the gateway's memory, so it does only async-signal-
  * safe work, all through raw system calls (glibc's set*id wrappers would
  * signal every thread of the gateway; sanitizer interceptors would touch
  * the gateway's state), in the SPEC's order: stdio, new session, signal
  * dispositions, rlimits, umask, groups, gid, uid, chdir (as the new user),
- * signal mask, execve. A spawner thread blocks every signal for good, so
- * no handler of the gateway's runs in the child. What the child reads
- * (the request, the route, the descriptors) stays as it is until the
- * outcome is back on the loop. The child takes a copy of the gateway's
- * descriptor table as it is at the clone, while the loop goes on opening
- * and closing: every descriptor the gateway opens is close-on-exec, so
- * the program gets fds 0-2 alone. A failure is written into the job
- * before the child exits: its spawner thread resumes only after the exec
- * or the exit, so it reads it race-free. */
+ * signal mask, execve. Every signal is blocked around the clone so that no
+ * handler of the gateway's runs in the child. A failure is written into
+ * the shared memory before the child exits: with CLONE_VFORK the gateway
+ * resumes only after the exec or the exit, so it reads it race-free. */
 #include "spawn.h"
 
 #ifndef GATEWAY_SPAWN_UV
@@ -35,14 +24,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "pidfd.h"
-#include "spawner.h"
 #include "util.h"
 
 const char spawn_path[] = "clone";
@@ -130,8 +117,8 @@ __attribute__((noreturn)) static void child_fail(struct child_args *a,
 	__builtin_unreachable();
 }
 
-/* syscall() returns -1 and sets errno; errno lives in the spawner
- * thread's thread-local storage, which the child shares: read it at once. */
+/* syscall() returns -1 and sets errno; errno lives in the gateway's
+ * thread-local storage, which the child shares: read it at once. */
 #define SYS(a, stage, ...) do {                                         \
 	if (syscall(__VA_ARGS__) < 0)                                   \
 		child_fail(a, stage, -errno);                           \
@@ -177,112 +164,55 @@ __attribute__((no_sanitize_address)) static int child_main(void *arg)
 
 /* Reaps a child that failed before its exec (it has exited already) or
  * was just killed. */
-static void reap(pid_t pid)
+static void reap(int pidfd)
 {
 	siginfo_t si;
 
-	while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR)
+	while (waitid(P_PIDFD, pidfd, &si, WEXITED) < 0 && errno == EINTR)
 		;
-}
-
-/* One spawn, from the loop to a spawner thread and back. */
-struct clone_job {
-	struct spawner_job job;
-	uv_loop_t *loop;
-	struct proc *p;
-	struct child_args a;
-	int err;                        /* the clone's own errno */
-	pid_t pid;
-};
-
-/* On a spawner thread, every signal blocked: only this thread waits for
- * the exec. Each thread has a child stack of its own. It opens no
- * descriptor (the pidfd is opened on the loop, proc_watch), so that the
- * loop alone decides what the process's descriptors go to, and a spawn
- * never fails for a descriptor the loop took meanwhile. */
-static void clone_work(struct spawner_job *j)
-{
-	static _Thread_local char *stack;
-	struct clone_job *cj = container_of(j, struct clone_job, job);
-
-	if (!stack && !(stack = aligned_alloc(64, CHILD_STACK))) {
-		cj->err = ENOMEM;
-		return;
-	}
-	cj->pid = clone(child_main, stack + CHILD_STACK,
-	    CLONE_VM | CLONE_VFORK | SIGCHLD, &cj->a);
-	if (cj->pid < 0)
-		cj->err = errno;
-	else if (cj->a.err)
-		reap(cj->pid);
-}
-
-/* Back on the loop's thread. */
-static void clone_done(struct spawner_job *j)
-{
-	struct clone_job *cj = container_of(j, struct clone_job, job);
-	struct proc *p = cj->p;
-	const char *stage = NULL;
-	int err = 0;
-
-	if (cj->err) {
-		err = -cj->err;
-	} else if (cj->a.err) {
-		err = -cj->a.err;
-		stage = cj->a.stage;
-	} else {
-		p->pid = cj->pid;
-	}
-	free(cj);
-	p->on_spawned(p, err, stage);
-}
-
-/* Nobody else reaps the gateway's children, so the pid is still this
- * child's, a zombie at worst, which pidfd_open takes as well. */
-int proc_watch(uv_loop_t *loop, struct proc *p)
-{
-	int pidfd = pidfd_open(p->pid, 0), err;
-
-	if (pidfd < 0) {
-		err = -errno;
-		p->pidfd = -1;
-	} else {
-		err = pidfd_proc_watch(loop, p, pidfd);
-	}
-	/* A child that cannot be watched is ended rather than left
-	 * unreaped. */
-	if (err < 0) {
-		kill(p->pid, SIGKILL);
-		reap(p->pid);
-		p->reaped = 1;
-		if (pidfd >= 0 && !p->closing)
-			close(pidfd);
-	}
-	return err;
 }
 
 int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
     const char **stage)
 {
-	struct clone_job *cj = calloc(1, sizeof *cj);
-	int err;
+	static char *stack;
+	struct child_args a = { .req = req,
+	    .exec = req->exec ? req->exec : req->route->exec,
+	    .argv = req->exec ? req->argv : req->route->argv.v };
+	sigset_t all, old;
+	int pidfd = -1, err;
+	pid_t pid;
 
 	*stage = NULL;
 	p->closing = 0;
-	if (!cj)
+	if (!stack && !(stack = aligned_alloc(64, CHILD_STACK)))
 		return -ENOMEM;
-	cj->job.work = clone_work;
-	cj->job.done = clone_done;
-	cj->loop = loop;
-	cj->p = p;
-	cj->a.req = req;
-	cj->a.exec = req->exec ? req->exec : req->route->exec;
-	cj->a.argv = req->exec ? req->argv : req->route->argv.v;
-	if ((err = spawner_submit(loop, &cj->job)) < 0) {
-		free(cj);
-		return err;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = clone(child_main, stack + CHILD_STACK,
+	    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a, &pidfd);
+	err = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		return -err;
+	if (a.err) {
+		reap(pidfd);
+		close(pidfd);
+		*stage = a.stage;
+		return -a.err;
 	}
-	return PROC_STARTING;
+	p->pid = pid;
+	/* A child that cannot be watched is ended rather than left
+	 * unreaped. */
+	err = pidfd_proc_watch(loop, p, pidfd);
+	if (err < 0) {
+		kill(pid, SIGKILL);
+		reap(pidfd);
+		p->reaped = 1;
+		if (!p->closing)
+			close(pidfd);
+	}
+	return err;
 }
 
 int proc_signal_group(struct proc *p, int sig)

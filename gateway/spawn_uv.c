@@ -246,15 +246,6 @@ out:
 	return err;
 }
 
-/* proc_spawn waits for the exec here, and libuv watches what it starts:
- * there is never an outcome to come later. */
-int proc_watch(uv_loop_t *loop, struct proc *p)
-{
-	(void)loop;
-	(void)p;
-	return 0;
-}
-
 #ifdef __linux__
 /* The pidfd that reaches the child's group once libuv has reaped it,
  * opened on the first signal (a child the gateway never ends holds no

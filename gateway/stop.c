@@ -81,21 +81,6 @@ static unsigned detach_children(struct server *s)
 	return detached;
 }
 
-void server_stop_started(struct server *s, struct child *c)
-{
-	if (s->terminating) {
-		child_end(c, "shutdown", s->config->kill_grace);
-	} else if (s->config->on_shutdown == SHUTDOWN_DETACH &&
-	    c->conn->route->protocol == PROTO_RAW && !child_needs_gateway(c)) {
-		/* An HTTP request's child is waited for: whether it needs
-		 * the gateway (a body to feed) is known only after. */
-		child_detach(c);
-		server_slot_uncount(s, &c->conn->slot);
-		server_report(s, IPC_GONE, c->conn->ci.id, c->pid);
-		server_finish_when_done(s);
-	}
-}
-
 void server_stop_sig(struct server *s, int sig)
 {
 	struct logline l;

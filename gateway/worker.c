@@ -126,9 +126,9 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 	} else {
 		conn_release(c);
 	}
-	/* A child's start is reported by server_spawn, or once a spawner
-	 * thread has started it. */
-	if (!child)
+	if (child)
+		server_report_spawn(s, child);
+	else
 		server_report(s, IPC_GONE, m->conn, 0);
 }
 
