@@ -59,14 +59,19 @@ void conn_log_fields(struct logline *l, const struct conn *c)
 	log_uint(l, "conn", c->ci.id);
 }
 
+void conn_remote_text(const struct conn_info *ci, char *out, size_t len)
+{
+	snprintf(out, len, strchr(ci->remote_ip, ':') ? "[%s]:%u" : "%s:%u",
+	    ci->remote_ip, ci->remote_port);
+}
+
 void conn_log_peer(struct logline *l, const struct conn *c)
 {
 	const struct conn_info *ci = &c->ci;
 	char peer[96];
 
 	if (ci->tcp) {
-		snprintf(peer, sizeof peer, strchr(ci->remote_ip, ':') ?
-		    "[%s]:%u" : "%s:%u", ci->remote_ip, ci->remote_port);
+		conn_remote_text(ci, peer, sizeof peer);
 		log_str(l, "peer", peer);
 	} else if (ci->have_cred) {
 		log_uint(l, "uid", ci->uid);

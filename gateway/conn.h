@@ -50,6 +50,9 @@ void conn_set_route(struct conn *c, struct config *cfg, const struct route *r);
 /* Hands the socket on: the caller has it now. */
 int conn_take_fd(struct conn *c);
 
+/* "HOST:PORT" ("[HOST]:PORT" for v6) of ci's remote address. */
+void conn_remote_text(const struct conn_info *ci, char *out, size_t len);
+
 /* The fields that name a connection in every event about it: route= and
  * conn=; then the peer: peer= (TCP, or a PROXY header's source) or a Unix
  * peer's uid= gid= peer_pid=, and via= (the proxy) when a header was

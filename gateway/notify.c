@@ -45,6 +45,14 @@ static void on_watchdog(uv_timer_t *t)
 	va_end(ap);                                                     \
 } while (0)
 
+/* A state (READY=1, STOPPING=1) with the STATUS= line in wanted. */
+static void send_state(const char *state)
+{
+	snprintf(sent, sizeof sent, "%s", wanted);
+	last_sent = uv_now(loop_of);
+	sd_notifyf(0, "%s\nSTATUS=%s", state, sent);
+}
+
 void notify_ready(uv_loop_t *loop, const char *fmt, ...)
 {
 	uint64_t usec = 0;
@@ -54,14 +62,12 @@ void notify_ready(uv_loop_t *loop, const char *fmt, ...)
 		return;
 	loop_of = loop;
 	WANT(fmt);
-	snprintf(sent, sizeof sent, "%s", wanted);
-	sd_notifyf(0, "READY=1\nSTATUS=%s", sent);
+	send_state("READY=1");
 	uv_timer_init(loop, &status_timer);
 	uv_timer_init(loop, &watchdog);
 	uv_unref((uv_handle_t *)&status_timer);
 	uv_unref((uv_handle_t *)&watchdog);
 	timers = 1;
-	last_sent = uv_now(loop);
 	/* WATCHDOG_USEC (for this process: WATCHDOG_PID, if set, is ours). */
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
 		sd_notify(0, "WATCHDOG=1");
@@ -86,9 +92,7 @@ void notify_reloaded(const char *fmt, ...)
 	if (!on)
 		return;
 	WANT(fmt);
-	snprintf(sent, sizeof sent, "%s", wanted);
-	last_sent = uv_now(loop_of);
-	sd_notifyf(0, "READY=1\nSTATUS=%s", sent);
+	send_state("READY=1");
 }
 
 void notify_stopping(const char *fmt, ...)
@@ -96,8 +100,7 @@ void notify_stopping(const char *fmt, ...)
 	if (!on)
 		return;
 	WANT(fmt);
-	snprintf(sent, sizeof sent, "%s", wanted);
-	sd_notifyf(0, "STOPPING=1\nSTATUS=%s", sent);
+	send_state("STOPPING=1");
 }
 
 void notify_status(const char *fmt, ...)

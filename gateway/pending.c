@@ -173,8 +173,7 @@ static void believe(struct pending *p, const struct proxy_header *h)
 	if (!h->proxied)
 		return;
 	if (ci->tcp)
-		snprintf(ci->via, sizeof ci->via, strchr(ci->remote_ip, ':') ?
-		    "[%s]:%u" : "%s:%u", ci->remote_ip, ci->remote_port);
+		conn_remote_text(ci, ci->via, sizeof ci->via);
 	else
 		snprintf(ci->via, sizeof ci->via, "unix:%s", ci->ipc_path);
 	ci->tcp = 1;
