@@ -191,8 +191,16 @@ static void on_child_exit(struct proc *p, int64_t status, int sig)
 	struct child *c = container_of(p, struct child, proc);
 	double secs = (double)(uv_hrtime() - c->started) / 1e9;
 
+	const char *stage;
+	int failed = proc_failed(p, &stage);
+
 	errlog_drain(&c->err);
-	child_log_exit(c->conn, c->pid, status, sig, secs, c->end_reason);
+	/* Its set-up failed before the exec, which the spawn did not wait
+	 * for: the program never ran. */
+	if (failed < 0)
+		child_log_spawn_error(c->conn, c->pid, stage, failed);
+	else
+		child_log_exit(c->conn, c->pid, status, sig, secs, c->end_reason);
 	c->alive = 0;
 	if (c->on_end)
 		c->on_end(c->on_end_arg);
@@ -275,7 +283,8 @@ int child_adopt(struct child *c, uv_loop_t *loop, struct child_owner *owner,
 
 /* ---- spawn ---- */
 
-void child_log_spawn_error(const struct conn *c, const char *stage, int err)
+void child_log_spawn_error(const struct conn *c, pid_t pid, const char *stage,
+    int err)
 {
 	struct logline l;
 	char msg[256];
@@ -284,6 +293,8 @@ void child_log_spawn_error(const struct conn *c, const char *stage, int err)
 	    stage ? ": " : "", uv_strerror(err));
 	log_begin(&l, "spawn_error");
 	conn_log_fields(&l, c);
+	if (pid > 0)
+		log_int(&l, "pid", pid);
 	conn_log_peer(&l, c);
 	log_str(&l, "error", msg);
 	log_end(&l);
@@ -335,7 +346,7 @@ static int stderr_fd(struct child *c, uv_loop_t *loop)
 static void spawn_failed(struct child *c, const char *stage, int err, int quiet)
 {
 	if (!quiet)
-		child_log_spawn_error(c->conn, stage, err);
+		child_log_spawn_error(c->conn, 0, stage, err);
 	c->handles++; /* hold it while closing */
 	errlog_close(&c->err);
 	if (c->proc.closing)
@@ -412,6 +423,10 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	if (hs && hs->stdout_fd >= 0)
 		req.fd_out = hs->stdout_fd;
 	req.fd_err = errfd;
+	/* An HTTP client is answered 500 if the program cannot start: the
+	 * spawn waits to know. A raw route's child closes the socket as it
+	 * fails. */
+	req.wait = hs != NULL;
 	c->started = uv_hrtime();
 	err = proc_spawn(loop, &c->proc, &req, &stage);
 	if (r->stderr_mode == STDERR_LOG)

@@ -106,8 +106,10 @@ void child_detach(struct child *c);
 /* Stops reading its stderr pipe, for a gateway that is exiting. */
 void child_release(struct child *c);
 
-/* spawn_error: the failed step (or NULL) and a libuv error. */
-void child_log_spawn_error(const struct conn *c, const char *stage, int err);
+/* spawn_error: the child's pid (0: none), the failed step (or NULL)
+ * and a libuv error. */
+void child_log_spawn_error(const struct conn *c, pid_t pid, const char *stage,
+    int err);
 
 /* The read end of its stderr = log pipe, or -1. */
 int child_stderr_fd(const struct child *c);

@@ -237,7 +237,7 @@ void pool_handover(struct pool *p, const struct listener *l, struct conn *c,
 	}
 	if (!r) {
 		close(conn_take_fd(c));
-		child_log_spawn_error(c, "handover", UV_ENOMEM);
+		child_log_spawn_error(c, 0, "handover", UV_ENOMEM);
 		conn_release(c);
 		return;
 	}

@@ -32,6 +32,7 @@ struct spawn_req {
 	char **argv;                    /* instead of the route's exec and argv */
 	char **env;
 	int fd_in, fd_out, fd_err;      /* -1: /dev/null */
+	int wait;                       /* return once the exec is done */
 };
 
 struct proc;
@@ -51,6 +52,11 @@ struct proc {
 	int closing;                    /* on_close will be called */
 	proc_exit_cb on_exit;
 	proc_close_cb on_close;
+#ifndef GATEWAY_SPAWN_UV
+	void *launch;                   /* its start, until the exec or exit */
+	int fail_err;                   /* its set-up failed: the errno */
+	const char *fail_stage;         /* and the step */
+#endif
 };
 
 /* Which path this build takes, for the start event. */
@@ -78,9 +84,17 @@ void spawn_id_calls(long *setgroups, long *setresgid, long *setresuid);
  * or a negative errno with *stage naming the call that failed in the
  * child ("chdir", "execve", ...), or NULL when it was the spawn itself.
  * p->on_close is called once proc_close is done; after a failure too
- * when p->closing is set. */
+ * when p->closing is set.
+ *
+ * The clone path returns before the child's exec unless req->wait: a
+ * step that fails in the child then shows as an exit, which
+ * proc_failed tells from the program's own. The uv path always waits. */
 int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
     const char **stage);
+
+/* In on_exit: a negative errno, with *stage the step, when the child
+ * failed in its set-up before its exec; else 0. */
+int proc_failed(struct proc *p, const char **stage);
 
 /* Takes over pid, a child started by a worker that died, now ours (the
  * main process is a child subreaper), and watches it through its pidfd

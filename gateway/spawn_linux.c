@@ -1,19 +1,30 @@
-/* The fast spawn path on Linux: clone(CLONE_VM | CLONE_VFORK) runs the
- * child on a stack of its own in the gateway's memory until it execs, so
- * nothing is copied, and CLONE_PIDFD gives a descriptor that becomes
- * readable when the child exits: the loop polls it (pidfd.c), and each
- * exit costs one waitid on that child alone (libuv's SIGCHLD handler
- * would call waitpid once for every live child).
+/* The fast spawn path on Linux: clone(CLONE_VM) runs the child on a
+ * stack of its own in the gateway's memory until it execs, so nothing is
+ * copied, and CLONE_PIDFD gives a descriptor that becomes readable when
+ * the child exits: the loop polls it (pidfd.c), and each exit costs one
+ * waitid on that child alone (libuv's SIGCHLD handler would call waitpid
+ * once for every live child).
+ *
+ * The loop does not wait for the exec (no CLONE_VFORK) unless the caller
+ * asks: the child sets itself up and execs on another CPU while the loop
+ * goes on. What the child reads until then is copied into a launch block
+ * with its stack, which the kernel marks free by zeroing a word at the
+ * child's exec or exit (CLONE_CHILD_CLEARTID); the loop takes the block
+ * back at its next spawn or at that child's exit. The child gets a copy of
+ * the descriptor table as it is at the clone, so nothing the loop opens
+ * afterwards reaches it.
  *
  * The child shares the gateway's memory, so it does only async-signal-
- * safe work, all through raw system calls (glibc's set*id wrappers would
- * signal every thread of the gateway; sanitizer interceptors would touch
- * the gateway's state), in the SPEC's order: stdio, new session, signal
- * dispositions, rlimits, umask, groups, gid, uid, chdir (as the new user),
- * signal mask, execve. Every signal is blocked around the clone so that no
- * handler of the gateway's runs in the child. A failure is written into
- * the shared memory before the child exits: with CLONE_VFORK the gateway
- * resumes only after the exec or the exit, so it reads it race-free. */
+ * safe work, all through raw system calls that never touch errno (it
+ * shares the loop's thread-local storage too; glibc's set*id wrappers
+ * would signal every thread of the gateway; sanitizer interceptors would
+ * touch the gateway's state), in the SPEC's order: stdio, new session,
+ * signal dispositions, rlimits, umask, groups, gid, uid, chdir (as the new
+ * user), signal mask, execve. Every signal is blocked around the clone so
+ * that no handler of the gateway's runs in the child. A failure is
+ * written into the launch block before the child exits, and read once the
+ * kernel has zeroed the word: at once when the spawn waited, otherwise at
+ * the child's exit (proc_failed). */
 #include "spawn.h"
 
 #ifndef GATEWAY_SPAWN_UV
@@ -34,7 +45,7 @@
 
 const char spawn_path[] = "clone";
 
-#define CHILD_STACK (256 * 1024)
+#define CHILD_STACK (64 * 1024)
 
 static int devnull = -1;
 static struct rlimit start_nofile;      /* what the children get back */
@@ -92,13 +103,177 @@ void spawn_id_calls(long *setgroups, long *setresgid, long *setresuid)
 	*setresuid = SYS_SETRESUID;
 }
 
-struct child_args {
-	const struct spawn_req *req;
-	const char *exec;               /* the program and its argv */
-	char **argv;
+/* The system calls of the child, made without errno: the child runs
+ * beside the gateway in its memory and its thread-local storage, and
+ * glibc's syscall() would write a failure into the errno of the
+ * gateway's loop. Other architectures take syscall() and wait for each
+ * exec (CLONE_VFORK), so that the child's errno is never the loop's. */
+#if defined(__x86_64__)
+static inline long kcall(long n, long a, long b, long c, long d)
+{
+	register long r10 __asm__("r10") = d;
+	long ret;
+
+	__asm__ volatile ("syscall" : "=a"(ret)
+	    : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
+	    : "rcx", "r11", "memory");
+	return ret;
+}
+#define CLONE_WAIT 0
+#elif defined(__aarch64__)
+static inline long kcall(long n, long a, long b, long c, long d)
+{
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+
+	__asm__ volatile ("svc 0" : "+r"(x0)
+	    : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory", "cc");
+	return x0;
+}
+#define CLONE_WAIT 0
+#else
+static long kcall(long n, long a, long b, long c, long d)
+{
+	long r = syscall(n, a, b, c, d);
+
+	return r < 0 ? -errno : r;
+}
+#define CLONE_WAIT CLONE_VFORK
+#endif
+
+/* One child's start: all that its code reads until the exec, copied
+ * (a reload may free the route, the caller frees the environment), and
+ * the stack it runs on. The kernel zeroes `running` when the child execs
+ * or exits (CLONE_CHILD_CLEARTID): from then on the block is free. */
+struct launch {
+	struct launch *next;
+	struct proc *proc;              /* told of a failure; NULL: closed */
+	pid_t running;                  /* nonzero until the exec or exit */
 	int err;                        /* written by the child on failure */
 	const char *stage;
+	size_t size;                    /* of the block */
+	int fd[3];
+	int umask;
+	int set_uid, set_gid, set_groups;
+	uid_t uid;
+	gid_t gid;
+	size_t ngroups;
+	gid_t *groups;
+	struct { int set; struct rlimit lim; } rlimit[ROUTE_RLIMITS];
+	const char *cwd, *exec;
+	char **argv, **env;
+	char *stack;                    /* its top */
+	_Alignas(16) char data[];       /* arrays and strings, then the stack */
 };
+
+#define LAUNCH_SIZE (96 * 1024)         /* a block kept for reuse */
+
+static struct launch *idle, *running;
+
+/* Frees the blocks of children that have exec'd or exited, telling the
+ * child of a failure. */
+static void launch_reclaim(void)
+{
+	struct launch **lp = &running, *l;
+
+	while ((l = *lp)) {
+		if (__atomic_load_n(&l->running, __ATOMIC_ACQUIRE)) {
+			lp = &l->next;
+			continue;
+		}
+		*lp = l->next;
+		if (l->proc) {
+			l->proc->launch = NULL;
+			l->proc->fail_err = l->err;
+			l->proc->fail_stage = l->stage;
+		}
+		if (l->size == LAUNCH_SIZE) {
+			l->next = idle;
+			idle = l;
+		} else {
+			free(l);
+		}
+	}
+}
+
+static size_t strv_size(char **v, size_t *n)
+{
+	size_t size = 0;
+
+	for (*n = 0; v[*n]; (*n)++)
+		size += strlen(v[*n]) + 1;
+	return size + (*n + 1) * sizeof *v;
+}
+
+static char *put(char **at, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *d = memcpy(*at, s, len);
+
+	*at += len;
+	return d;
+}
+
+static char **put_strv(char ***slots, char **at, char **v, size_t n)
+{
+	char **d = *slots;
+
+	for (size_t i = 0; i < n; i++)
+		d[i] = put(at, v[i]);
+	d[n] = NULL;
+	*slots += n + 1;
+	return d;
+}
+
+static struct launch *launch_new(const struct spawn_req *req)
+{
+	const struct route *r = req->route;
+	const char *exec = req->exec ? req->exec : r->exec;
+	char **argv = req->exec ? req->argv : r->argv.v;
+	size_t nargv, nenv, data, size;
+	struct launch *l;
+	char **slots, *at;
+
+	data = r->ngroups * sizeof(gid_t) + strv_size(argv, &nargv) +
+	    strv_size(req->env, &nenv) + strlen(r->cwd) + strlen(exec) + 2;
+	data = (data + 15) & ~(size_t)15;
+	size = sizeof *l + data + CHILD_STACK;
+	if (size <= LAUNCH_SIZE && idle) {
+		l = idle;
+		idle = l->next;
+	} else {
+		size = size <= LAUNCH_SIZE ? LAUNCH_SIZE : size;
+		if (!(l = aligned_alloc(64, (size + 63) & ~(size_t)63)))
+			return NULL;
+	}
+	memset(l, 0, sizeof *l);
+	l->size = size;
+	l->stack = (char *)l + l->size;
+	l->fd[0] = req->fd_in >= 0 ? req->fd_in : devnull;
+	l->fd[1] = req->fd_out >= 0 ? req->fd_out : devnull;
+	l->fd[2] = req->fd_err >= 0 ? req->fd_err : devnull;
+	l->umask = r->umask;
+	l->set_uid = r->set_uid;
+	l->set_gid = r->set_gid;
+	l->set_groups = r->set_groups;
+	l->uid = r->uid;
+	l->gid = r->gid;
+	memcpy(l->rlimit, r->rlimit, sizeof l->rlimit);
+	l->groups = (gid_t *)l->data;
+	l->ngroups = r->ngroups;
+	if (r->ngroups)
+		memcpy(l->groups, r->groups, r->ngroups * sizeof(gid_t));
+	slots = (char **)(l->data + ((r->ngroups * sizeof(gid_t) + 7) & ~(size_t)7));
+	at = (char *)(slots + nargv + 1 + nenv + 1);
+	l->argv = put_strv(&slots, &at, argv, nargv);
+	l->env = put_strv(&slots, &at, req->env, nenv);
+	l->cwd = put(&at, r->cwd);
+	l->exec = put(&at, exec);
+	return l;
+}
 
 /* The kernel's struct sigaction, for rt_sigaction without glibc. */
 struct ksigaction {
@@ -108,57 +283,60 @@ struct ksigaction {
 	unsigned long mask;
 };
 
-__attribute__((noreturn)) static void child_fail(struct child_args *a,
+__attribute__((noreturn)) static void child_fail(struct launch *l,
     const char *stage, long r)
 {
-	a->err = (int)-r;
-	a->stage = stage;
-	syscall(SYS_exit_group, 127);
+	l->err = (int)-r;
+	l->stage = stage;
+	kcall(SYS_exit_group, 127, 0, 0, 0);
 	__builtin_unreachable();
 }
 
-/* syscall() returns -1 and sets errno; errno lives in the gateway's
- * thread-local storage, which the child shares: read it at once. */
-#define SYS(a, stage, ...) do {                                         \
-	if (syscall(__VA_ARGS__) < 0)                                   \
-		child_fail(a, stage, -errno);                           \
+#define CALL(l, stage, n, a, b, c, d) do {                              \
+	long r_ = kcall((n), (long)(a), (long)(b), (long)(c), (long)(d)); \
+	if (r_ < 0)                                                     \
+		child_fail(l, stage, r_);                               \
 } while (0)
+
+/* fd onto std, not closed at the exec. */
+static inline long child_dup(int fd, int std)
+{
+	if (fd == std)
+		return kcall(SYS_fcntl, fd, F_SETFD, 0, 0);
+	return kcall(SYS_dup3, fd, std, 0, 0);
+}
 
 __attribute__((no_sanitize_address)) static int child_main(void *arg)
 {
-	struct child_args *a = arg;
-	const struct spawn_req *req = a->req;
-	const struct route *r = req->route;
+	struct launch *l = arg;
 	struct ksigaction dfl = { .handler = SIG_DFL };
 	unsigned long none = 0;
-	int in = req->fd_in >= 0 ? req->fd_in : devnull;
-	int out = req->fd_out >= 0 ? req->fd_out : devnull;
-	int err = req->fd_err >= 0 ? req->fd_err : devnull;
+	long r;
 
-	SYS(a, "dup2", SYS_dup2, in, 0);
-	SYS(a, "dup2", SYS_dup2, out, 1);
-	SYS(a, "dup2", SYS_dup2, err, 2);
-	SYS(a, "setsid", SYS_setsid);
+	for (int i = 0; i < 3; i++)
+		if ((r = child_dup(l->fd[i], i)) < 0)
+			child_fail(l, "dup2", r);
+	CALL(l, "setsid", SYS_setsid, 0, 0, 0, 0);
 	for (int sig = 1; sig < 65; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof none);
-	if (!r->rlimit[0].set) /* rlimit_nofile */
-		SYS(a, "setrlimit", SYS_prlimit64, 0, RLIMIT_NOFILE, &start_nofile, NULL);
+			kcall(SYS_rt_sigaction, sig, (long)&dfl, 0, sizeof none);
+	if (!l->rlimit[0].set) /* rlimit_nofile */
+		CALL(l, "setrlimit", SYS_prlimit64, 0, RLIMIT_NOFILE, &start_nofile, 0);
 	for (int i = 0; i < ROUTE_RLIMITS; i++)
-		if (r->rlimit[i].set)
-			SYS(a, "setrlimit", SYS_prlimit64, 0, route_rlimit_resource[i],
-			    &r->rlimit[i].lim, NULL);
-	if (r->umask >= 0)
-		syscall(SYS_umask, r->umask);
-	if (r->set_groups)
-		SYS(a, "setgroups", SYS_SETGROUPS, r->ngroups, r->groups);
-	if (r->set_gid)
-		SYS(a, "setgid", SYS_SETRESGID, r->gid, r->gid, r->gid);
-	if (r->set_uid)
-		SYS(a, "setuid", SYS_SETRESUID, r->uid, r->uid, r->uid);
-	SYS(a, "chdir", SYS_chdir, r->cwd);
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
-	SYS(a, "execve", SYS_execve, a->exec, a->argv, req->env);
+		if (l->rlimit[i].set)
+			CALL(l, "setrlimit", SYS_prlimit64, 0, route_rlimit_resource[i],
+			    &l->rlimit[i].lim, 0);
+	if (l->umask >= 0)
+		kcall(SYS_umask, l->umask, 0, 0, 0);
+	if (l->set_groups)
+		CALL(l, "setgroups", SYS_SETGROUPS, l->ngroups, l->groups, 0, 0);
+	if (l->set_gid)
+		CALL(l, "setgid", SYS_SETRESGID, l->gid, l->gid, l->gid, 0);
+	if (l->set_uid)
+		CALL(l, "setuid", SYS_SETRESUID, l->uid, l->uid, l->uid, 0);
+	CALL(l, "chdir", SYS_chdir, l->cwd, 0, 0, 0);
+	kcall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, sizeof none);
+	CALL(l, "execve", SYS_execve, l->exec, l->argv, l->env, 0);
 	return 127;
 }
 
@@ -175,33 +353,41 @@ static void reap(int pidfd)
 int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
     const char **stage)
 {
-	static char *stack;
-	struct child_args a = { .req = req,
-	    .exec = req->exec ? req->exec : req->route->exec,
-	    .argv = req->exec ? req->argv : req->route->argv.v };
+	struct launch *l;
 	sigset_t all, old;
 	int pidfd = -1, err;
 	pid_t pid;
 
 	*stage = NULL;
 	p->closing = 0;
-	if (!stack && !(stack = aligned_alloc(64, CHILD_STACK)))
+	p->launch = NULL;
+	p->fail_err = 0;
+	p->fail_stage = NULL;
+	launch_reclaim();
+	if (!(l = launch_new(req)))
 		return -ENOMEM;
+	l->running = 1;
+	l->next = running;
+	running = l;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = clone(child_main, stack + CHILD_STACK,
-	    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a, &pidfd);
+	pid = clone(child_main, l->stack, CLONE_VM | CLONE_PIDFD |
+	    CLONE_CHILD_CLEARTID | SIGCHLD |
+	    (req->wait ? CLONE_VFORK : CLONE_WAIT), l, &pidfd, NULL, &l->running);
 	err = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0)
+	if (pid < 0) {
+		l->running = 0;
 		return -err;
-	if (a.err) {
+	}
+	l->proc = p;
+	p->launch = l;
+	p->pid = pid;
+	if (req->wait && proc_failed(p, stage) < 0) {
 		reap(pidfd);
 		close(pidfd);
-		*stage = a.stage;
-		return -a.err;
+		return -p->fail_err;
 	}
-	p->pid = pid;
 	/* A child that cannot be watched is ended rather than left
 	 * unreaped. */
 	err = pidfd_proc_watch(loop, p, pidfd);
@@ -215,13 +401,29 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 	return err;
 }
 
+int proc_failed(struct proc *p, const char **stage)
+{
+	if (p->launch)
+		launch_reclaim();
+	*stage = p->fail_stage;
+	return -p->fail_err;
+}
+
 int proc_signal_group(struct proc *p, int sig)
 {
-	return pidfd_proc_signal_group(p, sig);
+	int err = pidfd_proc_signal_group(p, sig);
+
+	/* Before its setsid the child leads no group yet. */
+	if (err == -ESRCH && p->launch && !p->reaped)
+		err = kill(p->pid, sig) < 0 ? -errno : 0;
+	return err;
 }
 
 void proc_close(struct proc *p)
 {
+	if (p->launch)
+		((struct launch *)p->launch)->proc = NULL;
+	p->launch = NULL;
 	pidfd_proc_close(p);
 }
 

@@ -301,4 +301,11 @@ void proc_close(struct proc *p)
 	uv_close((uv_handle_t *)&p->uv, on_uv_close);
 }
 
+int proc_failed(struct proc *p, const char **stage)
+{
+	(void)p;
+	*stage = NULL;
+	return 0;
+}
+
 #endif
