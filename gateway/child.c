@@ -390,8 +390,8 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 		req.argv = request_argv(r, hs->arg0);
 	}
 	if (!c || (req.exec && !req.argv) ||
-	    (hs ? env_build_cgi(r, &conn->ci, hs->cgi, environ, &env) :
-	    env_build(r, &conn->ci, environ, &env)) < 0) {
+	    (hs ? env_build_cgi(r, &conn->ci, conn->tlvs, hs->cgi, environ, &env) :
+	    env_build(r, &conn->ci, conn->tlvs, environ, &env)) < 0) {
 		free(c);
 		free(req.argv);
 		*errp = UV_ENOMEM; /* fd kept: a shortage */

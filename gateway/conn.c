@@ -1,5 +1,6 @@
 #include "conn.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,18 @@ void conn_hold(struct conn *c)
 	c->refs++;
 }
 
+/* Most connections have none: the copy is made only for those that do,
+ * so that a connection costs a few hundred bytes less. */
+int conn_set_tlvs(struct conn *c, const struct proxy_tlvs *t)
+{
+	if (!t->ssl && !t->authority[0] && !t->alpn[0] && !t->unique_id[0])
+		return 0;
+	if (!c->tlvs && !(c->tlvs = malloc(sizeof *c->tlvs)))
+		return -ENOMEM;
+	*c->tlvs = *t;
+	return 0;
+}
+
 void conn_release(struct conn *c)
 {
 	if (--c->refs > 0)
@@ -34,6 +47,7 @@ void conn_release(struct conn *c)
 		close(c->fd);
 	slot_release(&c->slot);
 	config_release(c->config);
+	free(c->tlvs);
 	free(c);
 }
 

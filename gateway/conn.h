@@ -23,6 +23,7 @@ struct child;
 struct conn {
 	unsigned refs;
 	struct conn_info ci;            /* its addresses; ci.id numbers it */
+	struct proxy_tlvs *tlvs;        /* what a PROXY v2 header's TLVs said; NULL: nothing */
 	struct config *config;          /* held: route points into it */
 	const struct route *route;      /* its route (an HTTP one once chosen) */
 	struct source_key src;          /* the source it counts toward */
@@ -38,6 +39,10 @@ struct conn *conn_new(int fd, const struct conn_info *ci, struct config *c,
     const struct route *r);
 
 void conn_hold(struct conn *c);
+
+/* Keeps a copy of what a PROXY v2 header's TLVs said, if they said
+ * anything. 0, or -ENOMEM. */
+int conn_set_tlvs(struct conn *c, const struct proxy_tlvs *t);
 
 /* Drops a reference; the last one closes the socket if the gateway still
  * has it and lets go of the config. Its place in the counts must be given

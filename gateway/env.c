@@ -106,6 +106,8 @@ static int tlv_vars(const struct proxy_tlvs *t, struct strv *out)
 {
 	int e = 0;
 
+	if (!t)
+		return 0;
 	if (t->authority[0])
 		e |= push(out, "SSL_TLS_SNI", t->authority);
 	if (t->alpn[0])
@@ -116,9 +118,9 @@ static int tlv_vars(const struct proxy_tlvs *t, struct strv *out)
 }
 
 int env_build(const struct route *r, const struct conn_info *ci,
-    char *const *parent, struct strv *out)
+    const struct proxy_tlvs *tlvs, char *const *parent, struct strv *out)
 {
-	if (conn_vars(ci, r, out) < 0 || tlv_vars(&ci->tlvs, out) < 0)
+	if (conn_vars(ci, r, out) < 0 || tlv_vars(tlvs, out) < 0)
 		goto nomem;
 	if (!set_by_route(r, parent, "PATH") && push(out, "PATH", DEFAULT_PATH) < 0)
 		goto nomem;
@@ -234,14 +236,15 @@ static int set_unless_route(const struct route *r, char *const *parent,
 }
 
 int env_build_cgi(const struct route *r, const struct conn_info *ci,
-    const struct cgi_request *cr, char *const *parent, struct strv *out)
+    const struct proxy_tlvs *tlvs, const struct cgi_request *cr,
+    char *const *parent, struct strv *out)
 {
 	const struct http_request *req = cr->req;
 	const char *ctype = http_header(req, "Content-Type");
 	char name[256], proto[16];
 	int e = 0;
 
-	if (env_build(r, ci, parent, out) < 0)
+	if (env_build(r, ci, tlvs, parent, out) < 0)
 		return -ENOMEM;
 	server_name(req, ci, name, sizeof name);
 	snprintf(proto, sizeof proto, "HTTP/1.%d", req->minor);
@@ -262,7 +265,7 @@ int env_build_cgi(const struct route *r, const struct conn_info *ci,
 		e |= push(out, "REMOTE_HOST", ci->remote_ip);
 	/* The request came over TLS to a proxy that says so (RFC 3875 leaves
 	 * HTTPS to the server; Apache's "on" is what programs test for). */
-	if (ci->tlvs.ssl)
+	if (tlvs && tlvs->ssl)
 		e |= push(out, "HTTPS", "on");
 	/* A chunked body reaches the child through a pipe, to EOF: no
 	 * length (what Apache httpd does). */

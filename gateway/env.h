@@ -21,7 +21,6 @@ struct conn_info {
 	unsigned long long id;
 	struct sockaddr_storage peer;   /* the client (a PROXY header's source) */
 	char via[128];                  /* the proxy, when a header was believed */
-	struct proxy_tlvs tlvs;         /* what a v2 header's TLVs said: copies */
 };
 
 struct http_request;
@@ -34,14 +33,16 @@ struct cgi_request {
 	const char *script_filename;    /* the program's absolute file */
 };
 
-/* Builds the environment: the per-connection variables, PATH, the
- * route's pass_env names found in `parent`, then its env entries (which
- * win). Returns 0 and fills `out`, or -ENOMEM. */
+/* Builds the environment: the per-connection variables, those of a
+ * PROXY v2 header's TLVs (NULL: none came), PATH, the route's pass_env
+ * names found in `parent`, then its env entries (which win). Returns 0
+ * and fills `out`, or -ENOMEM. */
 int env_build(const struct route *r, const struct conn_info *ci,
-    char *const *parent, struct strv *out);
+    const struct proxy_tlvs *tlvs, char *const *parent, struct strv *out);
 
 /* The same, then the CGI meta-variables of an HTTP request. */
 int env_build_cgi(const struct route *r, const struct conn_info *ci,
-    const struct cgi_request *cr, char *const *parent, struct strv *out);
+    const struct proxy_tlvs *tlvs, const struct cgi_request *cr,
+    char *const *parent, struct strv *out);
 
 #endif

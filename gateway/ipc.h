@@ -28,13 +28,15 @@ struct ipc_msg {
 	uint32_t route;         /* IPC_CONN: index in the current config */
 	uint32_t listen;        /* IPC_CONN: index of the route's listener */
 	uint32_t generation;    /* IPC_CONN, IPC_CONFIG: which config */
-	uint32_t datalen;       /* bytes after the record (IPC_CONN: the head) */
+	uint32_t datalen;       /* bytes after the record (IPC_CONN: the head,
+	                         * then tlvlen bytes: a struct proxy_tlvs) */
+	uint32_t tlvlen;        /* IPC_CONN */
 	int32_t pid;            /* IPC_SPAWNED */
 	uint64_t conn;
 	struct conn_info ci;    /* IPC_CONN */
 };
 
-#define IPC_DATA_MAX (16 * 1024) /* HTTP_HEAD_MAX */
+#define IPC_DATA_MAX (16 * 1024 + sizeof(struct proxy_tlvs)) /* HTTP_HEAD_MAX, TLVs */
 
 /* Sends one message, its m->datalen bytes of data (NULL when none), and
  * fd (or -1). Returns 0 or a negative errno; -EAGAIN when the peer's

@@ -164,14 +164,15 @@ static int consume(struct pending *p, size_t n)
 
 /* The header's addresses become the connection's: the client's for
  * TCPREMOTEIP, allow/deny and max_per_source; the proxy's is logged as
- * via=. */
-static void believe(struct pending *p, const struct proxy_header *h)
+ * via=. Its TLVs are kept too. 0, or -ENOMEM. */
+static int believe(struct pending *p, const struct proxy_header *h)
 {
 	struct conn_info *ci = &p->conn->ci;
 
-	ci->tlvs = h->tlvs;
+	if (conn_set_tlvs(p->conn, &h->tlvs) < 0)
+		return -ENOMEM;
 	if (!h->proxied)
-		return;
+		return 0;
 	if (ci->tcp)
 		conn_remote_text(ci, ci->via, sizeof ci->via);
 	else
@@ -183,6 +184,7 @@ static void believe(struct pending *p, const struct proxy_header *h)
 	    sizeof ci->remote_ip, &ci->remote_port);
 	addr_host_port((const struct sockaddr *)&h->dst, ci->local_ip,
 	    sizeof ci->local_ip, &ci->local_port);
+	return 0;
 }
 
 static void start_head(struct pending *p);
@@ -217,7 +219,10 @@ static void read_proxy(struct pending *p)
 		return;
 	}
 	p->len = 0;
-	believe(p, &h);
+	if (believe(p, &h) < 0) {
+		refuse_proxy(p); /* as when out of memory for the header */
+		return;
+	}
 	if (p->l->route->protocol != PROTO_RAW) {
 		/* The proxy was nobody; now the client it names counts. */
 		const char *reason = admit_reading_conn(p->set, p->l, &p->conn->ci,

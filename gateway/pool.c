@@ -23,7 +23,7 @@ struct remote {
 	struct conn *conn;              /* held; its socket until a worker has it */
 	struct pool *pool;
 	struct ipc_msg msg;             /* as sent, for a resend */
-	char *head;                     /* msg.datalen bytes: an HTTP head */
+	char *head;                     /* msg.datalen bytes: an HTTP head, TLVs */
 	unsigned worker;
 	pid_t pid;                      /* once the worker has spawned it */
 	int waiting;                    /* sent back: no worker had room */
@@ -230,8 +230,9 @@ void pool_handover(struct pool *p, const struct listener *l, struct conn *c,
 	uint32_t generation;
 	struct config *cfg = p->owner->config(p->owner, &generation);
 	struct remote *r = calloc(1, sizeof *r);
+	size_t tlvlen = c->tlvs ? sizeof *c->tlvs : 0;
 
-	if (r && headlen && !(r->head = malloc(headlen))) {
+	if (r && headlen + tlvlen && !(r->head = malloc(headlen + tlvlen))) {
 		free(r);
 		r = NULL;
 	}
@@ -253,7 +254,10 @@ void pool_handover(struct pool *p, const struct listener *l, struct conn *c,
 	r->msg.ci = c->ci;
 	if (headlen)
 		memcpy(r->head, head, headlen);
-	r->msg.datalen = (uint32_t)headlen;
+	if (tlvlen)
+		memcpy(r->head + headlen, c->tlvs, tlvlen);
+	r->msg.datalen = (uint32_t)(headlen + tlvlen);
+	r->msg.tlvlen = (uint32_t)tlvlen;
 	p->owner->slot_take(p->owner, &c->slot, c->route, &c->src);
 	link_remote(p, r);
 	dispatch(p, r);

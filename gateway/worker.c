@@ -87,13 +87,17 @@ static struct child *worker_http(struct server *s, struct conn *c,
 static void worker_conn(struct server *s, const struct ipc_msg *m,
     const char *data, int fd)
 {
+	size_t headlen = m->datalen - m->tlvlen;
+	struct proxy_tlvs tlvs;
 	const struct route *r;
 	struct conn *c;
 	struct child *child;
 	int err = 0;
 
 	if (m->generation != s->generation || m->route >= s->config->nroutes ||
-	    (s->config->routes[m->route].protocol != PROTO_RAW) != (m->datalen > 0)) {
+	    m->tlvlen > m->datalen ||
+	    (m->tlvlen && m->tlvlen != sizeof(struct proxy_tlvs)) ||
+	    (s->config->routes[m->route].protocol != PROTO_RAW) != (headlen > 0)) {
 		/* Cannot happen while the main process and we read the same
 		 * text; if it does, say so rather than run the wrong route. */
 		log_warnx("conn %llu: not a route of this worker's config "
@@ -104,7 +108,14 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 		return;
 	}
 	r = &s->config->routes[m->route];
-	if (!(c = conn_new(fd, &m->ci, s->config, r))) {
+	if (m->tlvlen)
+		memcpy(&tlvs, data + headlen, sizeof tlvs);
+	if (!(c = conn_new(fd, &m->ci, s->config, r)) ||
+	    (m->tlvlen && conn_set_tlvs(c, &tlvs) < 0)) {
+		if (c) {
+			conn_take_fd(c);
+			conn_release(c);
+		}
 		log_warnx("conn %llu: %s", (unsigned long long)m->conn, strerror(ENOMEM));
 		close(fd);
 		server_report(s, IPC_GONE, m->conn, 0);
@@ -112,7 +123,7 @@ static void worker_conn(struct server *s, const struct ipc_msg *m,
 	}
 	admit_source_of(&c->ci, &c->src);
 	if (r->protocol != PROTO_RAW) {
-		child = worker_http(s, c, data, m->datalen);
+		child = worker_http(s, c, data, headlen);
 	} else if (!held_empty(&s->held)) {
 		/* Behind the clients kept before it, in order. */
 		server_hold(s, c, 0);

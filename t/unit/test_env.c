@@ -57,14 +57,20 @@ static void names_once(const struct strv *out)
 	}
 }
 
-static struct strv build(const struct route *r, const struct conn_info *ci,
-    char *const *parent)
+static struct strv build_tlvs(const struct route *r, const struct conn_info *ci,
+    const struct proxy_tlvs *t, char *const *parent)
 {
 	struct strv out = { 0 };
 
-	ck_assert_int_eq(env_build(r, ci, parent, &out), 0);
+	ck_assert_int_eq(env_build(r, ci, t, parent, &out), 0);
 	names_once(&out);
 	return out;
+}
+
+static struct strv build(const struct route *r, const struct conn_info *ci,
+    char *const *parent)
+{
+	return build_tlvs(r, ci, NULL, parent);
 }
 
 /* Big (its path alone is 16 KiB): one, fresh in each case's process. */
@@ -72,17 +78,23 @@ static struct http_request req;
 
 /* A cgi route's environment for the request head `head`, served by a
  * route at "/" (SCRIPT_NAME "", PATH_INFO the path). */
-static struct strv build_cgi(const struct route *r, const struct conn_info *ci,
-    const char *head)
+static struct strv build_cgi_tlvs(const struct route *r, const struct conn_info *ci,
+    const struct proxy_tlvs *t, const char *head)
 {
 	struct cgi_request cr = { .req = &req, .script_name = "" };
 	struct strv out = { 0 };
 
 	ck_assert_int_eq(http_parse_head(head, strlen(head), &req), (int)strlen(head));
 	cr.path_info = req.path;
-	ck_assert_int_eq(env_build_cgi(r, ci, &cr, NULL, &out), 0);
+	ck_assert_int_eq(env_build_cgi(r, ci, t, &cr, NULL, &out), 0);
 	names_once(&out);
 	return out;
+}
+
+static struct strv build_cgi(const struct route *r, const struct conn_info *ci,
+    const char *head)
+{
+	return build_cgi_tlvs(r, ci, NULL, head);
 }
 
 /* The value of NAME in env, or NULL. */
@@ -463,16 +475,15 @@ START_TEST(cgi_remote_host_is_the_address)
 }
 END_TEST
 
-/* What a PROXY v2 header's TLVs said, copied into the connection. */
-static struct conn_info tls_conn(void)
+/* What a PROXY v2 header's TLVs said, kept by the connection. */
+static struct proxy_tlvs tls_sent(void)
 {
-	struct conn_info ci = tcp_conn();
+	struct proxy_tlvs t = { .ssl = 1 };
 
-	ci.tlvs.ssl = 1;
-	strcpy(ci.tlvs.authority, "shop.example");
-	strcpy(ci.tlvs.alpn, "h2");
-	strcpy(ci.tlvs.unique_id, "4F7B0A69-0003");
-	return ci;
+	strcpy(t.authority, "shop.example");
+	strcpy(t.alpn, "h2");
+	strcpy(t.unique_id, "4F7B0A69-0003");
+	return t;
 }
 
 /* Every route gets the TLS details a proxy sent, under mod_ssl's names
@@ -480,8 +491,9 @@ static struct conn_info tls_conn(void)
 START_TEST(proxy_tlvs_on_every_route)
 {
 	struct route r = route();
-	struct conn_info ci = tls_conn();
-	struct strv e = build(&r, &ci, NULL);
+	struct conn_info ci = tcp_conn();
+	struct proxy_tlvs t = tls_sent();
+	struct strv e = build_tlvs(&r, &ci, &t, NULL);
 
 	ASSERT_VAR(&e, "SSL_TLS_SNI", "shop.example");
 	ASSERT_VAR(&e, "SSL_ALPN_PROTOCOL", "h2");
@@ -489,7 +501,7 @@ START_TEST(proxy_tlvs_on_every_route)
 	ck_assert_ptr_null(get(&e, "HTTPS"));
 	ck_assert_uint_eq(e.n, 12 + 3);
 	strv_free(&e);
-	e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n");
+	e = build_cgi_tlvs(&r, &ci, &t, "GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n");
 	ASSERT_VAR(&e, "HTTPS", "on");
 	ASSERT_VAR(&e, "SSL_TLS_SNI", "shop.example");
 	ASSERT_VAR(&e, "SSL_ALPN_PROTOCOL", "h2");
@@ -502,17 +514,17 @@ END_TEST
 START_TEST(proxy_tlvs_only_what_was_sent)
 {
 	struct route r = route();
-	struct conn_info ci = tls_conn();
+	struct conn_info ci = tcp_conn();
+	struct proxy_tlvs t = tls_sent();
 	struct strv e;
 
-	ci.tlvs.ssl = 0;
-	ci.tlvs.alpn[0] = '\0';
-	e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+	t.ssl = 0;
+	t.alpn[0] = '\0';
+	e = build_cgi_tlvs(&r, &ci, &t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
 	ck_assert_ptr_null(get(&e, "HTTPS"));
 	ck_assert_ptr_null(get(&e, "SSL_ALPN_PROTOCOL"));
 	ASSERT_VAR(&e, "SSL_TLS_SNI", "shop.example");
 	strv_free(&e);
-	ci = tcp_conn();
 	e = build_cgi(&r, &ci, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
 	ck_assert_ptr_null(get(&e, "HTTPS"));
 	ck_assert_ptr_null(get(&e, "SSL_TLS_SNI"));
