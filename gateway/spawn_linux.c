@@ -35,6 +35,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,7 +46,7 @@
 
 const char spawn_path[] = "clone";
 
-#define CHILD_STACK (64 * 1024)
+#define CHILD_STACK (32 * 1024)
 
 static int devnull = -1;
 static struct rlimit start_nofile;      /* what the children get back */
@@ -169,9 +170,20 @@ struct launch {
 	_Alignas(16) char data[];       /* arrays and strings, then the stack */
 };
 
-#define LAUNCH_SIZE (96 * 1024)         /* a block kept for reuse */
+/* A block is mapped on its own: its copies, a guard page, then the
+ * stack. Those of the usual size are kept for reuse, up to IDLE_MAX:
+ * a burst of spawns leaves no more behind than that. */
+#define PAGE 4096
+#define LAUNCH_SIZE (64 * 1024)
+#define IDLE_MAX 16
+
+/* Children between their clone and their exec at most: past that, a
+ * burst of connections waits for each exec as the spawn used to, rather
+ * than have thousands of children set up at once. */
+#define RUNNING_MAX 32
 
 static struct launch *idle, *running;
+static unsigned nidle, nrunning;
 
 /* Frees the blocks of children that have exec'd or exited, telling the
  * child of a failure. */
@@ -185,16 +197,18 @@ static void launch_reclaim(void)
 			continue;
 		}
 		*lp = l->next;
+		nrunning--;
 		if (l->proc) {
 			l->proc->launch = NULL;
 			l->proc->fail_err = l->err;
 			l->proc->fail_stage = l->stage;
 		}
-		if (l->size == LAUNCH_SIZE) {
+		if (l->size == LAUNCH_SIZE && nidle < IDLE_MAX) {
 			l->next = idle;
 			idle = l;
+			nidle++;
 		} else {
-			free(l);
+			munmap(l, l->size);
 		}
 	}
 }
@@ -240,14 +254,23 @@ static struct launch *launch_new(const struct spawn_req *req)
 	data = r->ngroups * sizeof(gid_t) + strv_size(argv, &nargv) +
 	    strv_size(req->env, &nenv) + strlen(r->cwd) + strlen(exec) + 2;
 	data = (data + 15) & ~(size_t)15;
-	size = sizeof *l + data + CHILD_STACK;
-	if (size <= LAUNCH_SIZE && idle) {
+	size = ((sizeof *l + data + PAGE - 1) & ~(size_t)(PAGE - 1)) + PAGE + CHILD_STACK;
+	if (size <= LAUNCH_SIZE)
+		size = LAUNCH_SIZE;
+	if (size == LAUNCH_SIZE && idle) {
 		l = idle;
 		idle = l->next;
+		nidle--;
 	} else {
-		size = size <= LAUNCH_SIZE ? LAUNCH_SIZE : size;
-		if (!(l = aligned_alloc(64, (size + 63) & ~(size_t)63)))
+		l = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (l == MAP_FAILED)
 			return NULL;
+		/* The page below the stack: an overflow faults. */
+		if (mprotect((char *)l + size - CHILD_STACK - PAGE, PAGE, PROT_NONE) < 0) {
+			munmap(l, size);
+			return NULL;
+		}
 	}
 	memset(l, 0, sizeof *l);
 	l->size = size;
@@ -355,7 +378,7 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 {
 	struct launch *l;
 	sigset_t all, old;
-	int pidfd = -1, err;
+	int pidfd = -1, err, wait;
 	pid_t pid;
 
 	*stage = NULL;
@@ -366,14 +389,16 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 	launch_reclaim();
 	if (!(l = launch_new(req)))
 		return -ENOMEM;
+	wait = req->wait || nrunning >= RUNNING_MAX;
 	l->running = 1;
 	l->next = running;
 	running = l;
+	nrunning++;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = clone(child_main, l->stack, CLONE_VM | CLONE_PIDFD |
-	    CLONE_CHILD_CLEARTID | SIGCHLD |
-	    (req->wait ? CLONE_VFORK : CLONE_WAIT), l, &pidfd, NULL, &l->running);
+	    CLONE_CHILD_CLEARTID | SIGCHLD | (wait ? CLONE_VFORK : CLONE_WAIT),
+	    l, &pidfd, NULL, &l->running);
 	err = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {

@@ -360,5 +360,43 @@ def test_stop_with_many_spawns_in_flight_loses_no_connection():
         assert exits == {e["pid"] for e in spawned.values()}, g.log()
 
 
+def vm_kb(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s in /proc/%d/status" % (field, pid))
+
+
+def test_bursts_leave_no_memory_behind():
+    """Bursts of connections, far more at once than children that may be
+    set up side by side: every child runs, and what each start took (its
+    copies and its stack) is given back once it has exec'd, so the
+    gateway's memory is the same after one burst as after four."""
+    cfg = """
+[hold]
+listen = 127.0.0.1:0
+exec = /bin/cat
+stderr = null
+"""
+    n = 200
+    with gw.Gateway(cfg) as g:
+        pid = g.pid()
+        sizes = []
+        for burst in range(4):
+            socks = [g.connect("hold", timeout=30) for _ in range(n)]
+            for s in socks:
+                s.sendall(b"x")
+            for s in socks:
+                assert s.recv(1) == b"x"
+                s.close()
+            g.wait_event("exit", n * (burst + 1), route="hold", timeout=60)
+            # One more: its start takes back what the burst's took.
+            assert gw.talk(g.addr("hold"), b"y") == b"y"
+            g.wait_event("exit", n * (burst + 1) + burst + 1, route="hold")
+            sizes.append(vm_kb(pid, "VmSize"))
+        assert sizes[-1] - sizes[0] < 2048, sizes
+
+
 if __name__ == "__main__":
     gw.main(globals())
