@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "errlog.h"
@@ -21,10 +22,16 @@
 
 extern char **environ;
 
-/* The exit event: status= or signal=, duration=, reason= if the gateway
- * ended it. */
+static double timeval_secs(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+/* The exit event: status= or signal=, duration=, the CPU time and peak
+ * resident size the child used where its wait told them (ru), reason= if
+ * the gateway ended it. */
 static void child_log_exit(const struct conn *c, pid_t pid, int64_t status,
-    int sig, double secs, const char *reason)
+    int sig, double secs, const struct rusage *ru, const char *reason)
 {
 	struct logline l;
 
@@ -41,6 +48,11 @@ static void child_log_exit(const struct conn *c, pid_t pid, int64_t status,
 		log_int(&l, "status", status);
 	}
 	log_seconds(&l, "duration", secs);
+	if (ru) {
+		log_seconds(&l, "utime", timeval_secs(&ru->ru_utime));
+		log_seconds(&l, "stime", timeval_secs(&ru->ru_stime));
+		log_int(&l, "maxrss", ru->ru_maxrss); /* kB */
+	}
 	if (reason)
 		log_str(&l, "reason", reason);
 	log_end(&l);
@@ -186,7 +198,8 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- exit ---- */
 
-static void on_child_exit(struct proc *p, int64_t status, int sig)
+static void on_child_exit(struct proc *p, int64_t status, int sig,
+    const struct rusage *ru)
 {
 	struct child *c = container_of(p, struct child, proc);
 	double secs = (double)(uv_hrtime() - c->started) / 1e9;
@@ -200,7 +213,7 @@ static void on_child_exit(struct proc *p, int64_t status, int sig)
 	if (failed < 0)
 		child_log_spawn_error(c->conn, c->pid, stage, failed);
 	else
-		child_log_exit(c->conn, c->pid, status, sig, secs, c->end_reason);
+		child_log_exit(c->conn, c->pid, status, sig, secs, ru, c->end_reason);
 	c->alive = 0;
 	if (c->on_end)
 		c->on_end(c->on_end_arg);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,23 +21,30 @@ static void on_pidfd(uv_poll_t *h, int status, int events)
 {
 	struct proc *p = container_of(h, struct proc, poll);
 	siginfo_t si;
-	int r;
+	struct rusage ru;
+	long r;
 
 	(void)status;
 	(void)events;
 	memset(&si, 0, sizeof si);
-	/* Seen, not reaped: proc_close reaps it. */
+	memset(&ru, 0, sizeof ru);
+	/* Seen, not reaped: proc_close reaps it. The system call's fifth
+	 * argument, which the libc wrapper leaves out, is the child's
+	 * rusage; the kernel fills it for a WNOWAIT look at a zombie too
+	 * (wait_task_zombie: getrusage(p, RUSAGE_BOTH)), with what the
+	 * reaping wait would give. */
 	do
-		r = waitid(P_PIDFD, p->pidfd, &si, WEXITED | WNOHANG | WNOWAIT);
+		r = syscall(SYS_waitid, P_PIDFD, p->pidfd, &si,
+		    WEXITED | WNOHANG | WNOWAIT, &ru);
 	while (r < 0 && errno == EINTR);
 	if (r < 0 || si.si_pid == 0)
 		return;
 	uv_poll_stop(&p->poll);
 	p->exited = 1;
 	if (si.si_code == CLD_EXITED)
-		p->on_exit(p, si.si_status, 0);
+		p->on_exit(p, si.si_status, 0, &ru);
 	else
-		p->on_exit(p, 0, si.si_status);
+		p->on_exit(p, 0, si.si_status, &ru);
 }
 
 static void on_poll_closed(uv_handle_t *h)

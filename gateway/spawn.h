@@ -36,7 +36,12 @@ struct spawn_req {
 };
 
 struct proc;
-typedef void (*proc_exit_cb)(struct proc *p, int64_t status, int sig);
+struct rusage;
+/* status, or sig when a signal ended it; ru: the resources it used (its
+ * own wait's rusage, which covers the children it reaped itself), or NULL
+ * where the path is not told (libuv reaps its children without one). */
+typedef void (*proc_exit_cb)(struct proc *p, int64_t status, int sig,
+    const struct rusage *ru);
 typedef void (*proc_close_cb)(struct proc *p);
 
 struct proc {

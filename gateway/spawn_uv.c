@@ -61,7 +61,7 @@ static void on_uv_exit(uv_process_t *h, int64_t status, int sig)
 	struct proc *p = container_of(h, struct proc, uv);
 
 	p->exited = p->reaped = 1;
-	p->on_exit(p, status, sig);
+	p->on_exit(p, status, sig, NULL);
 }
 
 static void on_uv_close(uv_handle_t *h)
