@@ -1,42 +1,18 @@
 /* The keys of the config file: the table of keys (config_keys.h) and the
  * function that reads each one's value into the model, with the exact
- * message for each bad value. */
+ * message for each bad value; those of the keys that say which
+ * connections a route admits are in config_admit.c. */
 #include "config_keys.h"
+#include "config_admit.h"
+#include "config_line.h"
 #include "config_value.h"
 #include "proxy.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
-
-/* One `key = value` line, as a key's function gets it: the value as
- * written, and already read for the kinds the table reads itself. */
-struct key_line {
-	const struct key *key;
-	const char *text;
-	long number;                    /* VAL_NUMBER */
-	double seconds;                 /* VAL_SECONDS */
-	int choice;                     /* VAL_CHOICE: the word's value */
-	int line;
-	struct config *c;
-	struct route *r;                /* NULL in [gateway] */
-	struct config_error *err;
-};
-
-static void bad(struct key_line *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void bad(struct key_line *l, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	config_vfail(l->err, l->line, fmt, ap);
-	va_end(ap);
-}
 
 const int route_rlimit_resource[ROUTE_RLIMITS] = {
 	RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_AS, RLIMIT_CPU, RLIMIT_CORE,
@@ -105,7 +81,7 @@ static void gateway_workers(struct key_line *l)
 		if (l->c->workers > WORKERS_MAX)
 			l->c->workers = WORKERS_MAX;
 	} else if (value_number(l->text, 1, WORKERS_MAX, &n) < 0) {
-		bad(l, "workers: expected a number from 1 to %d or auto, not '%s'",
+		key_bad(l, "workers: expected a number from 1 to %d or auto, not '%s'",
 		    WORKERS_MAX, l->text);
 	} else {
 		l->c->workers = (unsigned)n;
@@ -121,7 +97,7 @@ static void route_listen(struct key_line *l)
 	const char *err;
 
 	if (words_split(l->text, &words, &err) < 0) {
-		bad(l, "listen: %s", err);
+		key_bad(l, "listen: %s", err);
 		strv_free(&words);
 		return;
 	}
@@ -129,12 +105,12 @@ static void route_listen(struct key_line *l)
 		struct listen_addr a[ADDR_MAX_PER_TEXT], *grown;
 		int k = addr_parse(words.v[i], l->c->dir, a, &err);
 		if (k < 0) {
-			bad(l, "listen '%s': %s", words.v[i], err);
+			key_bad(l, "listen '%s': %s", words.v[i], err);
 			break;
 		}
 		grown = realloc(r->listen, (r->nlisten + k) * sizeof *grown);
 		if (!grown) {
-			bad(l, "%s", strerror(ENOMEM));
+			key_bad(l, "%s", strerror(ENOMEM));
 			break;
 		}
 		r->listen = grown;
@@ -151,7 +127,7 @@ static void route_exec(struct key_line *l)
 	struct route *r = l->r;
 
 	if (!*l->text) {
-		bad(l, "exec: empty");
+		key_bad(l, "exec: empty");
 		return;
 	}
 	r->exec_arg0 = words_unescape(l->text);
@@ -165,7 +141,7 @@ static void route_exec_dir(struct key_line *l)
 	char *u;
 
 	if (!*l->text) {
-		bad(l, "exec_dir: empty");
+		key_bad(l, "exec_dir: empty");
 		return;
 	}
 	u = words_unescape(l->text);
@@ -179,7 +155,7 @@ static void route_args(struct key_line *l)
 	const char *err;
 
 	if (words_split(l->text, &l->r->argv, &err) < 0)
-		bad(l, "args: %s", err);
+		key_bad(l, "args: %s", err);
 }
 
 static void route_cwd(struct key_line *l)
@@ -198,25 +174,25 @@ static void route_env(struct key_line *l)
 	size_t n;
 
 	if (!eq) {
-		bad(l, "env: expected NAME=VALUE, not '%s'", v);
+		key_bad(l, "env: expected NAME=VALUE, not '%s'", v);
 		return;
 	}
 	n = (size_t)(eq - v);
 	if (!value_env_name(v, n)) {
-		bad(l, "env: bad variable name '%.*s'", (int)n, v);
+		key_bad(l, "env: bad variable name '%.*s'", (int)n, v);
 		return;
 	}
 	if (config_env_reserved(v, n)) {
-		bad(l, "env: '%.*s' is set by the gateway for each connection", (int)n, v);
+		key_bad(l, "env: '%.*s' is set by the gateway for each connection", (int)n, v);
 		return;
 	}
 	for (size_t i = 0; i < r->env.n; i++)
 		if (strncmp(r->env.v[i], v, n + 1) == 0) {
-			bad(l, "env: '%.*s' given twice", (int)n, v);
+			key_bad(l, "env: '%.*s' given twice", (int)n, v);
 			return;
 		}
 	if (strv_push(&r->env, words_unescape(v)) < 0)
-		bad(l, "%s", strerror(ENOMEM));
+		key_bad(l, "%s", strerror(ENOMEM));
 }
 
 static void route_pass_env(struct key_line *l)
@@ -225,18 +201,18 @@ static void route_pass_env(struct key_line *l)
 	const char *err;
 
 	if (words_split(l->text, &words, &err) < 0) {
-		bad(l, "pass_env: %s", err);
+		key_bad(l, "pass_env: %s", err);
 		strv_free(&words);
 		return;
 	}
 	for (size_t i = 0; i < words.n; i++) {
 		const char *w = words.v[i];
 		if (!value_env_name(w, strlen(w)))
-			bad(l, "pass_env: bad variable name '%s'", w);
+			key_bad(l, "pass_env: bad variable name '%s'", w);
 		else if (config_env_reserved(w, strlen(w)))
-			bad(l, "pass_env: '%s' is set by the gateway for each connection", w);
+			key_bad(l, "pass_env: '%s' is set by the gateway for each connection", w);
 		else if (strv_pushdup(&l->r->pass_env, w) < 0)
-			bad(l, "%s", strerror(ENOMEM));
+			key_bad(l, "%s", strerror(ENOMEM));
 	}
 	strv_free(&words);
 }
@@ -268,9 +244,9 @@ static void route_path(struct key_line *l)
 	const char *v = l->text;
 
 	if (v[0] != '/' || strpbrk(v, " \t?#%"))
-		bad(l, "path: expected a URL path such as /app, not '%s'", v);
+		key_bad(l, "path: expected a URL path such as /app, not '%s'", v);
 	else if (!(r->path = strdup(v)))
-		bad(l, "%s", strerror(ENOMEM));
+		key_bad(l, "%s", strerror(ENOMEM));
 	/* "/app/" serves what "/app" serves: keep no trailing slash. */
 	else if (strlen(r->path) > 1 && r->path[strlen(r->path) - 1] == '/')
 		r->path[strlen(r->path) - 1] = '\0';
@@ -286,7 +262,7 @@ static void route_backlog(struct key_line *l)
 static void route_socket_mode(struct key_line *l)
 {
 	if (value_octal(l->text, &l->r->socket_mode) < 0)
-		bad(l, "socket_mode: expected an octal mode such as 0660, not '%s'", l->text);
+		key_bad(l, "socket_mode: expected an octal mode such as 0660, not '%s'", l->text);
 }
 
 /* Names are resolved once the file is read (config_sys.c). */
@@ -317,109 +293,11 @@ static void route_proxy_protocol(struct key_line *l)
 	l->r->proxy_line = l->line;
 }
 
-/* ---- a route: who is served, and how many ---- */
-
-static void route_max_children(struct key_line *l)
-{
-	l->r->max_children = (unsigned)l->number;
-}
-
-static void route_max_per_source(struct key_line *l)
-{
-	l->r->max_per_source = (unsigned)l->number;
-}
-
-static void route_on_busy(struct key_line *l)
-{
-	l->r->on_busy = (enum on_busy)l->choice;
-}
-
-/* busy_message: \r \n \t \\ escapes (and \; like every value). */
-static void route_busy_message(struct key_line *l)
-{
-	const char *v = l->text;
-	char *out = malloc(strlen(v) + 1);
-	size_t n = 0;
-
-	if (!out) {
-		bad(l, "%s", strerror(ENOMEM));
-		return;
-	}
-	for (; *v; v++) {
-		if (*v != '\\') {
-			out[n++] = *v;
-			continue;
-		}
-		switch (*++v) {
-		case 'r': out[n++] = '\r'; break;
-		case 'n': out[n++] = '\n'; break;
-		case 't': out[n++] = '\t'; break;
-		case '\\': out[n++] = '\\'; break;
-		case ';': out[n++] = ';'; break;
-		default:
-			bad(l, "busy_message: unknown escape '\\%.1s'", v);
-			free(out);
-			return;
-		}
-	}
-	l->r->busy_message = out;
-	l->r->busy_len = n;
-}
+/* ---- a route: how long its child may run ---- */
 
 static void route_timeout(struct key_line *l)
 {
 	l->r->timeout = l->seconds;
-}
-
-/* Blanks or commas separate entries; proxy_from also takes "unix", the
- * route's Unix listeners. */
-static void route_acl(struct key_line *l, struct acl *acl, int *unix_word)
-{
-	struct strv words = { 0 };
-	const char *err;
-	char *list = strdup(l->text);
-
-	for (char *c = list; c && *c; c++)
-		if (*c == ',')
-			*c = ' ';
-	if (!list || words_split(list, &words, &err) < 0) {
-		bad(l, "%s: %s", l->key->name, list ? err : strerror(ENOMEM));
-		strv_free(&words);
-		free(list);
-		return;
-	}
-	for (size_t i = 0; i < words.n; i++) {
-		struct cidr c;
-		if (unix_word && strcmp(words.v[i], "unix") == 0) {
-			*unix_word = 1;
-			continue;
-		}
-		if (cidr_parse(words.v[i], &c, &err) < 0) {
-			bad(l, "%s '%s': %s", l->key->name, words.v[i], err);
-			break;
-		}
-		if (acl_add(acl, &c) < 0) {
-			bad(l, "%s", strerror(ENOMEM));
-			break;
-		}
-	}
-	strv_free(&words);
-	free(list);
-}
-
-static void route_allow(struct key_line *l)
-{
-	route_acl(l, &l->r->allow, NULL);
-}
-
-static void route_deny(struct key_line *l)
-{
-	route_acl(l, &l->r->deny, NULL);
-}
-
-static void route_proxy_from(struct key_line *l)
-{
-	route_acl(l, &l->r->proxy_from, &l->r->proxy_from_unix);
 }
 
 /* ---- a route: the child's ids and limits ---- */
@@ -439,7 +317,7 @@ static void route_umask(struct key_line *l)
 	int mode;
 
 	if (value_octal(l->text, &mode) < 0 || mode > 0777)
-		bad(l, "umask: expected an octal mask such as 022, not '%s'", l->text);
+		key_bad(l, "umask: expected an octal mask such as 022, not '%s'", l->text);
 	else
 		l->r->umask = mode;
 }
@@ -453,7 +331,7 @@ static void route_rlimit(struct key_line *l)
 	struct rlimit lim;
 	int i = 0;
 
-	while (strcmp(l->key->name, route_rlimit_key[i]) != 0)
+	while (strcmp(l->name, route_rlimit_key[i]) != 0)
 		i++;
 	if (n >= sizeof soft)
 		goto bad;
@@ -465,14 +343,14 @@ static void route_rlimit(struct key_line *l)
 	if (colon && value_rlim(colon + 1, &lim.rlim_max) < 0)
 		goto bad;
 	if (lim.rlim_cur > lim.rlim_max) {
-		bad(l, "%s: soft limit above hard limit", route_rlimit_key[i]);
+		key_bad(l, "%s: soft limit above hard limit", route_rlimit_key[i]);
 		return;
 	}
 	l->r->rlimit[i].set = 1;
 	l->r->rlimit[i].lim = lim;
 	return;
 bad:
-	bad(l, "%s: expected N, SOFT:HARD or unlimited, not '%s'",
+	key_bad(l, "%s: expected N, SOFT:HARD or unlimited, not '%s'",
 	    route_rlimit_key[i], v);
 }
 
@@ -522,16 +400,16 @@ static const struct key keys[] = {
 	KEY(R, "proxy_protocol", VAL_CHOICE, ONCE, route_proxy_protocol,
 	    CHOICES({ "off", 0 }, { "v1", PROXY_V1 }, { "v2", PROXY_V2 },
 	    { "any", PROXY_ANY })),
-	KEY(R, "proxy_from", VAL_CIDRS, ONCE, route_proxy_from),
+	KEY(R, "proxy_from", VAL_CIDRS, ONCE, config_admit_proxy_from),
 
-	KEY(R, "max_children", VAL_NUMBER, ONCE, route_max_children, .min = 0, .max = 1000000),
-	KEY(R, "max_per_source", VAL_NUMBER, ONCE, route_max_per_source, .min = 0, .max = 1000000),
-	KEY(R, "on_busy", VAL_CHOICE, ONCE, route_on_busy,
+	KEY(R, "max_children", VAL_NUMBER, ONCE, config_admit_max_children, .min = 0, .max = 1000000),
+	KEY(R, "max_per_source", VAL_NUMBER, ONCE, config_admit_max_per_source, .min = 0, .max = 1000000),
+	KEY(R, "on_busy", VAL_CHOICE, ONCE, config_admit_on_busy,
 	    CHOICES({ "wait", BUSY_WAIT }, { "refuse", BUSY_REFUSE })),
-	KEY(R, "busy_message", VAL_TEXT, ONCE, route_busy_message),
+	KEY(R, "busy_message", VAL_TEXT, ONCE, config_admit_busy_message),
 	KEY(R, "timeout", VAL_SECONDS, ONCE, route_timeout),
-	KEY(R, "allow", VAL_CIDRS, MANY, route_allow),
-	KEY(R, "deny", VAL_CIDRS, MANY, route_deny),
+	KEY(R, "allow", VAL_CIDRS, MANY, config_admit_allow),
+	KEY(R, "deny", VAL_CIDRS, MANY, config_admit_deny),
 
 	KEY(R, "user", VAL_NAME, ONCE, route_user),
 	KEY(R, "group", VAL_NAME, ONCE, route_group),
@@ -563,28 +441,28 @@ const struct key *config_key_find(enum key_section s, const char *name,
 void config_key_parse(const struct key *k, const char *value, int line,
     struct config *c, struct route *r, struct config_error *e)
 {
-	struct key_line l = { .key = k, .text = value, .line = line, .c = c,
-	    .r = r, .err = e };
+	struct key_line l = { .key = k, .name = k->name, .text = value,
+	    .line = line, .c = c, .r = r, .err = e };
 	char words[64];
 
 	switch (k->value) {
 	case VAL_NUMBER:
 		if (value_number(value, k->min, k->max, &l.number) < 0) {
-			bad(&l, "%s: expected a number from %ld to %ld, not '%s'",
+			key_bad(&l, "%s: expected a number from %ld to %ld, not '%s'",
 			    k->name, k->min, k->max, value);
 			return;
 		}
 		break;
 	case VAL_SECONDS:
 		if (value_seconds(value, &l.seconds) < 0) {
-			bad(&l, "%s: expected seconds, not '%s'", k->name, value);
+			key_bad(&l, "%s: expected seconds, not '%s'", k->name, value);
 			return;
 		}
 		break;
 	case VAL_CHOICE:
 		if (parse_choice(k->choices, value, &l.choice) < 0) {
 			choices_text(k->choices, words, sizeof words);
-			bad(&l, "%s: expected %s, not '%s'", k->name, words, value);
+			key_bad(&l, "%s: expected %s, not '%s'", k->name, words, value);
 			return;
 		}
 		break;
