@@ -1,6 +1,7 @@
 /* The keys that say which connections a route admits (config_admit.h):
  * who (allow, deny, proxy_from), how many at once (max_children,
- * max_per_source, on_busy, busy_message). */
+ * max_per_source, on_busy, busy_message) and how often (max_rate,
+ * max_rate_per_source). */
 #include "config_admit.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "config_line.h"
+#include "rate.h"
 
 /* ---- how many ---- */
 
@@ -109,4 +111,23 @@ void config_admit_deny(struct key_line *l)
 void config_admit_proxy_from(struct key_line *l)
 {
 	route_acl(l, &l->r->proxy_from, &l->r->proxy_from_unix);
+}
+
+/* ---- how often ---- */
+
+static void take_rate(struct key_line *l, struct rate *out)
+{
+	if (rate_parse(l->text, out) < 0)
+		key_bad(l, "%s: expected N/s or N/m, N from 1 to %d, not '%s'",
+		    l->name, RATE_MAX, l->text);
+}
+
+void config_admit_max_rate(struct key_line *l)
+{
+	take_rate(l, &l->r->max_rate);
+}
+
+void config_admit_max_rate_per_source(struct key_line *l)
+{
+	take_rate(l, &l->r->max_rate_per_source);
 }

@@ -407,6 +407,8 @@ static const struct key keys[] = {
 	KEY(R, "on_busy", VAL_CHOICE, ONCE, config_admit_on_busy,
 	    CHOICES({ "wait", BUSY_WAIT }, { "refuse", BUSY_REFUSE })),
 	KEY(R, "busy_message", VAL_TEXT, ONCE, config_admit_busy_message),
+	KEY(R, "max_rate", VAL_TEXT, ONCE, config_admit_max_rate),
+	KEY(R, "max_rate_per_source", VAL_TEXT, ONCE, config_admit_max_rate_per_source),
 	KEY(R, "timeout", VAL_SECONDS, ONCE, route_timeout),
 	KEY(R, "allow", VAL_CIDRS, MANY, config_admit_allow),
 	KEY(R, "deny", VAL_CIDRS, MANY, config_admit_deny),

@@ -12,6 +12,7 @@
 #include "acl.h"
 #include "addr.h"
 #include "log.h"
+#include "rate.h"
 #include "words.h"
 
 enum stdin_mode { STDIN_SOCKET, STDIN_NULL };
@@ -53,6 +54,8 @@ struct route {
 	char *busy_message;             /* escapes decoded */
 	size_t busy_len;
 	unsigned max_per_source;        /* 0: none */
+	struct rate max_rate;           /* connections admitted: n 0, none */
+	struct rate max_rate_per_source;
 	double timeout;                 /* seconds, 0: none */
 	struct acl allow, deny;
 	char *user, *group;             /* as written */

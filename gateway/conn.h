@@ -31,6 +31,7 @@ struct conn {
 	int fd;                         /* the socket while the gateway has it */
 	struct child *child;            /* its child while there is one (child.c) */
 	int body_error;                 /* HTTP: the status a body that ended early leaves */
+	int rated;                      /* its route's rate was checked (a token taken) */
 };
 
 /* A connection on socket fd (taken) for route r of config c (held).

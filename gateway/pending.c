@@ -97,14 +97,15 @@ static void http_fail(struct pending *p, int status)
 
 /* ---- who may hold a place while being read ---- */
 
-/* A refusal before the child: in HTTP on HTTP routes. Takes the
- * socket. */
-static void refuse(struct pending_set *set, struct conn *c, const char *reason)
+/* A refusal before the child: in HTTP on HTTP routes (wait_ms: for
+ * rate). Takes the socket. */
+static void refuse(struct pending_set *set, struct conn *c, const char *reason,
+    uint64_t wait_ms)
 {
 	if (c->route->protocol == PROTO_RAW)
 		refuse_raw(set->loop, c, conn_take_fd(c), reason);
 	else
-		refuse_http(set->loop, c, conn_take_fd(c), reason);
+		refuse_http(set->loop, c, conn_take_fd(c), reason, wait_ms);
 }
 
 /* The admission of a connection about to be read, by the address it
@@ -229,7 +230,7 @@ static void read_proxy(struct pending *p)
 		    &p->src, &p->counted);
 		if (reason) {
 			hand_on(p);
-			refuse(p->set, p->conn, reason);
+			refuse(p->set, p->conn, reason, 0);
 			return;
 		}
 	}
@@ -364,7 +365,8 @@ static const struct route *choose(const struct listener *l,
 }
 
 /* Tries to start the chosen route's child; a full route with on_busy =
- * wait (or a full gateway) keeps the parsed request waiting. */
+ * wait (or a full gateway) keeps the parsed request waiting, unless it
+ * is over its route's rate: then it is refused at once. */
 static void try_start(struct pending *p)
 {
 	/* Chosen again each time: a reload may have changed the routes (a
@@ -378,6 +380,12 @@ static void try_start(struct pending *p)
 	conn_set_route(p->conn, p->set->hooks->config(p->set), r);
 	if (p->set->hooks->must_wait(p->set, r)) {
 		if (p->stage != WAIT_SLOT) {
+			uint64_t wait_ms = 0;
+			if (p->set->hooks->rate(p->set, p->conn, &wait_ms) < 0) {
+				hand_on(p);
+				refuse(p->set, p->conn, "rate", wait_ms);
+				return;
+			}
 			p->stage = WAIT_SLOT;
 			uv_timer_stop(&p->timer);
 			/* Watched while it waits (not its body's bytes): a
@@ -450,7 +458,7 @@ void pending_start(struct pending_set *set, struct listener *l, struct conn *c)
 	 * read. */
 	if (!l->route->proxy_protocol &&
 	    (reason = admit_reading_conn(set, l, &c->ci, &src, &counted))) {
-		refuse(set, c, reason);
+		refuse(set, c, reason, 0);
 		conn_release(c);
 		return;
 	}

@@ -8,6 +8,7 @@
 #ifndef GATEWAY_PENDING_H
 #define GATEWAY_PENDING_H
 
+#include <stdint.h>
 #include <uv.h>
 
 #include "conn.h"
@@ -35,6 +36,11 @@ struct pending_hooks {
 	/* Whether a request for r must wait for a slot (on_busy = wait at
 	 * its max_children, or the gateway at its own). */
 	int (*must_wait)(struct pending_set *set, const struct route *r);
+	/* A request about to wait for a slot of its route (c->route): its
+	 * connection rate checked now, a token taken, so that one over the
+	 * rate is refused at once and never waits. 0, or -1 (refused) with
+	 * *wait_ms until a token is back. */
+	int (*rate)(struct pending_set *set, struct conn *c, uint64_t *wait_ms);
 	/* The route's children alive for one source. */
 	unsigned (*source_live)(struct pending_set *set, const struct route *r,
 	    const struct source_key *k);

@@ -7,6 +7,7 @@
 #include "cgi.h"
 #include "linger.h"
 #include "log.h"
+#include "rate.h"
 
 void refuse_raw(uv_loop_t *loop, const struct conn *c, int fd,
     const char *reason)
@@ -21,12 +22,16 @@ void refuse_raw(uv_loop_t *loop, const struct conn *c, int fd,
 
 /* The answer is small and the socket fresh: it fits in the socket buffer,
  * so a non-blocking send writes it whole (a child may share the socket,
- * which is in blocking mode). */
-static void send_answer(int fd, int status)
+ * which is in blocking mode). retry: Retry-After's seconds, 0 for none. */
+static void send_answer(int fd, int status, unsigned retry)
 {
-	char buf[512];
+	char buf[512], after[48] = "";
 	const char *reason = http_reason(status);
-	int n = snprintf(buf, sizeof buf,
+	int n;
+
+	if (retry)
+		snprintf(after, sizeof after, "Retry-After: %u\r\n", retry);
+	n = snprintf(buf, sizeof buf,
 	    "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: text/plain\r\n"
 	    "Content-Length: %zu\r\n"
@@ -34,17 +39,20 @@ static void send_answer(int fd, int status)
 	    "Connection: close\r\n"
 	    "\r\n"
 	    "%d %s\n",
-	    status, reason, strlen(reason) + 5,
-	    status == 503 ? "Retry-After: 1\r\n" : "", status, reason);
-
+	    status, reason, strlen(reason) + 5, after, status, reason);
 	send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 void refuse_http(uv_loop_t *loop, const struct conn *c, int fd,
-    const char *reason)
+    const char *reason, uint64_t wait_ms)
 {
 	conn_event(c, "refuse", reason);
-	send_answer(fd, strcmp(reason, "deny") == 0 ? 403 : 503);
+	if (strcmp(reason, "deny") == 0)
+		send_answer(fd, 403, 0);
+	else if (strcmp(reason, "rate") == 0)
+		send_answer(fd, 429, rate_retry_after(wait_ms));
+	else
+		send_answer(fd, 503, 1);
 	linger_close(loop, fd);
 }
 
@@ -52,7 +60,7 @@ void answer_http(uv_loop_t *loop, const struct conn *c, int fd, int status)
 {
 	struct logline l;
 
-	send_answer(fd, status);
+	send_answer(fd, status, status == 503 ? 1 : 0);
 	log_begin(&l, "http_error");
 	conn_log_fields(&l, c);
 	conn_log_peer(&l, c);

@@ -7,17 +7,21 @@
 #ifndef GATEWAY_REFUSE_H
 #define GATEWAY_REFUSE_H
 
+#include <stdint.h>
 #include <uv.h>
 
 #include "conn.h"
 
-/* A raw route's refusal: busy_message (never for deny), then refuse. */
+/* A raw route's refusal: busy_message (never for deny: for busy,
+ * per_source and rate), then refuse. */
 void refuse_raw(uv_loop_t *loop, const struct conn *c, int fd,
     const char *reason);
 
-/* An HTTP refusal: 403 for deny, else 503 with Retry-After; refuse. */
+/* An HTTP refusal: 403 for deny, 429 for rate with Retry-After the
+ * whole seconds of wait_ms (at least 1), else 503 with Retry-After;
+ * refuse. */
 void refuse_http(uv_loop_t *loop, const struct conn *c, int fd,
-    const char *reason);
+    const char *reason, uint64_t wait_ms);
 
 /* An HTTP error page of the gateway's own (Connection: close), logged
  * http_error status=. */

@@ -114,14 +114,34 @@ static unsigned server_source_live(struct server *s, const struct route *r,
 	return source_count(&state_of(s, r)->sources, k);
 }
 
+/* The connection rates of c's route (max_rate, max_rate_per_source),
+ * checked once for a connection: 0 and a token taken, or -1 with
+ * *wait_ms until one is back. The loop's monotonic clock. */
+static int server_rate(struct server *s, struct conn *c, uint64_t *wait_ms)
+{
+	const struct route *r = c->route;
+
+	c->rated = 1;
+	return rate_admit(&state_of(s, r)->rate, &r->max_rate,
+	    &r->max_rate_per_source, &c->src, uv_now(s->loop), wait_ms);
+}
+
 /* The checks of a connection whose route is known: NULL to go on, or
- * why it is refused. Its source is the one it counts toward from now. */
-static const char *server_admit(struct server *s, struct conn *c)
+ * why it is refused (for "rate", *wait_ms until a token is back). Its
+ * source is the one it counts toward from now. The rate comes last, so
+ * that only a connection admitted takes a token; a request that took
+ * one as it began to wait for a slot is not asked again. */
+static const char *server_admit(struct server *s, struct conn *c,
+    uint64_t *wait_ms)
 {
 	struct route_state *rs = state_of(s, c->route);
+	const char *reason;
 
 	admit_source_of(&c->ci, &c->src);
-	return admit_route(c->route, &c->ci, rs->live, source_count(&rs->sources, &c->src));
+	reason = admit_route(c->route, &c->ci, rs->live, source_count(&rs->sources, &c->src));
+	if (!reason && !c->rated && server_rate(s, c, wait_ms) < 0)
+		reason = "rate";
+	return reason;
 }
 
 static int server_must_wait(struct server *s, const struct route *r)
@@ -260,7 +280,8 @@ struct child *server_spawn(struct server *s, struct conn *conn,
  * pauses). */
 static int take(struct server *s, struct listener *l, struct conn *c)
 {
-	const char *reason = server_admit(s, c);
+	uint64_t wait_ms = 0;
+	const char *reason = server_admit(s, c, &wait_ms);
 	int err;
 
 	if (reason) {
@@ -365,10 +386,11 @@ static struct server *of_reading(struct pending_set *set)
 static void take_request(struct server *s, struct listener *l, struct conn *c,
     struct http_request *req, const char *head, size_t headlen)
 {
-	const char *reason = server_admit(s, c);
+	uint64_t wait_ms = 0;
+	const char *reason = server_admit(s, c, &wait_ms);
 
 	if (reason) {
-		refuse_http(s->loop, c, conn_take_fd(c), reason);
+		refuse_http(s->loop, c, conn_take_fd(c), reason, wait_ms);
 		free(req);
 		conn_release(c);
 		return;
@@ -403,6 +425,13 @@ static int reading_must_wait(struct pending_set *set, const struct route *r)
 	return server_must_wait(of_reading(set), r);
 }
 
+static int reading_rate(struct pending_set *set, struct conn *c,
+    uint64_t *wait_ms)
+{
+	admit_source_of(&c->ci, &c->src);
+	return server_rate(of_reading(set), c, wait_ms);
+}
+
 static unsigned reading_source_live(struct pending_set *set,
     const struct route *r, const struct source_key *k)
 {
@@ -418,6 +447,7 @@ static const struct pending_hooks reading_hooks = {
 	.ready = reading_ready,
 	.config = reading_config,
 	.must_wait = reading_must_wait,
+	.rate = reading_rate,
 	.source_live = reading_source_live,
 	.changed = reading_changed,
 };

@@ -21,6 +21,7 @@ static void state_release(struct route_state *rs)
 	if (!rs || --rs->refs > 0)
 		return;
 	source_table_free(&rs->sources);
+	rate_limiter_free(&rs->rate);
 	free(rs->name);
 	free(rs);
 }

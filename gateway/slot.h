@@ -6,6 +6,7 @@
 #define GATEWAY_SLOT_H
 
 #include "config.h"
+#include "rate.h"
 #include "source.h"
 
 /* What the server counts for a route. It outlives a reload: the new
@@ -15,6 +16,8 @@ struct route_state {
 	char *name;
 	unsigned live;                  /* children alive */
 	struct source_table sources;    /* live children per source */
+	struct rate_limiter rate;       /* max_rate, max_rate_per_source: kept over
+	                                 * a reload while the rates stay the same */
 };
 
 /* What one connection holds of the server while its child lives: a
