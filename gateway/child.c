@@ -17,6 +17,7 @@
 
 #include "errlog.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 #include "spawn.h"
 
@@ -210,10 +211,19 @@ static void on_child_exit(struct proc *p, int64_t status, int sig,
 	errlog_drain(&c->err);
 	/* Its set-up failed before the exec, which the spawn did not wait
 	 * for: the program never ran. */
-	if (failed < 0)
+	if (failed < 0) {
 		child_log_spawn_error(c->conn, c->pid, stage, failed);
-	else
+	} else {
+		struct child_outcome o = { .status = (int)status, .sig = sig,
+		    .secs = secs, .utime = -1, .stime = -1,
+		    .timeout = c->end_reason && strcmp(c->end_reason, "timeout") == 0 };
+		if (ru) {
+			o.utime = timeval_secs(&ru->ru_utime);
+			o.stime = timeval_secs(&ru->ru_stime);
+		}
 		child_log_exit(c->conn, c->pid, status, sig, secs, ru, c->end_reason);
+		stats_exit(c->conn->route->stats, &o);
+	}
 	c->alive = 0;
 	if (c->on_end)
 		c->on_end(c->on_end_arg);
@@ -304,6 +314,7 @@ void child_log_spawn_error(const struct conn *c, pid_t pid, const char *stage,
 
 	snprintf(msg, sizeof msg, "%s%s%s", stage ? stage : "",
 	    stage ? ": " : "", uv_strerror(err));
+	stats_spawn_error(c->route->stats);
 	log_begin(&l, "spawn_error");
 	conn_log_fields(&l, c);
 	if (pid > 0)

@@ -88,6 +88,26 @@ static void gateway_workers(struct key_line *l)
 	}
 }
 
+static void gateway_metrics(struct key_line *l)
+{
+	struct listen_addr a[ADDR_MAX_PER_TEXT];
+	const char *err;
+	int k = addr_parse(l->text, l->c->dir, a, &err);
+
+	if (k < 0)
+		key_bad(l, "metrics '%s': %s", l->text, err);
+	else if (k != 1 || a[0].systemd)
+		key_bad(l, "metrics '%s': expected one HOST:PORT or unix:PATH", l->text);
+	else
+		l->c->metrics = a[0];
+}
+
+static void gateway_metrics_mode(struct key_line *l)
+{
+	if (value_octal(l->text, &l->c->metrics_mode) < 0)
+		key_bad(l, "metrics_mode: expected an octal mode such as 0660, not '%s'", l->text);
+}
+
 /* ---- a route: what it listens on and runs ---- */
 
 static void route_listen(struct key_line *l)
@@ -373,6 +393,8 @@ static const struct key keys[] = {
 	KEY(G, "log_format", VAL_CHOICE, ONCE, gateway_log_format,
 	    CHOICES({ "text", LOG_TEXT }, { "json", LOG_JSON })),
 	KEY(G, "workers", VAL_TEXT, ONCE, gateway_workers),
+	KEY(G, "metrics", VAL_TEXT, ONCE, gateway_metrics),
+	KEY(G, "metrics_mode", VAL_OCTAL, ONCE, gateway_metrics_mode),
 
 	KEY(R, "listen", VAL_ADDRS, MANY, route_listen),
 	KEY(R, "exec", VAL_PATH, ONCE, route_exec),

@@ -15,6 +15,8 @@
 #include "rate.h"
 #include "words.h"
 
+struct route_stats;
+
 enum stdin_mode { STDIN_SOCKET, STDIN_NULL };
 enum stderr_mode { STDERR_LOG, STDERR_INHERIT, STDERR_NULL };
 enum on_busy { BUSY_WAIT, BUSY_REFUSE };
@@ -74,6 +76,7 @@ struct route {
 	unsigned max_pending;           /* connections being read, per listener */
 	int exec_line, exec_dir_line, cwd_line, user_line, group_line, proxy_line;
 	int socket_user_line, socket_group_line;
+	struct route_stats *stats;      /* the server's counters (metrics.h), or NULL */
 };
 
 /* workers = N and auto alike: the pool keeps a byte per worker on the
@@ -90,6 +93,8 @@ struct config {
 	enum on_shutdown on_shutdown;
 	enum log_format log_format;
 	unsigned workers;               /* event-loop processes; auto resolved */
+	struct listen_addr metrics;     /* the metrics endpoint; text "": none */
+	int metrics_mode;               /* its socket file's, for unix: */
 	char *text;                     /* the file as read, for the workers */
 	size_t textlen;
 	struct route *routes;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "metrics.h"
 
 struct conn *conn_new(int fd, const struct conn_info *ci, struct config *c,
     const struct route *r)
@@ -107,4 +108,6 @@ void conn_event(const struct conn *c, const char *event, const char *reason)
 	if (reason)
 		log_str(&l, "reason", reason);
 	log_end(&l);
+	if (reason && strcmp(event, "refuse") == 0)
+		stats_refused(c->route->stats, reason);
 }

@@ -24,6 +24,16 @@ int held_empty(const struct held_queue *hq)
 	return queue_empty(&hq->list);
 }
 
+unsigned held_count(const struct held_queue *hq)
+{
+	const struct queue *q;
+	unsigned n = 0;
+
+	for (q = hq->list.next; q != &hq->list; q = q->next)
+		n++;
+	return n;
+}
+
 /* Out of the queue, once unwatched. */
 static void unhold(struct held *h)
 {

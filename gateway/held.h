@@ -38,6 +38,9 @@ void held_init(struct held_queue *hq, uv_loop_t *loop, const struct held_hooks *
 
 int held_empty(const struct held_queue *hq);
 
+/* How many are held: for a scrape. */
+unsigned held_count(const struct held_queue *hq);
+
 /* Keeps a client, with its socket: takes the caller's reference to c. */
 void held_add(struct held_queue *hq, struct conn *c);
 

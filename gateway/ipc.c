@@ -35,12 +35,12 @@ int ipc_send(int sock, const struct ipc_msg *m, const void *data, int fd)
 	return 0;
 }
 
-void ipc_report(int sock, const struct ipc_msg *m, int fd)
+void ipc_report(int sock, const struct ipc_msg *m, const void *data, int fd)
 {
 	struct pollfd p = { .fd = sock, .events = POLLOUT };
 
 	/* A report is never dropped while the main process lives. */
-	while (ipc_send(sock, m, NULL, fd) == -EAGAIN)
+	while (ipc_send(sock, m, data, fd) == -EAGAIN)
 		poll(&p, 1, 1000);
 }
 

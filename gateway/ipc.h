@@ -21,6 +21,8 @@ enum ipc_type {
 	IPC_GONE,               /* worker -> main: conn's child exited or never ran */
 	IPC_BACK,               /* worker -> main: conn's socket could not be
 	                         * received (out of descriptors): not taken */
+	IPC_STATS,              /* worker -> main: what it counted since its
+	                         * last (metrics_delta's records, as data) */
 };
 
 struct ipc_msg {
@@ -43,9 +45,10 @@ struct ipc_msg {
  * queue is full. */
 int ipc_send(int sock, const struct ipc_msg *m, const void *data, int fd);
 
-/* A worker's report to the main process, with fd (or -1): waits rather
- * than lose it when the main process is slow to read. */
-void ipc_report(int sock, const struct ipc_msg *m, int fd);
+/* A worker's report to the main process, with fd (or -1) and
+ * m->datalen bytes of data: waits rather than lose it when the main
+ * process is slow to read. */
+void ipc_report(int sock, const struct ipc_msg *m, const void *data, int fd);
 
 #define IPC_FD_LOST (-2)
 

@@ -291,9 +291,18 @@ static void sent_back(struct pool *p, struct remote *r)
 		p->owner->changed(p->owner);
 }
 
-static void on_report(struct pool *p, const struct ipc_msg *m, int fd)
+static void on_report(struct pool *p, const struct ipc_msg *m,
+    const char *data, int fd)
 {
-	struct remote *r = find(p, m->conn);
+	struct remote *r;
+
+	if (m->type == IPC_STATS) {
+		if (fd >= 0)
+			close(fd);
+		p->owner->stats(p->owner, data, m->datalen);
+		return;
+	}
+	r = find(p, m->conn);
 
 	if (!r || m->type != IPC_SPAWNED || r->errfd >= 0) {
 		if (fd >= 0)
@@ -317,11 +326,12 @@ static void on_report(struct pool *p, const struct ipc_msg *m, int fd)
 
 static void read_reports(struct pool *p, struct worker *w)
 {
+	static char data[IPC_DATA_MAX];
 	struct ipc_msg m;
 	int fd, n;
 
-	while ((n = ipc_recv(w->sock, &m, NULL, &fd)) > 0)
-		on_report(p, &m, fd);
+	while ((n = ipc_recv(w->sock, &m, data, &fd)) > 0)
+		on_report(p, &m, data, fd);
 }
 
 static void on_worker_readable(uv_poll_t *h, int status, int events)
@@ -565,6 +575,16 @@ void pool_stop(struct pool *p)
 	for (unsigned i = 0; i < p->n; i++)
 		if (p->w[i])
 			ipc_send(p->w[i]->sock, &m, NULL, -1);
+}
+
+unsigned pool_workers(const struct pool *p, pid_t *pids, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < p->n && n < max; i++)
+		if (p->w[i])
+			pids[n++] = p->w[i]->pid;
+	return n;
 }
 
 int pool_done(const struct pool *p)

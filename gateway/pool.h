@@ -34,6 +34,8 @@ struct pool_owner {
 	void (*slot_free)(struct pool_owner *o, struct slot *sl);
 	/* A place freed, or a worker ended. */
 	void (*changed)(struct pool_owner *o);
+	/* What a worker counted (metrics_delta's records). */
+	void (*stats)(struct pool_owner *o, const char *data, size_t len);
 };
 
 /* Starts c->workers workers (*out, as soon as there is a pool). 0, or a
@@ -60,6 +62,9 @@ void pool_end_orphans(struct pool *p, double grace);
 
 /* Whether every worker has ended (after a stop). */
 int pool_done(const struct pool *p);
+
+/* The workers alive: their pids into pids (up to max), and how many. */
+unsigned pool_workers(const struct pool *p, pid_t *pids, unsigned max);
 
 /* Closes the pool's handles, for a stop that is finishing. */
 void pool_close(struct pool *p);

@@ -7,6 +7,7 @@
 #include "cgi.h"
 #include "linger.h"
 #include "log.h"
+#include "metrics.h"
 #include "rate.h"
 
 void refuse_raw(uv_loop_t *loop, const struct conn *c, int fd,
@@ -46,13 +47,13 @@ static void send_answer(int fd, int status, unsigned retry)
 void refuse_http(uv_loop_t *loop, const struct conn *c, int fd,
     const char *reason, uint64_t wait_ms)
 {
+	int status = strcmp(reason, "deny") == 0 ? 403 :
+	    strcmp(reason, "rate") == 0 ? 429 : 503;
+
 	conn_event(c, "refuse", reason);
-	if (strcmp(reason, "deny") == 0)
-		send_answer(fd, 403, 0);
-	else if (strcmp(reason, "rate") == 0)
-		send_answer(fd, 429, rate_retry_after(wait_ms));
-	else
-		send_answer(fd, 503, 1);
+	send_answer(fd, status, status == 429 ? rate_retry_after(wait_ms) :
+	    status == 503 ? 1 : 0);
+	stats_http(c->route->stats, status);
 	linger_close(loop, fd);
 }
 
@@ -61,6 +62,7 @@ void answer_http(uv_loop_t *loop, const struct conn *c, int fd, int status)
 	struct logline l;
 
 	send_answer(fd, status, status == 503 ? 1 : 0);
+	stats_http(c->route->stats, status);
 	log_begin(&l, "http_error");
 	conn_log_fields(&l, c);
 	conn_log_peer(&l, c);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "refuse.h"
 #include "util.h"
+#include "metrics.h"
 
 #define CGI_HEAD_MS 30000       /* a cgi program's header block, without timeout */
 #define RELAY_BUF (64 * 1024)
@@ -51,6 +52,7 @@ static void log_response(struct relay *r)
 	log_int(&l, "status", r->status);
 	log_uint(&l, "bytes", r->bytes);
 	log_end(&l);
+	stats_http(r->conn->route->stats, r->status);
 }
 
 /* Ends the relay: the client gets a FIN (the child may still hold the

@@ -135,10 +135,11 @@ int server_watch_listeners(struct server *s, char *err, size_t errlen)
 
 /* ---- reload ---- */
 
-static void reload_error(const char *msg)
+static void reload_error(struct server *s, const char *msg)
 {
 	struct logline l;
 
+	s->metrics.reload_errors++;
 	log_begin(&l, "reload_error");
 	log_str(&l, "error", msg);
 	log_end(&l);
@@ -162,12 +163,19 @@ void server_reload(struct server *s)
 	notify_reloading();
 	c = config_load(s->config->path, err, sizeof err);
 	if (!c) {
-		reload_error(err);
+		reload_error(s, err);
 		return;
 	}
 	if (c->workers != s->config->workers) {
 		log_warnx("workers: a change takes a restart; keeping %u", s->config->workers);
 		c->workers = s->config->workers;
+	}
+	if (strcmp(c->metrics.text, s->config->metrics.text) != 0 ||
+	    c->metrics_mode != s->config->metrics_mode) {
+		log_warnx("metrics: a change takes a restart; keeping %s",
+		    s->config->metrics.text[0] ? s->config->metrics.text : "none");
+		c->metrics = s->config->metrics;
+		c->metrics_mode = s->config->metrics_mode;
 	}
 	for (size_t i = 0; i < c->nroutes; i++)
 		total += c->routes[i].nlisten;
@@ -179,7 +187,7 @@ void server_reload(struct server *s)
 	if (!v) {
 		if (!kept || !to || !states)
 			snprintf(err, sizeof err, "%s", strerror(ENOMEM));
-		reload_error(err);
+		reload_error(s, err);
 		route_states_release(states, c->nroutes);
 		free(kept);
 		free(to);
@@ -209,13 +217,15 @@ void server_reload(struct server *s)
 	if (server_attach_routes(s) < 0)
 		log_warnx("reload: %s: a shared listener lost routes", strerror(ENOMEM));
 	log_set_format(c->log_format);
+	server_metrics_routes(s);
+	s->metrics.reloads++;
 	s->generation++;
 	if (s->pool)
 		pool_reload(s->pool);
 	for (size_t i = 0; i < n; i++)
 		opened += !v[i]->watching;
 	if (server_watch_listeners(s, err, sizeof err) < 0)
-		reload_error(err);
+		reload_error(s, err);
 	log_begin(&l, "reload");
 	log_str(&l, "config", c->path);
 	log_uint(&l, "routes", c->nroutes);

@@ -305,6 +305,7 @@ static struct conn *accepted(struct server *s, struct listener *l, int fd,
 	struct conn *c;
 
 	ci->id = ++s->last_conn;
+	stats_accepted(l->route->stats);
 	if (!(c = conn_new(fd, ci, s->config, l->route))) {
 		struct conn gone = { .ci = *ci, .route = l->route };
 		close(fd);
@@ -505,6 +506,11 @@ static void pool_slot_free(struct pool_owner *o, struct slot *sl)
 	server_slot_free(of_pool(o), sl);
 }
 
+static void pool_stats(struct pool_owner *o, const char *data, size_t len)
+{
+	metrics_merge(&container_of(o, struct server, pool_owner)->metrics, data, len);
+}
+
 static void pool_changed(struct pool_owner *o)
 {
 	server_changed(of_pool(o));
@@ -528,6 +534,7 @@ void server_init(struct server *s, uv_loop_t *loop)
 	s->pool_owner.slot_take = pool_slot_take;
 	s->pool_owner.slot_free = pool_slot_free;
 	s->pool_owner.changed = pool_changed;
+	s->pool_owner.stats = pool_stats;
 }
 
 int server_start(struct server *s, uv_loop_t *loop, struct config *c,
@@ -556,8 +563,17 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c,
 		s->config = NULL;
 		return -1;
 	}
+	if (server_metrics_start(s, err, errlen) < 0) {
+		server_close_listeners(s->listeners, s->nlisteners);
+		s->nlisteners = 0;
+		route_states_release(s->rstate, c->nroutes);
+		s->rstate = NULL;
+		s->config = NULL;
+		return -1;
+	}
 	server_start_handles(s);
 	if (c->workers > 1 && pool_start(&s->pool_owner, c, &s->pool, err, errlen) < 0) {
+		server_metrics_stop(s);
 		server_close_listeners(s->listeners, s->nlisteners);
 		s->nlisteners = 0;
 		return -1;
@@ -578,4 +594,5 @@ void server_free(struct server *s)
 	free(s->listeners);
 	s->listeners = NULL;
 	s->nlisteners = 0;
+	metrics_free(&s->metrics);
 }

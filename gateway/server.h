@@ -14,6 +14,8 @@
 #include "held.h"
 #include "httpconn.h"
 #include "ipc.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "pending.h"
 #include "pool.h"
 #include "slot.h"
@@ -35,6 +37,8 @@ struct server;
 struct server_role {
 	void (*report)(struct server_role *r, uint32_t type, uint64_t conn,
 	    pid_t pid, int fd);
+	/* What it counted (metrics_delta's records). */
+	void (*stats)(struct server_role *r, const char *data, size_t len);
 	void (*finish)(struct server_role *r);
 };
 struct pending;
@@ -66,6 +70,12 @@ struct server {
 	struct pool *pool;              /* main with workers: children run there */
 	struct server_role *role;       /* a worker's, or NULL */
 	uint32_t generation;            /* of the config, counted by reloads */
+	struct metrics metrics;         /* its figures (server_metrics.c) */
+	struct metrics_source metrics_src;
+	struct metrics_http metrics_http;
+	int metrics_open;
+	uv_timer_t metrics_timer;       /* a worker's: sends its counts */
+	int metrics_timer_open;
 };
 
 /* Opens every listener of the config, which the server then owns (it

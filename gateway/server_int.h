@@ -70,4 +70,13 @@ int server_watch_listeners(struct server *s, char *err, size_t errlen);
 
 void server_close_listeners(struct listener **v, size_t n);
 
+/* The figures (server_metrics.c): the counters of the running config's
+ * routes (after each change of config), the endpoint, and a worker's
+ * sending of its counts to the main process. */
+void server_metrics_routes(struct server *s);
+int server_metrics_start(struct server *s, char *err, size_t errlen);
+void server_metrics_stop(struct server *s);
+void server_metrics_worker(struct server *s);
+void server_metrics_worker_stop(struct server *s);
+
 #endif

@@ -48,6 +48,8 @@ void server_finish(struct server *s)
 	if (s->finished)
 		return;
 	s->finished = 1;
+	server_metrics_stop(s);
+	server_metrics_worker_stop(s);
 	if (s->pool)
 		pool_close(s->pool);
 	if (s->role)

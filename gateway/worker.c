@@ -39,7 +39,26 @@ static void report(struct server_role *role, uint32_t type, uint64_t conn,
 	struct worker_process *w = container_of(role, struct worker_process, role);
 	struct ipc_msg m = { .type = type, .conn = conn, .pid = pid };
 
-	ipc_report(w->ipc, &m, fd);
+	ipc_report(w->ipc, &m, NULL, fd);
+}
+
+/* Whole records (metrics.h), as many as a message takes. */
+static void report_stats(struct server_role *role, const char *data, size_t len)
+{
+	struct worker_process *w = container_of(role, struct worker_process, role);
+	struct ipc_msg m = { .type = IPC_STATS };
+	size_t o = 0, rec = sizeof(struct stats_counts) + 1;
+
+	while (o < len) {
+		size_t n = 0;
+		while (o + n < len && n + rec + (unsigned char)data[o + n] <= IPC_DATA_MAX)
+			n += rec + (unsigned char)data[o + n];
+		if (!n)
+			return;
+		m.datalen = (uint32_t)n;
+		ipc_report(w->ipc, &m, data + o, -1);
+		o += n;
+	}
 }
 
 static void finish(struct server_role *role)
@@ -63,6 +82,7 @@ static void use_config(struct server *s, struct config *c, uint32_t generation)
 	config_release(s->config);
 	s->config = c;
 	s->generation = generation;
+	server_metrics_routes(s);
 	log_set_format(c->log_format);
 }
 
@@ -191,6 +211,7 @@ static int start_worker(struct worker_process *w, uv_loop_t *loop, struct config
 	server_init(s, loop);
 	w->ipc = ipc;
 	w->role.report = report;
+	w->role.stats = report_stats;
 	w->role.finish = finish;
 	s->role = &w->role;
 	s->generation = generation;
@@ -199,6 +220,7 @@ static int start_worker(struct worker_process *w, uv_loop_t *loop, struct config
 		fatalx("worker: %s", strerror(ENOMEM));
 	s->config = c;
 	server_start_handles(s);
+	server_metrics_worker(s);
 	uv_poll_init(loop, &w->ipc_poll, ipc);
 	uv_poll_start(&w->ipc_poll, UV_READABLE, on_ipc);
 	return 0;

@@ -1,0 +1,251 @@
+/* The metrics endpoint (metrics_http.h): each connection reads one
+ * request head (up to 4 KiB, within 10 s), gets one answer, and is
+ * closed. At most 16 at once: past that the listener stops accepting
+ * and clients wait in its backlog. */
+#include "metrics_http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "log.h"
+#include "util.h"
+
+#define HEAD_MAX 4096
+#define CLIENTS_MAX 16
+#define TIMEOUT_MS 10000
+
+struct exchange {
+	struct metrics_http *m;
+	uv_poll_t poll;
+	uv_timer_t timer;
+	int fd;
+	int closing;                    /* handles still to close */
+	char head[HEAD_MAX];
+	size_t len;
+	char *out;                      /* the answer */
+	size_t outlen, sent;
+	struct queue q;                 /* in the endpoint's */
+};
+
+static void on_closed(uv_handle_t *h)
+{
+	struct exchange *x = h->data;
+
+	if (--x->closing > 0)
+		return;
+	close(x->fd);
+	free(x->out);
+	free(x);
+}
+
+static void end(struct exchange *x)
+{
+	struct metrics_http *m = x->m;
+
+	queue_remove(&x->q);
+	x->closing = 2;
+	uv_close((uv_handle_t *)&x->poll, on_closed);
+	uv_close((uv_handle_t *)&x->timer, on_closed);
+	if (m && m->clients-- == CLIENTS_MAX && m->l)
+		listener_accepting(m->l, 1);
+}
+
+static void answer(struct exchange *x, int status, const char *type,
+    char *body, size_t len, int head_only)
+{
+	char top[256];
+	int n = snprintf(top, sizeof top,
+	    "HTTP/1.0 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Connection: close\r\n"
+	    "\r\n", status, status == 200 ? "OK" : status == 404 ? "Not Found" :
+	    status == 405 ? "Method Not Allowed" : status == 503 ?
+	    "Service Unavailable" : status == 400 ? "Bad Request" :
+	    "Internal Server Error", type, len);
+
+	if (head_only)
+		len = 0;
+	x->out = malloc((size_t)n + len);
+	if (x->out) {
+		memcpy(x->out, top, (size_t)n);
+		if (len)
+			memcpy(x->out + n, body, len);
+		x->outlen = (size_t)n + len;
+	}
+}
+
+static void text_answer(struct exchange *x, int status, const char *text,
+    int head_only)
+{
+	answer(x, status, "text/plain; charset=utf-8", (char *)text,
+	    strlen(text), head_only);
+}
+
+/* The request line of the head in x: the answer to it. */
+static void respond(struct exchange *x)
+{
+	struct metrics_source *src = x->m->src;
+	char *sp1 = memchr(x->head, ' ', x->len), *sp2, *q;
+	int head_only;
+
+	if (!sp1 || !(sp2 = memchr(sp1 + 1, ' ', x->len - (size_t)(sp1 + 1 - x->head)))) {
+		text_answer(x, 400, "bad request\n", 0);
+		return;
+	}
+	*sp1 = *sp2 = '\0';
+	if ((q = strchr(sp1 + 1, '?')))
+		*q = '\0';
+	head_only = strcmp(x->head, "HEAD") == 0;
+	if (!head_only && strcmp(x->head, "GET") != 0) {
+		text_answer(x, 405, "method not allowed\n", 0);
+	} else if (strcmp(sp1 + 1, "/metrics") == 0) {
+		char *body;
+		size_t len;
+		if (src->text(src, &body, &len) < 0) {
+			text_answer(x, 500, "out of memory\n", head_only);
+			return;
+		}
+		answer(x, 200, "text/plain; version=0.0.4; charset=utf-8", body,
+		    len, head_only);
+		free(body);
+	} else if (strcmp(sp1 + 1, "/healthz") == 0) {
+		if (src->draining(src))
+			text_answer(x, 503, "draining\n", head_only);
+		else
+			text_answer(x, 200, "ok\n", head_only);
+	} else {
+		text_answer(x, 404, "not found\n", head_only);
+	}
+}
+
+static void on_io(uv_poll_t *h, int status, int events)
+{
+	struct exchange *x = h->data;
+	ssize_t n;
+
+	(void)events;
+	if (status < 0) {
+		end(x);
+		return;
+	}
+	if (!x->out) {
+		n = recv(x->fd, x->head + x->len, sizeof x->head - 1 - x->len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			end(x);
+			return;
+		}
+		x->len += (size_t)n;
+		x->head[x->len] = '\0';
+		if (!strstr(x->head, "\r\n\r\n") && !strstr(x->head, "\n\n")) {
+			if (x->len < sizeof x->head - 1)
+				return;
+			text_answer(x, 400, "request head too long\n", 0);
+		} else {
+			respond(x);
+		}
+		if (!x->out) {
+			end(x);
+			return;
+		}
+		uv_poll_start(&x->poll, UV_WRITABLE, on_io);
+	}
+	n = send(x->fd, x->out + x->sent, x->outlen - x->sent, MSG_NOSIGNAL);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0 || (x->sent += (size_t)n) == x->outlen) {
+		shutdown(x->fd, SHUT_WR);
+		end(x);
+	}
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	end(t->data);
+}
+
+static void on_accept(struct listener *l)
+{
+	struct metrics_http *m = l->data;
+	struct conn_info ci;
+	struct exchange *x;
+	int fd;
+
+	while (m->clients < CLIENTS_MAX) {
+		if ((fd = listener_accept(l, &ci)) < 0) {
+			if (fd != -EAGAIN && fd != -EINTR && fd != -ECONNABORTED)
+				log_warnx("metrics: accept: %s", strerror(-fd));
+			return;
+		}
+		if (!(x = calloc(1, sizeof *x)) ||
+		    fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ||
+		    uv_poll_init(m->loop, &x->poll, fd) < 0) {
+			free(x);
+			close(fd);
+			continue;
+		}
+		x->m = m;
+		x->fd = fd;
+		x->poll.data = x->timer.data = x;
+		uv_timer_init(m->loop, &x->timer);
+		uv_timer_start(&x->timer, on_timeout, TIMEOUT_MS, 0);
+		uv_poll_start(&x->poll, UV_READABLE, on_io);
+		queue_insert_tail(&m->exchanges, &x->q);
+		if (++m->clients == CLIENTS_MAX)
+			listener_accepting(l, 0);
+	}
+}
+
+int metrics_http_open(struct metrics_http *m, uv_loop_t *loop,
+    struct metrics_source *src, const struct listen_addr *a, int mode,
+    char *err, size_t errlen)
+{
+	char why[256];
+
+	memset(m, 0, sizeof *m);
+	m->loop = loop;
+	m->src = src;
+	queue_init(&m->exchanges);
+	m->addr = *a;
+	m->route.name = "metrics";
+	m->route.backlog = 64;
+	m->route.socket_mode = mode;
+	m->route.socket_uid = (uid_t)-1;
+	m->route.socket_gid = (gid_t)-1;
+	m->route.max_pending = 1;
+	if (!(m->l = listener_open(&m->route, &m->addr, why, sizeof why))) {
+		snprintf(err, errlen, "metrics: %s", why[0] ? why :
+		    "address not available");
+		return -1;
+	}
+	m->l->data = m;
+	if (listener_watch(m->l, loop, on_accept) < 0) {
+		snprintf(err, errlen, "metrics %s: cannot watch the socket", a->text);
+		listener_close(m->l);
+		m->l = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void metrics_http_close(struct metrics_http *m)
+{
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &m->exchanges) {
+		struct exchange *x = queue_data(q, struct exchange, q);
+		x->m = NULL;
+		end(x);
+	}
+	if (m->l)
+		listener_close(m->l);
+	m->l = NULL;
+}

@@ -1,0 +1,44 @@
+/* The metrics endpoint: `[gateway] metrics = ADDR` answers `GET /metrics`
+ * (metrics.h's exposition) and `GET /healthz` on the gateway's own event
+ * loop, one short HTTP/1.x exchange per connection, never blocking. */
+#ifndef GATEWAY_METRICS_HTTP_H
+#define GATEWAY_METRICS_HTTP_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "addr.h"
+#include "config.h"
+#include "queue.h"
+
+struct listener;
+
+/* What the endpoint asks its owner, who embeds this and finds itself
+ * with container_of. */
+struct metrics_source {
+	/* The exposition, malloc'd. 0 or a negative errno. */
+	int (*text)(struct metrics_source *src, char **out, size_t *len);
+	/* 1 while the gateway is draining (/healthz answers 503). */
+	int (*draining)(struct metrics_source *src);
+};
+
+struct metrics_http {
+	uv_loop_t *loop;
+	struct metrics_source *src;
+	struct listen_addr addr;        /* copies: the config may go */
+	struct route route;             /* its socket's mode and backlog */
+	struct listener *l;
+	unsigned clients;
+	struct queue exchanges;         /* under way */
+};
+
+/* Opens the endpoint at a (mode: the socket file's, for unix:). 0, or
+ * -1 with err saying why. */
+int metrics_http_open(struct metrics_http *m, uv_loop_t *loop,
+    struct metrics_source *src, const struct listen_addr *a, int mode,
+    char *err, size_t errlen);
+
+/* Closes the endpoint; exchanges under way finish on their own. */
+void metrics_http_close(struct metrics_http *m);
+
+#endif
