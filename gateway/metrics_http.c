@@ -88,24 +88,39 @@ static void text_answer(struct exchange *x, int status, const char *text,
 	    strlen(text), head_only);
 }
 
+enum metrics_page metrics_http_page(const char *head, size_t len, int *head_only)
+{
+	const char *sp1 = memchr(head, ' ', len), *sp2, *path, *end;
+	size_t plen;
+
+	*head_only = 0;
+	if (!sp1 || !(sp2 = memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - head))))
+		return PAGE_BAD;
+	path = sp1 + 1;
+	end = memchr(path, '?', (size_t)(sp2 - path));
+	plen = (size_t)((end ? end : sp2) - path);
+	*head_only = sp1 - head == 4 && memcmp(head, "HEAD", 4) == 0;
+	if (!*head_only && !(sp1 - head == 3 && memcmp(head, "GET", 3) == 0))
+		return PAGE_METHOD;
+	if (plen == 8 && memcmp(path, "/metrics", 8) == 0)
+		return PAGE_METRICS;
+	if (plen == 8 && memcmp(path, "/healthz", 8) == 0)
+		return PAGE_HEALTH;
+	return PAGE_NONE;
+}
+
 /* The request line of the head in x: the answer to it. */
 static void respond(struct exchange *x)
 {
 	struct metrics_source *src = x->m->src;
-	char *sp1 = memchr(x->head, ' ', x->len), *sp2, *q;
 	int head_only;
+	enum metrics_page page = metrics_http_page(x->head, x->len, &head_only);
 
-	if (!sp1 || !(sp2 = memchr(sp1 + 1, ' ', x->len - (size_t)(sp1 + 1 - x->head)))) {
+	if (page == PAGE_BAD) {
 		text_answer(x, 400, "bad request\n", 0);
-		return;
-	}
-	*sp1 = *sp2 = '\0';
-	if ((q = strchr(sp1 + 1, '?')))
-		*q = '\0';
-	head_only = strcmp(x->head, "HEAD") == 0;
-	if (!head_only && strcmp(x->head, "GET") != 0) {
+	} else if (page == PAGE_METHOD) {
 		text_answer(x, 405, "method not allowed\n", 0);
-	} else if (strcmp(sp1 + 1, "/metrics") == 0) {
+	} else if (page == PAGE_METRICS) {
 		char *body;
 		size_t len;
 		if (src->text(src, &body, &len) < 0) {
@@ -115,7 +130,7 @@ static void respond(struct exchange *x)
 		answer(x, 200, "text/plain; version=0.0.4; charset=utf-8", body,
 		    len, head_only);
 		free(body);
-	} else if (strcmp(sp1 + 1, "/healthz") == 0) {
+	} else if (page == PAGE_HEALTH) {
 		if (src->draining(src))
 			text_answer(x, 503, "draining\n", head_only);
 		else

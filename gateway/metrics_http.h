@@ -32,6 +32,12 @@ struct metrics_http {
 	struct queue exchanges;         /* under way */
 };
 
+enum metrics_page { PAGE_BAD, PAGE_METHOD, PAGE_METRICS, PAGE_HEALTH, PAGE_NONE };
+
+/* What a request head's first line asks for (a GET or HEAD of
+ * /metrics or /healthz; a query is ignored); *head_only for HEAD. */
+enum metrics_page metrics_http_page(const char *head, size_t len, int *head_only);
+
 /* Opens the endpoint at a (mode: the socket file's, for unix:). 0, or
  * -1 with err saying why. */
 int metrics_http_open(struct metrics_http *m, uv_loop_t *loop,
