@@ -61,6 +61,18 @@ exec = /bin/echo
 deny = 127.0.0.0/8
 stderr = null
 
+[rated]
+listen = 127.0.0.1:0
+exec = /bin/echo
+max_rate = 1/m
+stderr = null
+
+[busy]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'
+stderr = null
+
 [web]
 listen = 127.0.0.1:0
 protocol = cgi
@@ -136,11 +148,14 @@ def test_counts_what_the_log_says():
         assert hh.get(g.addr("web"), "/ok").status == 200
         assert hh.get(g.addr("web"), "/missing").status == 404
         assert hh.get(g.addr("web"), "/broken").status == 502
+        assert gw.talk(g.addr("rated")) == b"\n"
+        assert gw.talk(g.addr("rated")) == b""
+        assert gw.talk(g.addr("busy")) == b""
         s = g.connect("slow")
         assert gw.recv_all(s) == b""
         s.close()
         g.wait_event("exit", route="slow")
-        g.wait_event("exit", 10)
+        g.wait_event("exit", 12)
         f = parse(scrape(g))
         for route, n in (("echo", 3), ("fail", 2), ("killed", 1), ("denied", 1),
                          ("web", 3), ("slow", 1)):
@@ -151,6 +166,17 @@ def test_counts_what_the_log_says():
         assert value(f, "gatewayd_child_exits_total", route="slow", outcome="timeout") == 1
         assert value(f, "gatewayd_child_exits_total", route="slow", outcome="signal") == 0
         assert value(f, "gatewayd_connections_refused_total", route="denied", reason="deny") == 1
+        assert value(f, "gatewayd_connections_refused_total", route="rated", reason="rate") == 1
+        assert value(f, "gatewayd_child_exits_total", route="rated", outcome="success") == 1
+        # A child's CPU time, where the spawn path's wait tells it.
+        spent = value(f, "gatewayd_child_cpu_seconds_total", route="busy", mode="user") + \
+            value(f, "gatewayd_child_cpu_seconds_total", route="busy", mode="system")
+        exit_line = g.events("exit", route="busy")[0]
+        if "utime" in exit_line:
+            assert spent >= 0.05 and abs(spent - float(exit_line["utime"]) -
+                                         float(exit_line["stime"])) < 0.002, (spent, exit_line)
+        else:
+            assert spent == 0
         assert value(f, "gatewayd_http_responses_total", route="web", **{"class": "2xx"}) == 1
         assert value(f, "gatewayd_http_responses_total", route="web", **{"class": "4xx"}) == 1
         assert value(f, "gatewayd_http_responses_total", route="web", **{"class": "5xx"}) == 1
