@@ -30,6 +30,7 @@ static struct config *config_new(const char *path, const char *text, size_t len)
 	c->kill_grace = 2;
 	c->workers = 1;
 	c->metrics_mode = 0600;
+	c->control_mode = 0600;
 	c->text = malloc(len + 1);
 	if (c->text) {
 		memcpy(c->text, text, len);

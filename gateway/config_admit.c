@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_line.h"
+#include "config_key_table.h"
 #include "rate.h"
 
 /* ---- how many ---- */

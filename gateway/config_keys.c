@@ -1,10 +1,10 @@
-/* The keys of the config file: the table of keys (config_keys.h) and the
- * function that reads each one's value into the model, with the exact
- * message for each bad value; those of the keys that say which
- * connections a route admits are in config_admit.c. */
+/* The keys of the config file: the routes' table of keys (config_keys.h;
+ * the [gateway] section's is config_keys_gateway.c), the function that
+ * reads each one's value into the model, with the exact message for each
+ * bad value, and the lookup of a key in either table. */
 #include "config_keys.h"
 #include "config_admit.h"
-#include "config_line.h"
+#include "config_keys_gateway.h"
 #include "config_value.h"
 #include "proxy.h"
 
@@ -42,70 +42,6 @@ static void choices_text(const struct key_choice *choices, char *out, size_t len
 	for (size_t i = 0; choices[i].word && o < len; i++)
 		o += snprintf(out + o, len - o, "%s%s", i == 0 ? "" :
 		    choices[i + 1].word ? ", " : " or ", choices[i].word);
-}
-
-/* ---- [gateway] ---- */
-
-static void gateway_max_children(struct key_line *l)
-{
-	l->c->max_children = (unsigned)l->number;
-}
-
-static void gateway_shutdown_grace(struct key_line *l)
-{
-	l->c->shutdown_grace = l->seconds;
-}
-
-static void gateway_kill_grace(struct key_line *l)
-{
-	l->c->kill_grace = l->seconds;
-}
-
-static void gateway_on_shutdown(struct key_line *l)
-{
-	l->c->on_shutdown = (enum on_shutdown)l->choice;
-}
-
-static void gateway_log_format(struct key_line *l)
-{
-	l->c->log_format = (enum log_format)l->choice;
-}
-
-static void gateway_workers(struct key_line *l)
-{
-	long n;
-
-	if (strcmp(l->text, "auto") == 0) {
-		/* One per CPU, up to the limit a number has too. */
-		l->c->workers = uv_available_parallelism();
-		if (l->c->workers > WORKERS_MAX)
-			l->c->workers = WORKERS_MAX;
-	} else if (value_number(l->text, 1, WORKERS_MAX, &n) < 0) {
-		key_bad(l, "workers: expected a number from 1 to %d or auto, not '%s'",
-		    WORKERS_MAX, l->text);
-	} else {
-		l->c->workers = (unsigned)n;
-	}
-}
-
-static void gateway_metrics(struct key_line *l)
-{
-	struct listen_addr a[ADDR_MAX_PER_TEXT];
-	const char *err;
-	int k = addr_parse(l->text, l->c->dir, a, &err);
-
-	if (k < 0)
-		key_bad(l, "metrics '%s': %s", l->text, err);
-	else if (k != 1 || a[0].systemd)
-		key_bad(l, "metrics '%s': expected one HOST:PORT or unix:PATH", l->text);
-	else
-		l->c->metrics = a[0];
-}
-
-static void gateway_metrics_mode(struct key_line *l)
-{
-	if (value_octal(l->text, &l->c->metrics_mode) < 0)
-		key_bad(l, "metrics_mode: expected an octal mode such as 0660, not '%s'", l->text);
 }
 
 /* ---- a route: what it listens on and runs ---- */
@@ -313,13 +249,15 @@ static void route_proxy_protocol(struct key_line *l)
 	l->r->proxy_line = l->line;
 }
 
-/* ---- a route: how long its child may run ---- */
+/* ---- a route: its timeout (its admission keys: config_admit.c) ---- */
 
 static void route_timeout(struct key_line *l)
 {
 	l->r->timeout = l->seconds;
 }
 
+/* Blanks or commas separate entries; proxy_from also takes "unix", the
+ * route's Unix listeners. */
 /* ---- a route: the child's ids and limits ---- */
 
 static void route_user(struct key_line *l)
@@ -351,7 +289,7 @@ static void route_rlimit(struct key_line *l)
 	struct rlimit lim;
 	int i = 0;
 
-	while (strcmp(l->name, route_rlimit_key[i]) != 0)
+	while (strcmp(l->key->name, route_rlimit_key[i]) != 0)
 		i++;
 	if (n >= sizeof soft)
 		goto bad;
@@ -376,26 +314,11 @@ bad:
 
 /* ---- the table ---- */
 
-#define G KEY_GATEWAY
 #define R KEY_ROUTE
-#define ONCE 0
-#define MANY 1                  /* repeatable */
-#define KEY(s, n, v, r, f, ...) \
-	{ .section = s, .name = n, .value = v, .repeatable = r, .parse = f, __VA_ARGS__ }
-#define CHOICES(...) .choices = (const struct key_choice[]){ __VA_ARGS__, { NULL, 0 } }
+#define ONCE KEY_ONCE
+#define MANY KEY_MANY
 
 static const struct key keys[] = {
-	KEY(G, "max_children", VAL_NUMBER, ONCE, gateway_max_children, .min = 1, .max = 1000000),
-	KEY(G, "shutdown_grace", VAL_SECONDS, ONCE, gateway_shutdown_grace),
-	KEY(G, "kill_grace", VAL_SECONDS, ONCE, gateway_kill_grace),
-	KEY(G, "on_shutdown", VAL_CHOICE, ONCE, gateway_on_shutdown,
-	    CHOICES({ "wait", SHUTDOWN_WAIT }, { "detach", SHUTDOWN_DETACH })),
-	KEY(G, "log_format", VAL_CHOICE, ONCE, gateway_log_format,
-	    CHOICES({ "text", LOG_TEXT }, { "json", LOG_JSON })),
-	KEY(G, "workers", VAL_TEXT, ONCE, gateway_workers),
-	KEY(G, "metrics", VAL_TEXT, ONCE, gateway_metrics),
-	KEY(G, "metrics_mode", VAL_OCTAL, ONCE, gateway_metrics_mode),
-
 	KEY(R, "listen", VAL_ADDRS, MANY, route_listen),
 	KEY(R, "exec", VAL_PATH, ONCE, route_exec),
 	KEY(R, "exec_dir", VAL_PATH, ONCE, route_exec_dir),
@@ -445,16 +368,15 @@ static const struct key keys[] = {
 	KEY(R, "rlimit_core", VAL_LIMIT, ONCE, route_rlimit),
 };
 
-#undef G
 #undef R
 #undef ONCE
 #undef MANY
-#undef KEY
-#undef CHOICES
 
 const struct key *config_key_find(enum key_section s, const char *name,
     size_t len)
 {
+	if (s == KEY_GATEWAY)
+		return config_key_find_gateway(name, len);
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
 		if (keys[i].section == s && strlen(keys[i].name) == len &&
 		    strncmp(keys[i].name, name, len) == 0)
@@ -465,8 +387,8 @@ const struct key *config_key_find(enum key_section s, const char *name,
 void config_key_parse(const struct key *k, const char *value, int line,
     struct config *c, struct route *r, struct config_error *e)
 {
-	struct key_line l = { .key = k, .name = k->name, .text = value,
-	    .line = line, .c = c, .r = r, .err = e };
+	struct key_line l = { .key = k, .name = k->name, .text = value, .line = line, .c = c,
+	    .r = r, .err = e };
 	char words[64];
 
 	switch (k->value) {

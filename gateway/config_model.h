@@ -95,6 +95,12 @@ struct config {
 	unsigned workers;               /* event-loop processes; auto resolved */
 	struct listen_addr metrics;     /* the metrics endpoint; text "": none */
 	int metrics_mode;               /* its socket file's, for unix: */
+	double drain_delay;             /* seconds of draining before a SIGTERM stops */
+	struct listen_addr control;     /* the control socket, if has_control */
+	int has_control;
+	int control_mode;               /* its file's mode */
+	struct listen_addr agent;       /* HAProxy's agent-check, if has_agent */
+	int has_agent;
 	char *text;                     /* the file as read, for the workers */
 	size_t textlen;
 	struct route *routes;
