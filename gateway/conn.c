@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "metrics.h"
+#include <uv.h>
 
 struct conn *conn_new(int fd, const struct conn_info *ci, struct config *c,
     const struct route *r)
@@ -20,6 +21,7 @@ struct conn *conn_new(int fd, const struct conn_info *ci, struct config *c,
 	conn->config = c;
 	config_hold(c);
 	conn->route = r;
+	conn->born = uv_hrtime();
 	return conn;
 }
 

@@ -12,6 +12,9 @@
 #ifndef GATEWAY_CONN_H
 #define GATEWAY_CONN_H
 
+#include <stdint.h>
+#include <sys/types.h>
+
 #include "config.h"
 #include "env.h"
 #include "log.h"
@@ -32,7 +35,14 @@ struct conn {
 	struct child *child;            /* its child while there is one (child.c) */
 	int body_error;                 /* HTTP: the status a body that ended early leaves */
 	int rated;                      /* its route's rate was checked (a token taken) */
+	uint64_t born;                  /* uv_hrtime() at accept */
 };
+
+/* What a listing of the live connections is told of each: its child's
+ * pid (0: none yet) and its state, "reading" (a PROXY header or an HTTP
+ * head), "waiting" (for a place) or "running" (its child). */
+typedef void conn_visit_fn(void *arg, const struct conn *c, pid_t pid,
+    const char *state);
 
 /* A connection on socket fd (taken) for route r of config c (held).
  * NULL when out of memory: fd is then still the caller's. */

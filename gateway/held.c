@@ -119,15 +119,40 @@ void held_serve(struct held_queue *hq)
 	}
 }
 
+/* Closes one held client: out of the loop, its socket closed, logged. */
+static void drop_one(struct held_queue *hq, struct held *h, const char *why)
+{
+	unwatch(h);
+	close(conn_take_fd(h->conn));
+	conn_event(h->conn, "refuse", why);
+	hq->hooks->gone(hq, h->conn);
+	unhold(h);
+}
+
 void held_drop(struct held_queue *hq, const char *why)
 {
-	while (!queue_empty(&hq->list)) {
-		struct held *h = queue_data(queue_head(&hq->list), struct held, q);
+	while (!queue_empty(&hq->list))
+		drop_one(hq, queue_data(queue_head(&hq->list), struct held, q), why);
+}
 
-		unwatch(h);
-		close(conn_take_fd(h->conn));
-		conn_event(h->conn, "refuse", why);
-		hq->hooks->gone(hq, h->conn);
-		unhold(h);
+void held_each(struct held_queue *hq, conn_visit_fn *fn, void *arg)
+{
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &hq->list)
+		fn(arg, queue_data(q, struct held, q)->conn, 0, "waiting");
+}
+
+int held_close(struct held_queue *hq, uint64_t id, const char *why)
+{
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &hq->list) {
+		struct held *h = queue_data(q, struct held, q);
+		if (h->conn->ci.id == id) {
+			drop_one(hq, h, why);
+			return 1;
+		}
 	}
+	return 0;
 }

@@ -51,4 +51,11 @@ void held_serve(struct held_queue *hq);
 /* Closes every held client, each logged refuse reason=why. */
 void held_drop(struct held_queue *hq, const char *why);
 
+/* Tells fn of each held client ("waiting"). */
+void held_each(struct held_queue *hq, conn_visit_fn *fn, void *arg);
+
+/* Closes the held client numbered id, logged refuse reason=why: 1, or 0
+ * when it is not here. */
+int held_close(struct held_queue *hq, uint64_t id, const char *why);
+
 #endif

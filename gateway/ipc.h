@@ -23,6 +23,9 @@ enum ipc_type {
 	                         * received (out of descriptors): not taken */
 	IPC_STATS,              /* worker -> main: what it counted since its
 	                         * last (metrics_delta's records, as data) */
+	IPC_KILL,               /* main -> worker: end conn (the control
+	                         * socket's kill): its child's kill path, or
+	                         * the client closed if it has none yet */
 };
 
 struct ipc_msg {

@@ -69,3 +69,26 @@ void orphans_end(struct orphans *o, double grace)
 	queue_foreach(q, n, &o->list)
 		child_end(queue_data(q, struct child, q), "shutdown", grace);
 }
+
+void orphans_each(struct orphans *o, conn_visit_fn *fn, void *arg)
+{
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &o->list) {
+		struct child *c = queue_data(q, struct child, q);
+		if (c->alive)
+			fn(arg, c->conn, c->pid, "running");
+	}
+}
+
+struct child *orphans_find(struct orphans *o, uint64_t conn)
+{
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &o->list) {
+		struct child *c = queue_data(q, struct child, q);
+		if (c->conn->ci.id == conn && c->alive)
+			return c;
+	}
+	return NULL;
+}

@@ -50,4 +50,10 @@ int orphans_has(struct orphans *o, pid_t pid);
 /* Ends them all (the kill path, for a stop). */
 void orphans_end(struct orphans *o, double grace);
 
+/* Tells fn of each ("running"). */
+void orphans_each(struct orphans *o, conn_visit_fn *fn, void *arg);
+
+/* The one serving connection id, or NULL. */
+struct child *orphans_find(struct orphans *o, uint64_t conn);
+
 #endif

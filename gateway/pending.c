@@ -430,6 +430,32 @@ void pending_drop(struct pending_set *set, const struct listener *l, const char 
 	}
 }
 
+void pending_each(struct pending_set *set, conn_visit_fn *fn, void *arg)
+{
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &set->list) {
+		struct pending *p = queue_data(q, struct pending, q);
+		fn(arg, p->conn, 0, p->stage == WAIT_SLOT ? "waiting" : "reading");
+	}
+}
+
+int pending_close(struct pending_set *set, uint64_t id, const char *why)
+{
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &set->list) {
+		struct pending *p = queue_data(q, struct pending, q);
+		if (p->conn->ci.id == id) {
+			conn_event(p->conn, "refuse", why);
+			pending_end(p, 1);
+			set->hooks->changed(set);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* ---- start ---- */
 
 /* A header is believed only from proxy_from: anyone else could claim

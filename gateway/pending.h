@@ -69,4 +69,12 @@ void pending_retry(struct pending_set *set);
  * listener (which a reload closes), each logged refuse reason=why. */
 void pending_drop(struct pending_set *set, const struct listener *l, const char *why);
 
+/* Tells fn of each connection being read, or read and waiting for a
+ * place. */
+void pending_each(struct pending_set *set, conn_visit_fn *fn, void *arg);
+
+/* Closes the connection numbered id, if it is here, logged refuse
+ * reason=why: 1, or 0 when it is not. */
+int pending_close(struct pending_set *set, uint64_t id, const char *why);
+
 #endif

@@ -9,57 +9,18 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#include "pool_int.h"
 #include "log.h"
 #include "orphans.h"
 #include "pool_worker.h"
 #include "util.h"
 
-#define BUCKETS 1024
 #define RESTART_MS 1000         /* a worker that lived less waits this long */
 #define RETRY_MS 1000           /* and a connection no worker had room for */
-
-/* A connection handed to a worker, as the main process counts it. */
-struct remote {
-	struct conn *conn;              /* held; its socket until a worker has it */
-	struct pool *pool;
-	struct ipc_msg msg;             /* as sent, for a resend */
-	char *head;                     /* msg.datalen bytes: an HTTP head, TLVs */
-	unsigned worker;
-	pid_t pid;                      /* once the worker has spawned it */
-	int waiting;                    /* sent back: no worker had room */
-	int errfd;                      /* its stderr = log pipe, or -1 */
-	uint64_t started;               /* uv_hrtime() */
-	struct queue q;                 /* in the pool's remotes */
-	struct remote *hnext;           /* by connection id */
-};
-
-struct pool {
-	struct pool_owner *owner;
-	struct worker **w;              /* NULL: not running */
-	unsigned n, next;
-	struct queue remotes;
-	struct remote *bucket[BUCKETS];
-	struct orphans orphans;         /* taken over from dead workers */
-	uv_signal_t sigchld;
-	uv_timer_t restart;             /* brings back workers that died young */
-	uv_timer_t retry;               /* sends the waiting connections again */
-	uint64_t last_wait_log;         /* ms: the waiting warning, rate-limited */
-	int stopping;
-	int reaping;                    /* a pass of reap() is under way */
-};
 
 static void on_worker_readable(uv_poll_t *h, int status, int events);
 
 /* ---- remotes ---- */
-
-static struct remote *find(struct pool *p, uint64_t conn)
-{
-	struct remote *r = p->bucket[conn % BUCKETS];
-
-	while (r && r->msg.conn != conn)
-		r = r->hnext;
-	return r;
-}
 
 static void link_remote(struct pool *p, struct remote *r)
 {
@@ -302,7 +263,7 @@ static void on_report(struct pool *p, const struct ipc_msg *m,
 		p->owner->stats(p->owner, data, m->datalen);
 		return;
 	}
-	r = find(p, m->conn);
+	r = pool_find(p, m->conn);
 
 	if (!r || m->type != IPC_SPAWNED || r->errfd >= 0) {
 		if (fd >= 0)

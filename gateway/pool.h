@@ -69,6 +69,16 @@ unsigned pool_workers(const struct pool *p, pid_t *pids, unsigned max);
 /* Closes the pool's handles, for a stop that is finishing. */
 void pool_close(struct pool *p);
 
+/* Tells fn of each connection handed to a worker: "running" with its
+ * child's pid once the worker has spawned it, else "waiting"; and of
+ * each child taken over from a worker that died. */
+void pool_each(struct pool *p, conn_visit_fn *fn, void *arg);
+
+/* Ends connection id (the control socket's kill, reason=admin): its
+ * worker is told, or a child taken over is sent down the kill path here.
+ * 1, or 0 when no worker has it. */
+int pool_kill(struct pool *p, uint64_t id, double grace);
+
 /* Frees the pool once the loop has ended. */
 void pool_free(struct pool *p);
 

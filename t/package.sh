@@ -50,7 +50,7 @@ check "mandoc -T lint -W warning finds nothing in the man pages" \
 
 # Every key of gateway/config_keys.c's table is described in gateway.ini(5).
 man_has_every_key() {
-	keys=$(sed -n 's/^[[:space:]]*KEY([GR], "\([a-z_]*\)".*/\1/p' gateway/config_keys.c)
+	keys=$(sed -n 's/^[[:space:]]*KEY([GR], "\([a-z_]*\)".*/\1/p' gateway/config_keys.c gateway/config_keys_gateway.c)
 	[ -n "$keys" ] || { echo "no keys found in gateway/config_keys.c"; return 1; }
 	text=$(mandoc -T ascii man/gateway.ini.5 | sed "s/.\x08//g")
 	missing=""

@@ -1,0 +1,60 @@
+/* What the two files of the main process's side of the workers share:
+ * pool.c (handing connections over, the workers' reports, restarts,
+ * reaping) and pool_admin.c (the handed-over connections as the control
+ * socket lists and ends them). */
+#ifndef GATEWAY_POOL_INT_H
+#define GATEWAY_POOL_INT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "conn.h"
+#include "ipc.h"
+#include "orphans.h"
+#include "pool.h"
+#include "queue.h"
+
+#define BUCKETS 1024
+
+/* A connection handed to a worker, as the main process counts it. */
+struct remote {
+	struct conn *conn;              /* held; its socket until a worker has it */
+	struct pool *pool;
+	struct ipc_msg msg;             /* as sent, for a resend */
+	char *head;                     /* msg.datalen bytes: an HTTP head, TLVs */
+	unsigned worker;
+	pid_t pid;                      /* once the worker has spawned it */
+	int waiting;                    /* sent back: no worker had room */
+	int errfd;                      /* its stderr = log pipe, or -1 */
+	uint64_t started;               /* uv_hrtime() */
+	struct queue q;                 /* in the pool's remotes */
+	struct remote *hnext;           /* by connection id */
+};
+
+struct pool {
+	struct pool_owner *owner;
+	struct worker **w;              /* NULL: not running */
+	unsigned n, next;
+	struct queue remotes;
+	struct remote *bucket[BUCKETS];
+	struct orphans orphans;         /* taken over from dead workers */
+	uv_signal_t sigchld;
+	uv_timer_t restart;             /* brings back workers that died young */
+	uv_timer_t retry;               /* sends the waiting connections again */
+	uint64_t last_wait_log;         /* ms: the waiting warning, rate-limited */
+	int stopping;
+	int reaping;                    /* a pass of reap() is under way */
+};
+
+/* The connection numbered conn, handed to a worker, or NULL. */
+static inline struct remote *pool_find(struct pool *p, uint64_t conn)
+{
+	struct remote *r = p->bucket[conn % BUCKETS];
+
+	while (r && r->msg.conn != conn)
+		r = r->hnext;
+	return r;
+}
+
+#endif
