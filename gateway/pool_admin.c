@@ -2,6 +2,7 @@
  * listed with their worker's child, and ended through their worker (a
  * message it acts on with its own kill path) or, when their worker died
  * and the main process took the child over, here. */
+#include "pool.h"
 #include "pool_int.h"
 
 #include "child.h"

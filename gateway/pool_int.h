@@ -12,10 +12,12 @@
 #include "conn.h"
 #include "ipc.h"
 #include "orphans.h"
-#include "pool.h"
 #include "queue.h"
 
 #define BUCKETS 1024
+
+struct pool_owner;
+struct worker;
 
 /* A connection handed to a worker, as the main process counts it. */
 struct remote {

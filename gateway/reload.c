@@ -147,9 +147,42 @@ static void reload_error(struct server *s, const char *msg)
 }
 
 
+/* What takes a restart: the workers, the control socket, the agent's
+ * port. A change is logged and the running value kept. */
+static void keep_restart_keys(struct server *s, struct config *c)
+{
+	const struct config *o = s->config;
+
+	if (c->workers != o->workers) {
+		log_warnx("workers: a change takes a restart; keeping %u", o->workers);
+		c->workers = o->workers;
+	}
+	if (c->has_control != o->has_control || c->control_mode != o->control_mode ||
+	    (c->has_control && !addr_same(&c->control, &o->control)))
+		log_warnx("control: a change takes a restart; keeping %s",
+		    o->has_control ? o->control.text : "none");
+	if (c->has_agent != o->has_agent ||
+	    (c->has_agent && !addr_same(&c->agent, &o->agent)))
+		log_warnx("agent: a change takes a restart; keeping %s",
+		    o->has_agent ? o->agent.text : "none");
+	if (strcmp(c->metrics.text, o->metrics.text) != 0 ||
+	    c->metrics_mode != o->metrics_mode) {
+		log_warnx("metrics: a change takes a restart; keeping %s",
+		    o->metrics.text[0] ? o->metrics.text : "none");
+		c->metrics = o->metrics;
+		c->metrics_mode = o->metrics_mode;
+	}
+}
+
 void server_reload(struct server *s)
 {
 	char err[1024];
+
+	server_reload_now(s, err, sizeof err);
+}
+
+int server_reload_now(struct server *s, char *err, size_t errlen)
+{
 	struct config *c;
 	struct listener **v;
 	struct route_state **states;
@@ -158,41 +191,33 @@ void server_reload(struct server *s)
 	size_t n = 0, opened = 0, closed = 0, total = 0;
 	struct logline l;
 
-	if (s->stopping)
-		return;
+	if (s->stopping) {
+		snprintf(err, errlen, "the gateway is stopping");
+		return -1;
+	}
 	notify_reloading();
-	c = config_load(s->config->path, err, sizeof err);
+	c = config_load(s->config->path, err, errlen);
 	if (!c) {
 		reload_error(s, err);
-		return;
+		return -1;
 	}
-	if (c->workers != s->config->workers) {
-		log_warnx("workers: a change takes a restart; keeping %u", s->config->workers);
-		c->workers = s->config->workers;
-	}
-	if (strcmp(c->metrics.text, s->config->metrics.text) != 0 ||
-	    c->metrics_mode != s->config->metrics_mode) {
-		log_warnx("metrics: a change takes a restart; keeping %s",
-		    s->config->metrics.text[0] ? s->config->metrics.text : "none");
-		c->metrics = s->config->metrics;
-		c->metrics_mode = s->config->metrics_mode;
-	}
+	keep_restart_keys(s, c);
 	for (size_t i = 0; i < c->nroutes; i++)
 		total += c->routes[i].nlisten;
 	kept = calloc(s->nlisteners + 1, 1);
 	to = calloc(total + 1, sizeof *to);
 	states = server_states_for(s, c);
 	v = kept && to && states ? server_open_listeners(s, c, s->listeners,
-	    s->nlisteners, kept, &n, to, err, sizeof err) : NULL;
+	    s->nlisteners, kept, &n, to, err, errlen) : NULL;
 	if (!v) {
 		if (!kept || !to || !states)
-			snprintf(err, sizeof err, "%s", strerror(ENOMEM));
+			snprintf(err, errlen, "%s", strerror(ENOMEM));
 		reload_error(s, err);
 		route_states_release(states, c->nroutes);
 		free(kept);
 		free(to);
 		config_release(c);
-		return;
+		return -1;
 	}
 	/* Committed: from here on nothing fails. */
 	for (size_t i = 0; i < s->nlisteners; i++)
@@ -220,12 +245,15 @@ void server_reload(struct server *s)
 	server_metrics_routes(s);
 	s->metrics.reloads++;
 	s->generation++;
+	s->loaded = time(NULL);
 	if (s->pool)
 		pool_reload(s->pool);
 	for (size_t i = 0; i < n; i++)
 		opened += !v[i]->watching;
-	if (server_watch_listeners(s, err, sizeof err) < 0)
+	if (server_watch_listeners(s, err, errlen) < 0)
 		reload_error(s, err);
+	else
+		err[0] = '\0';
 	log_begin(&l, "reload");
 	log_str(&l, "config", c->path);
 	log_uint(&l, "routes", c->nroutes);
@@ -238,4 +266,5 @@ void server_reload(struct server *s)
 	 * new config: the one they were waiting under may be gone. */
 	pending_retry(&s->reading);
 	server_update_accepting(s);
+	return err[0] ? -1 : 0;
 }

@@ -45,10 +45,30 @@ static int route_full(struct server *s, const struct route *r)
 	return r->max_children && state_of(s, r)->live >= r->max_children;
 }
 
+int server_route_drained(struct server *s, const struct route *r)
+{
+	return state_of(s, r)->drained;
+}
+
+int server_listener_drained(struct server *s, const struct listener *l)
+{
+	for (size_t i = 0; i < l->nroutes; i++)
+		if (!server_route_drained(s, l->routes[i]))
+			return 0;
+	return 1;
+}
+
+int server_draining(const struct server *s)
+{
+	return s->draining || s->stopping;
+}
+
 /* ---- accepting ---- */
 
 /* The gateway-wide limit always waits; a route's own limit waits only
  * with on_busy = wait, and then for that route's listeners alone. A
+ * listener whose routes are all drained waits too (its clients stay in
+ * the backlog); one a route shares with routes still served goes on. A
  * listener of HTTP routes never pauses for one route: the request names
  * its route only once read, so a full route's requests wait among the
  * pending ones (max_pending bounds them) while its neighbours are
@@ -58,6 +78,7 @@ static int may_accept(struct server *s, const struct listener *l)
 	return !s->stopping && !s->starved && held_empty(&s->held) &&
 	    l->pending < l->route->max_pending &&
 	    s->nchildren < s->config->max_children &&
+	    !server_listener_drained(s, l) &&
 	    !(l->route->protocol == PROTO_RAW && l->route->on_busy == BUSY_WAIT &&
 	    route_full(s, l->route));
 }
@@ -144,8 +165,11 @@ static const char *server_admit(struct server *s, struct conn *c,
 	return reason;
 }
 
+/* A drained route's requests wait for nothing: they are answered 503. */
 static int server_must_wait(struct server *s, const struct route *r)
 {
+	if (server_route_drained(s, r))
+		return 0;
 	return s->nchildren >= s->config->max_children ||
 	    (r->on_busy == BUSY_WAIT && route_full(s, r));
 }
@@ -165,10 +189,11 @@ static void server_slot_free(struct server *s, struct slot *sl)
 
 /* The service manager's STATUS= line (notify.h sends it at most once a
  * second, and only to one that listens). */
-static void tell_status(struct server *s)
+void server_tell_status(struct server *s)
 {
 	if (!s->role && !s->stopping)
-		notify_status("serving: %zu routes, %u children", s->config->nroutes,
+		notify_status("%s: %zu routes, %u children",
+		    s->draining ? "draining" : "serving", s->config->nroutes,
 		    s->nchildren);
 }
 
@@ -178,7 +203,7 @@ static void child_started(struct server *s, struct child *c)
 	struct conn *conn = c->conn;
 
 	server_slot_take(s, &conn->slot, conn->route, &conn->src);
-	tell_status(s);
+	server_tell_status(s);
 	c->listed = 1;
 	queue_insert_tail(&s->children, &c->q);
 }
@@ -364,7 +389,7 @@ static void server_changed(struct server *s)
 	}
 	/* A freed slot is the likeliest sign that resources are back. */
 	resume(s);
-	tell_status(s);
+	server_tell_status(s);
 }
 
 static void server_child_exited(struct server *s, struct child *c)
@@ -388,7 +413,8 @@ static void take_request(struct server *s, struct listener *l, struct conn *c,
     struct http_request *req, const char *head, size_t headlen)
 {
 	uint64_t wait_ms = 0;
-	const char *reason = server_admit(s, c, &wait_ms);
+	const char *reason = server_route_drained(s, c->route) ? "drained" :
+	    server_admit(s, c, &wait_ms);
 
 	if (reason) {
 		refuse_http(s->loop, c, conn_take_fd(c), reason, wait_ms);
@@ -571,8 +597,12 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c,
 		s->config = NULL;
 		return -1;
 	}
+	s->started = uv_hrtime();
+	s->loaded = time(NULL);
 	server_start_handles(s);
-	if (c->workers > 1 && pool_start(&s->pool_owner, c, &s->pool, err, errlen) < 0) {
+	if (server_open_admin(s, err, errlen) < 0 || (c->workers > 1 &&
+	    pool_start(&s->pool_owner, c, &s->pool, err, errlen) < 0)) {
+		server_close_admin(s);
 		server_metrics_stop(s);
 		server_close_listeners(s->listeners, s->nlisteners);
 		s->nlisteners = 0;

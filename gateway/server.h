@@ -6,9 +6,12 @@
 #define GATEWAY_SERVER_H
 
 #include <stdint.h>
+#include <time.h>
 #include <uv.h>
 
+#include "agent.h"
 #include "config.h"
+#include "control.h"
 #include "listener.h"
 #include "child.h"
 #include "held.h"
@@ -76,6 +79,14 @@ struct server {
 	int metrics_open;
 	uv_timer_t metrics_timer;       /* a worker's: sends its counts */
 	int metrics_timer_open;
+	int draining;                   /* drain_delay: serving, stopping soon */
+	uv_timer_t drain_timer;         /* drain_delay */
+	uint64_t started;               /* uv_hrtime() at the start */
+	time_t loaded;                  /* when the config was loaded */
+	struct control control;         /* the control socket, if set */
+	struct control_owner control_owner;
+	struct agent agent;             /* the agent-check port, if set */
+	struct agent_owner agent_owner;
 };
 
 /* Opens every listener of the config, which the server then owns (it
@@ -89,6 +100,15 @@ void server_stop(struct server *s);
 
 /* SIGHUP: the config file again, all or nothing. */
 void server_reload(struct server *s);
+
+/* The same, for a caller that waits for the outcome: 0, or -1 with err
+ * saying why the running config was kept. */
+int server_reload_now(struct server *s, char *err, size_t errlen);
+
+/* Whether the gateway is on its way out: the drain_delay of a SIGTERM
+ * (still serving), or stopping. What a health check reports as not
+ * ready. */
+int server_draining(const struct server *s);
 
 /* Releases what is left once the loop has ended, the config included. */
 void server_free(struct server *s);

@@ -37,6 +37,25 @@ void server_on_readable(struct listener *l);
  * back. */
 void server_hold(struct server *s, struct conn *c, int err);
 
+/* The service manager's STATUS= line, kept current. */
+void server_tell_status(struct server *s);
+
+/* admin.c: the control socket and the agent-check port, if the config
+ * sets them (main process only). 0, or -1 with err saying why. */
+int server_open_admin(struct server *s, char *err, size_t errlen);
+void server_close_admin(struct server *s);
+
+/* Ends connection id, reason=admin: its child's kill path, or, with no
+ * child yet, the client closed. 1, or 0 when there is no such connection
+ * here. */
+int server_end_conn(struct server *s, uint64_t id);
+
+/* Whether every route of the listener is drained. */
+int server_listener_drained(struct server *s, const struct listener *l);
+
+/* Whether route r is drained. */
+int server_route_drained(struct server *s, const struct route *r);
+
 /* stop.c: a stop for signal sig (a second one ends the children). */
 void server_stop_sig(struct server *s, int sig);
 

@@ -15,6 +15,7 @@ struct route_state {
 	unsigned refs;
 	char *name;
 	unsigned live;                  /* children alive */
+	int drained;                    /* takes no new connections (drain) */
 	struct source_table sources;    /* live children per source */
 	struct rate_limiter rate;       /* max_rate, max_rate_per_source: kept over
 	                                 * a reload while the rates stay the same */

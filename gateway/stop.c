@@ -1,5 +1,7 @@
 /* The signals the gateway takes (SIGHUP reloads: reload.c), and how it
- * stops: the stop event, listeners and waiting clients closed at once,
+ * stops: first, with drain_delay, a time of draining (still serving,
+ * reported as draining) after a SIGTERM; then the stop event, listeners
+ * and waiting clients closed at once,
  * shutdown_grace for the children, then each child's kill path (a second
  * signal starts it at once), on_shutdown = detach, and the finish once no
  * child and no worker is left, when the loop's own handles close. A part
@@ -58,6 +60,8 @@ void server_finish(struct server *s)
 	uv_timer_stop(&s->retry_timer);
 	uv_close((uv_handle_t *)&s->stop_timer, NULL);
 	uv_close((uv_handle_t *)&s->retry_timer, NULL);
+	uv_close((uv_handle_t *)&s->drain_timer, NULL);
+	server_close_admin(s);
 	for (size_t i = 0; i < sizeof s->sig / sizeof *s->sig; i++)
 		uv_close((uv_handle_t *)&s->sig[i], NULL);
 	queue_foreach(q, n, &s->children)
@@ -83,11 +87,48 @@ static unsigned detach_children(struct server *s)
 	return detached;
 }
 
+static void stop_now(struct server *s, int sig);
+
+static void on_drain_over(uv_timer_t *t)
+{
+	stop_now(container_of(t, struct server, drain_timer), SIGTERM);
+}
+
+/* drain_delay: the gateway says it is draining (to systemd, the control
+ * socket's status, the agent-check) and serves on until the delay is
+ * over, so that a load balancer has time to send no more clients. */
+static void begin_drain(struct server *s, int sig)
+{
+	struct logline l;
+
+	s->draining = 1;
+	log_begin(&l, "drain");
+	log_str(&l, "signal", sigabbrev_np(sig));
+	log_seconds(&l, "delay", s->config->drain_delay);
+	log_uint(&l, "children", s->nchildren);
+	log_end(&l);
+	server_tell_status(s);
+	uv_timer_start(&s->drain_timer, on_drain_over, ms(s->config->drain_delay), 0);
+}
+
 void server_stop_sig(struct server *s, int sig)
+{
+	/* A SIGTERM with drain_delay drains first; another signal, or a
+	 * SIGINT, stops at once. */
+	if (!s->role && !s->stopping && !s->draining && sig == SIGTERM &&
+	    s->config->drain_delay > 0) {
+		begin_drain(s, sig);
+		return;
+	}
+	stop_now(s, sig);
+}
+
+static void stop_now(struct server *s, int sig)
 {
 	struct logline l;
 	unsigned detached = 0;
 
+	uv_timer_stop(&s->drain_timer);
 	if (s->pool)
 		pool_stop(s->pool); /* the workers count the signals too */
 	if (s->stopping) {
@@ -151,6 +192,7 @@ void server_start_handles(struct server *s)
 
 	uv_timer_init(s->loop, &s->retry_timer);
 	uv_timer_init(s->loop, &s->stop_timer);
+	uv_timer_init(s->loop, &s->drain_timer);
 	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
 		uv_signal_init(s->loop, &s->sig[i]);
 		s->sig[i].data = s;

@@ -193,6 +193,8 @@ static void on_ipc(uv_poll_t *h, int status, int events)
 				close(fd);
 			if (m.type == IPC_STOP)
 				server_stop_sig(s, SIGTERM);
+			else if (m.type == IPC_KILL)
+				server_end_conn(s, m.conn);
 		}
 	}
 	if (n == 0 || (n < 0 && n != -EAGAIN)) {
