@@ -1,5 +1,5 @@
 # gatewayd — build, test, install.
-#   make            build build/gatewayd
+#   make            build build/gatewayd and build/gatewayctl
 #   make run        install missing dependencies, build, serve etc/gateway.ini
 #   make check      install missing dependencies, build, run every test;
 #                   the integration tests again on the uv_spawn path, then
@@ -19,6 +19,8 @@ MANDIR     ?= $(DATADIR)/man
 # example's config.
 EXAMPLEDIR ?= $(DATADIR)/gatewayd/examples
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+# gatewayctl's default control socket (the service unit's RuntimeDirectory).
+CONTROL_PATH ?= /run/gatewayd/control.sock
 VERSION     = 0.1.0
 
 B          ?= build
@@ -45,7 +47,7 @@ UNITS   = $(patsubst t/unit/%.c,$(B)/t/%,$(wildcard t/unit/test_*.c))
 .PHONY: all deps run check unit integration sanitize bench install deb package-check clean
 .PHONY: fuzz fuzz-run fuzz-replay
 
-all: $(B)/gatewayd
+all: $(B)/gatewayd $(B)/gatewayctl
 
 $(B)/obj/%.o: gateway/%.c $(HDRS) Makefile
 	@mkdir -p $(@D)
@@ -53,6 +55,13 @@ $(B)/obj/%.o: gateway/%.c $(HDRS) Makefile
 
 $(B)/gatewayd: $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+# The control socket's client: a program of its own, none of the daemon's
+# objects in it.
+$(B)/gatewayctl: ctl/gatewayctl.c Makefile
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE -DCONTROL_PATH='"$(CONTROL_PATH)"' -std=c11 $(WARN) $(CFLAGS) \
+		$(SAN) $(LDFLAGS) -o $@ ctl/gatewayctl.c
 
 $(B)/t/%: t/unit/%.c $(LIBOBJS) t/unit/unit.h
 	@mkdir -p $(@D)
@@ -72,7 +81,7 @@ run: deps
 unit: $(UNITS)
 	t/unit/run '$(B)' $(UNITS)
 
-integration: $(B)/gatewayd
+integration: $(B)/gatewayd $(B)/gatewayctl
 	GW_LABEL='$(B)' GW_SPAWN=$(if $(filter uv,$(SPAWN)),uv_spawn,clone) t/run $(B)/gatewayd
 
 # Every part runs even after one fails, so that the closing line (one
@@ -96,7 +105,7 @@ check: deps
 # (make deb), with lintian, unpacked into a scratch directory (never
 # installed here) and its binary checking its config, its units through
 # systemd-analyze verify.
-package-check: $(B)/gatewayd
+package-check: $(B)/gatewayd $(B)/gatewayctl
 	GW_LABEL=build/deb t/package.sh
 
 # The same suite, built with AddressSanitizer and UBSan in a tree of its
@@ -170,12 +179,14 @@ bench:
 EXAMPLE_PROGS = scripts/tick scripts/envdump
 UNIT_FILES    = etc/systemd/gatewayd.service etc/systemd/gatewayd.socket \
 		etc/systemd/gatewayd-echo.socket
-install: $(B)/gatewayd
+install: $(B)/gatewayd $(B)/gatewayctl
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/gateway \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(EXAMPLEDIR)/systemd $(DESTDIR)$(UNITDIR)
 	install -m 755 $(B)/gatewayd $(DESTDIR)$(SBINDIR)/gatewayd
+	install -m 755 $(B)/gatewayctl $(DESTDIR)$(SBINDIR)/gatewayctl
 	install -m 644 man/gatewayd.8 $(DESTDIR)$(MANDIR)/man8/gatewayd.8
+	install -m 644 man/gatewayctl.8 $(DESTDIR)$(MANDIR)/man8/gatewayctl.8
 	install -m 644 man/gateway.ini.5 $(DESTDIR)$(MANDIR)/man5/gateway.ini.5
 	install -m 755 $(EXAMPLE_PROGS) $(DESTDIR)$(EXAMPLEDIR)/
 	sed 's|\.\./scripts/|$(EXAMPLEDIR)/|' etc/gateway.ini > $(DESTDIR)$(EXAMPLEDIR)/gateway.ini
@@ -195,7 +206,7 @@ install: $(B)/gatewayd
 DEB_SRC = build/deb/src/gatewayd-$(VERSION)
 deb: deps
 	rm -rf build/deb && mkdir -p $(DEB_SRC)
-	cp -R Makefile README.md INSTALL gateway man etc scripts debian $(DEB_SRC)/
+	cp -R Makefile README.md INSTALL gateway ctl man etc scripts debian $(DEB_SRC)/
 	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
 	cp build/deb/src/*.deb build/deb/
 

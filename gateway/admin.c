@@ -285,10 +285,11 @@ static void on_command(struct control_owner *o, const struct control_peer *who,
 	    cmd.route, a->error[0] ? a->error : NULL);
 }
 
-static void on_refused(struct control_owner *o, const struct control_peer *who)
+static void on_refused(struct control_owner *o, const struct control_peer *who,
+    const char *line)
 {
 	(void)o;
-	log_admin(who, NULL, NULL, "permission denied");
+	log_admin(who, NULL, line, "permission denied");
 }
 
 /* ---- the agent-check ---- */

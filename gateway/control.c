@@ -28,7 +28,8 @@ struct client {
 	size_t len;
 	struct control_answer answer;
 	int handles;                    /* open: freed at 0 */
-	int done;                       /* the line is read (or refused) */
+	int done;                       /* the line is read */
+	int refused;                    /* neither root nor the gateway's user */
 	struct queue q;
 };
 
@@ -151,7 +152,13 @@ static void client_command(struct client *cl)
 	    cl->line[cl->len - 1] == '\n'))
 		cl->len--;
 	cl->line[cl->len] = '\0';
-	cl->ctl->owner->command(cl->ctl->owner, &cl->who, cl->line, &cl->answer);
+	if (cl->refused) {
+		cl->ctl->owner->refused(cl->ctl->owner, &cl->who, cl->line);
+		control_error(&cl->answer, "permission denied: uid %ld is neither "
+		    "root nor the gateway's user", (long)cl->who.uid);
+	} else {
+		cl->ctl->owner->command(cl->ctl->owner, &cl->who, cl->line, &cl->answer);
+	}
 	client_answer(cl);
 }
 
@@ -226,13 +233,9 @@ static void client_start(struct control *ctl, int fd, const struct conn_info *ci
 		return;
 	}
 	uv_timer_start(&cl->timer, on_client_timeout, CLIENT_MS, 0);
-	if (!client_may(ci)) {
-		ctl->owner->refused(ctl->owner, &cl->who);
-		control_error(&cl->answer, "permission denied: uid %ld is neither root "
-		    "nor the gateway's user", (long)cl->who.uid);
-		client_answer(cl);
-		return;
-	}
+	/* One who may not is answered once its line is in: closing before
+	 * would reset the connection, and the answer with it. */
+	cl->refused = !client_may(ci);
 	if (uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read) < 0)
 		client_close(cl);
 }

@@ -50,9 +50,10 @@ struct control_owner {
 	 * answer's lines go to a. */
 	void (*command)(struct control_owner *o, const struct control_peer *who,
 	    const char *line, struct control_answer *a);
-	/* A client who may not (neither root nor the gateway's own user),
-	 * answered an error and closed. */
-	void (*refused)(struct control_owner *o, const struct control_peer *who);
+	/* A client who may not (neither root nor the gateway's own user)
+	 * sent this line: it is answered an error. */
+	void (*refused)(struct control_owner *o, const struct control_peer *who,
+	    const char *line);
 };
 
 struct control {
