@@ -262,6 +262,25 @@ def test_status_follows_children():
         n.close()
 
 
+def test_drain_delay_says_draining():
+    # A SIGTERM with drain_delay: STATUS= says draining while the
+    # gateway still serves, then STOPPING=1.
+    g = gw.Gateway(NOTIFY_CONFIG.replace("shutdown_grace = 5", "drain_delay = 3"),
+                   start=False)
+    n = Notify(g.dir)
+    g.spawn(env=dict(os.environ, NOTIFY_SOCKET=n.path))
+    with g:
+        n.until("READY")
+        g.proc.send_signal(signal.SIGTERM)
+        while not n.until("STATUS")["STATUS"].startswith("draining"):
+            pass
+        assert gw.talk(g.addr("hold"), b"d") == b"d"
+        f = n.until("STOPPING", timeout=10)
+        assert f["STOPPING"] == "1", f
+        assert g.wait_exit() == 0
+        n.close()
+
+
 def test_watchdog_pings():
     # WATCHDOG_USEC = 0.2 s: a ping about every 0.1 s, from the loop.
     g, n = notified({"WATCHDOG_USEC": "200000"})
