@@ -295,7 +295,8 @@ static void on_refused(struct control_owner *o, const struct control_peer *who,
 /* ---- the agent-check ---- */
 
 /* drain while the gateway drains, maint when every route is drained,
- * else up and the free share of max_children. */
+ * else up and the free share of max_children, with ready: haproxy keeps
+ * a server in the maint or drain an agent set until it hears ready. */
 static void agent_state(struct agent_owner *o, char *buf, size_t len)
 {
 	struct server *s = container_of(o, struct server, agent_owner);
@@ -309,7 +310,7 @@ static void agent_state(struct agent_owner *o, char *buf, size_t len)
 	else if (s->config->nroutes && drained == s->config->nroutes)
 		snprintf(buf, len, "maint");
 	else
-		snprintf(buf, len, "up %u%%", used >= max ? 0 :
+		snprintf(buf, len, "up ready %u%%", used >= max ? 0 :
 		    (unsigned)((unsigned long long)(max - used) * 100 / max));
 }
 
