@@ -46,7 +46,7 @@ mandir=$scratch/pkg/usr/share/man
 # ---- man pages
 
 check "mandoc -T lint -W warning finds nothing in the man pages" \
-	silent mandoc -T lint -W warning man/gatewayd.8 man/gateway.ini.5
+	silent mandoc -T lint -W warning man/gatewayd.8 man/gateway.ini.5 man/gatewayctl.8
 
 # Every key of gateway/config_keys.c's table is described in gateway.ini(5).
 man_has_every_key() {
@@ -106,14 +106,15 @@ check "dpkg -x unpacks the package" dpkg -x "$deb" "$scratch/pkg"
 dpkg-deb -e "$deb" "$scratch/control"
 
 has_files() {
-	for f in usr/sbin/gatewayd usr/share/man/man8/gatewayd.8.gz \
+	for f in usr/sbin/gatewayd usr/sbin/gatewayctl usr/share/man/man8/gatewayd.8.gz \
+	    usr/share/man/man8/gatewayctl.8.gz \
 	    usr/share/man/man5/gateway.ini.5.gz lib/systemd/system/gatewayd.service \
 	    lib/systemd/system/gatewayd.socket lib/systemd/system/gatewayd-echo.socket \
 	    etc/gateway/gateway.ini usr/share/gatewayd/examples/gateway.ini \
 	    usr/share/gatewayd/examples/systemd/gateway.ini usr/share/doc/gatewayd/copyright; do
 		[ -f "$scratch/pkg/$f" ] || { echo "missing: /$f"; return 1; }
 	done
-	for f in usr/sbin/gatewayd usr/share/gatewayd/examples/tick usr/share/gatewayd/examples/envdump; do
+	for f in usr/sbin/gatewayd usr/sbin/gatewayctl usr/share/gatewayd/examples/tick usr/share/gatewayd/examples/envdump; do
 		[ -x "$scratch/pkg/$f" ] || { echo "not executable: /$f"; return 1; }
 	done
 }
@@ -216,7 +217,8 @@ installed_checks() {
 }
 check "the installed gatewayd -t accepts the installed config" installed_checks
 check "the installed man pages are where man looks" \
-	sh -c "MANPATH='$prefix/share/man' man -w gatewayd gateway.ini"
+	sh -c "MANPATH='$prefix/share/man' man -w gatewayd gateway.ini gatewayctl"
+check "gatewayctl is installed beside gatewayd" test -x "$prefix/sbin/gatewayctl"
 check "the installed service starts the installed binary" \
 	grep -qx "ExecStart=$prefix/sbin/gatewayd" "$prefix/lib/systemd/system/gatewayd.service"
 keeps_config() {
