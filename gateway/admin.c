@@ -176,7 +176,8 @@ static void cmd_conns(struct server *s, const struct admin_command *cmd,
 		pool_each(s->pool, visit, &ls);
 	if (ls.failed)
 		control_error(a, "out of memory");
-	qsort(ls.v, ls.n, sizeof *ls.v, by_id);
+	if (ls.n)
+		qsort(ls.v, ls.n, sizeof *ls.v, by_id);
 	for (size_t i = 0; i < ls.n && !ls.failed; i++)
 		conn_row(a, &ls.v[i], now);
 	free(ls.v);
