@@ -41,9 +41,7 @@ static void unlink_remote(struct pool *p, struct remote *r)
 	queue_remove(&r->q);
 }
 
-/* Its child is gone (or taken over, with the connection's place in the
- * counts): freed, and out of the counts unless `counted` stays. */
-static void remote_free(struct pool *p, struct remote *r, int keep_counted)
+void pool_remote_free(struct pool *p, struct remote *r, int keep_counted)
 {
 	unlink_remote(p, r);
 	if (r->errfd >= 0)
@@ -149,7 +147,7 @@ static int wait_for_worker(struct pool *p, struct remote *r, const char *why)
 		conn_log_peer(&l, r->conn);
 		log_str(&l, "error", why);
 		log_end(&l);
-		remote_free(p, r, 0);
+		pool_remote_free(p, r, 0);
 		return -1;
 	}
 	r->waiting = 1;
@@ -278,7 +276,7 @@ static void on_report(struct pool *p, const struct ipc_msg *m,
 		landed(p, r);
 	} else if (m->type == IPC_GONE) {
 		landed(p, r);
-		remote_free(p, r, 0);
+		pool_remote_free(p, r, 0);
 		p->owner->changed(p->owner);
 	} else if (m->type == IPC_BACK) {
 		sent_back(p, r);
@@ -348,7 +346,7 @@ static void adopt(struct pool *p, struct remote *r)
 	if (err < 0)
 		log_warnx("conn %llu: cannot take over pid %d: %s",
 		    (unsigned long long)r->msg.conn, (int)r->pid, strerror(-err));
-	remote_free(p, r, 1);
+	pool_remote_free(p, r, 1);
 }
 
 void pool_end_orphans(struct pool *p, double grace)
@@ -530,7 +528,7 @@ void pool_stop(struct pool *p)
 		struct remote *r = queue_data(q, struct remote, q);
 		if (r->waiting) {
 			conn_event(r->conn, "refuse", "shutdown");
-			remote_free(p, r, 0);
+			pool_remote_free(p, r, 0);
 		}
 	}
 	for (unsigned i = 0; i < p->n; i++)

@@ -5,6 +5,8 @@
 #include "pool.h"
 #include "pool_int.h"
 
+#include <unistd.h>
+
 #include "child.h"
 #include "ipc.h"
 #include "pool_worker.h"
@@ -30,9 +32,16 @@ int pool_kill(struct pool *p, uint64_t id, double grace)
 		child_end(c, "admin", grace);
 		return 1;
 	}
-	/* One no worker has (sent back, waiting to go again) is not here
-	 * to end; nor one whose worker is between death and restart. */
-	if (!r || r->waiting || !p->w[r->worker])
+	if (r && r->waiting) {
+		/* No worker has it: the main process still has its socket. */
+		close(conn_take_fd(r->conn));
+		conn_event(r->conn, "refuse", "admin");
+		pool_remote_free(p, r, 0);
+		p->owner->changed(p->owner);
+		return 1;
+	}
+	/* Not one whose worker is between its death and its restart. */
+	if (!r || !p->w[r->worker])
 		return 0;
 	return ipc_send(p->w[r->worker]->sock, &m, NULL, -1) == 0;
 }

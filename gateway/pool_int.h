@@ -49,6 +49,10 @@ struct pool {
 	int reaping;                    /* a pass of reap() is under way */
 };
 
+/* Its child is gone (or taken over, with the connection's place in the
+ * counts): freed, and out of the counts unless keep_counted. */
+void pool_remote_free(struct pool *p, struct remote *r, int keep_counted);
+
 /* The connection numbered conn, handed to a worker, or NULL. */
 static inline struct remote *pool_find(struct pool *p, uint64_t conn)
 {
