@@ -165,10 +165,11 @@ static const char *server_admit(struct server *s, struct conn *c,
 	return reason;
 }
 
-/* A drained route's requests wait for nothing: they are answered 503. */
+/* A drained HTTP route's requests wait for nothing: they are answered
+ * 503. (A raw route's connection read before the drain is served.) */
 static int server_must_wait(struct server *s, const struct route *r)
 {
-	if (server_route_drained(s, r))
+	if (r->protocol != PROTO_RAW && server_route_drained(s, r))
 		return 0;
 	return s->nchildren >= s->config->max_children ||
 	    (r->on_busy == BUSY_WAIT && route_full(s, r));
