@@ -60,7 +60,7 @@ $(B)/gatewayd: $(OBJS)
 # objects in it.
 $(B)/gatewayctl: ctl/gatewayctl.c Makefile
 	@mkdir -p $(@D)
-	$(CC) -D_GNU_SOURCE -DCONTROL_PATH='"$(CONTROL_PATH)"' -std=c11 $(WARN) $(CFLAGS) \
+	$(CC) -D_GNU_SOURCE -DCONTROL_PATH='"$(CONTROL_PATH)"' $(CPPFLAGS) -std=c11 $(WARN) $(CFLAGS) \
 		$(SAN) $(LDFLAGS) -o $@ ctl/gatewayctl.c
 
 $(B)/t/%: t/unit/%.c $(LIBOBJS) t/unit/unit.h

@@ -1,7 +1,8 @@
 /* The running gateway: its listeners, its children, the limits between
  * them, reload, and the way it stops. server.c accepts, counts, spawns
  * and stops; reload.c holds the set of listeners and the reload that
- * carries it over; worker.c is a worker's side (server_int.h joins them). */
+ * carries it over; admin.c serves the control socket and the
+ * agent-check; worker.c is a worker's side (server_int.h joins them). */
 #ifndef GATEWAY_SERVER_H
 #define GATEWAY_SERVER_H
 

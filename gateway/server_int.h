@@ -1,8 +1,8 @@
-/* What the four parts of the server share: server.c (accepting, the
- * limits, dispatching, the children), stop.c (signals, and the way it
- * stops),
- * reload.c (the set of listeners, and the reload that carries it over)
- * and worker.c (a worker's side). */
+/* What the parts of the server share: server.c (accepting, the limits,
+ * dispatching, the children), stop.c (signals, drain_delay, and the way
+ * it stops), reload.c (the set of listeners, and the reload that carries
+ * it over), admin.c (the control socket's commands, the agent-check) and
+ * worker.c (a worker's side). */
 #ifndef GATEWAY_SERVER_INT_H
 #define GATEWAY_SERVER_INT_H
 
