@@ -5,14 +5,14 @@ speaks it, who may use it (root and the gateway's own user), and that it
 answers at max_children and with no descriptor free."""
 import os
 import resource
-import socket
 import stat
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import gw  # noqa: E402
-from ctl_helpers import (conns, control_path, ctl_fails, ctl_ok, socat,  # noqa: E402
-                         status)
+from ctl_helpers import (conns, control_path, ctl_binary, ctl_fails,  # noqa: E402
+                         ctl_ok, socat, status)
 from limits_helpers import recv_all, recv_until  # noqa: E402
 
 # An nph program that answers its head, then waits for a line on the
@@ -213,6 +213,19 @@ def test_raw_protocol_through_socat():
         assert socat(g, "conns")[-1] == "ok"
         logged = g.wait_event("admin", line="frobnicate")[0]
         assert logged["result"] == "error", logged
+
+
+def test_gatewayctl_usage_and_no_gateway():
+    with gateway() as g:
+        path = control_path(g)
+        for args in ([], ["status", "a", "b"], ["-x", "status"]):
+            p = subprocess.run([ctl_binary(), "-s", path] + args, capture_output=True,
+                               text=True, timeout=10)
+            assert p.returncode == 2 and "usage" in p.stderr, (args, p)
+        p = subprocess.run([ctl_binary(), "-s", path + ".none", "status"],
+                           capture_output=True, text=True, timeout=10)
+        assert p.returncode == 1 and "No such file" in p.stderr, p
+        assert not g.events("admin")
 
 
 def as_nobody():
