@@ -100,7 +100,7 @@ static void on_retry(uv_timer_t *t)
  * in the backlog, none is dropped) until a child exits or a second has
  * passed. The error (accept_error, or spawn_error for a client already
  * accepted) is logged at most about once a second. */
-static void starve(struct server *s, const char *event, const struct route *r,
+void server_starve(struct server *s, const char *event, const struct route *r,
     const char *addr, int err)
 {
 	uint64_t now = uv_now(s->loop);
@@ -209,77 +209,6 @@ static void child_started(struct server *s, struct child *c)
 	queue_insert_tail(&s->children, &c->q);
 }
 
-/* ---- clients accepted in a shortage ---- */
-
-static const struct route *route_named(struct config *c, const char *name)
-{
-	for (size_t i = 0; i < c->nroutes; i++)
-		if (strcmp(c->routes[i].name, name) == 0)
-			return &c->routes[i];
-	return NULL;
-}
-
-static struct server *of_held(struct held_queue *hq)
-{
-	return container_of(hq, struct server, held);
-}
-
-static int held_room(struct held_queue *hq)
-{
-	struct server *s = of_held(hq);
-
-	return s->nchildren < s->config->max_children;
-}
-
-/* A held client's turn: the route of the same name in the running config
- * (a reload may have come in between). In a worker each way out of the
- * queue is reported, as a spawn or as gone. */
-static int held_start(struct held_queue *hq, struct conn *conn)
-{
-	struct server *s = of_held(hq);
-	const struct route *r = route_named(s->config, conn->route->name);
-	struct child *c;
-	int err;
-
-	if (!r) {
-		close(conn_take_fd(conn));
-		conn_event(conn, "gone", "route removed");
-		server_report(s, IPC_GONE, conn->ci.id, 0);
-		return 0;
-	}
-	conn_set_route(conn, s->config, r);
-	c = server_spawn(s, conn, NULL, &err);
-	if (!c && child_shortage(err)) {
-		starve(s, "spawn_error", r, NULL, -err);
-		return err;
-	}
-	if (c)
-		server_report_spawn(s, c);
-	else
-		server_report(s, IPC_GONE, conn->ci.id, 0);
-	return 0;
-}
-
-static void held_gone(struct held_queue *hq, const struct conn *c)
-{
-	server_report(of_held(hq), IPC_GONE, c->ci.id, 0);
-}
-
-static const struct held_hooks held_hooks = {
-	.room = held_room,
-	.start = held_start,
-	.gone = held_gone,
-};
-
-void server_hold(struct server *s, struct conn *c, int err)
-{
-	const struct route *r = c->route;
-
-	held_add(&s->held, c);
-	if (err)
-		starve(s, "spawn_error", r, NULL, -err);
-}
-
 static void resume(struct server *s)
 {
 	s->starved = 0;
@@ -354,7 +283,7 @@ void server_on_readable(struct listener *l)
 		if (fd < 0 && is_client_error(-fd))
 			continue;
 		if (fd < 0) {
-			starve(s, "accept_error", l->route, l->name, -fd);
+			server_starve(s, "accept_error", l->route, l->name, -fd);
 			break;
 		}
 		if (!(c = accepted(s, l, fd, &ci)))
@@ -550,7 +479,7 @@ void server_init(struct server *s, uv_loop_t *loop)
 	s->reading.loop = loop;
 	s->reading.hooks = &reading_hooks;
 	queue_init(&s->reading.list);
-	held_init(&s->held, loop, &held_hooks);
+	held_init(&s->held, loop, &server_held_hooks);
 	queue_init(&s->children);
 	s->http.loop = loop;
 	s->http.spawn = http_spawn;
@@ -582,15 +511,8 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c,
 	}
 	s->config = c;
 	snprintf(err, errlen, "%s", strerror(ENOMEM));
-	if (server_attach_routes(s) < 0 || server_watch_listeners(s, err, errlen) < 0) {
-		server_close_listeners(s->listeners, s->nlisteners);
-		s->nlisteners = 0;
-		route_states_release(s->rstate, c->nroutes);
-		s->rstate = NULL;
-		s->config = NULL;
-		return -1;
-	}
-	if (server_metrics_start(s, err, errlen) < 0) {
+	if (server_attach_routes(s) < 0 || server_watch_listeners(s, err, errlen) < 0 ||
+	    server_metrics_start(s, err, errlen) < 0) {
 		server_close_listeners(s->listeners, s->nlisteners);
 		s->nlisteners = 0;
 		route_states_release(s->rstate, c->nroutes);

@@ -37,6 +37,15 @@ void server_on_readable(struct listener *l);
  * back. */
 void server_hold(struct server *s, struct conn *c, int err);
 
+/* What the held queue asks of the server (server_held.c). */
+extern const struct held_hooks server_held_hooks;
+
+/* Short of descriptors or processes: accepting pauses until a child
+ * exits or a second has passed; event (accept_error or spawn_error) is
+ * logged at most about once a second. */
+void server_starve(struct server *s, const char *event, const struct route *r,
+    const char *addr, int err);
+
 /* The service manager's STATUS= line, kept current. */
 void server_tell_status(struct server *s);
 

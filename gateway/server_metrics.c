@@ -71,7 +71,7 @@ static int scrape(struct metrics_source *src, char **out, size_t *len)
 
 static int draining(struct metrics_source *src)
 {
-	return container_of(src, struct server, metrics_src)->stopping;
+	return server_draining(container_of(src, struct server, metrics_src));
 }
 
 int server_metrics_start(struct server *s, char *err, size_t errlen)

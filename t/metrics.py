@@ -269,6 +269,22 @@ def test_healthz_and_draining_while_stopping():
         assert g.wait_exit() == 0
 
 
+def test_healthz_draining_during_drain_delay():
+    """drain_delay: told to stop, the gateway still serves for a while and
+    /healthz already says draining, so a load balancer takes it out."""
+    cfg = CONFIG.replace("{extra}", "drain_delay = 30")
+    with gw.Gateway(cfg, files={"web.sh": (WEB, 0o755)}) as g:
+        addr = metrics_addr(g)
+        assert hh.get(addr, "/healthz").status == 200
+        g.kill(signal.SIGTERM)
+        g.wait_event("drain")
+        r = hh.get(addr, "/healthz")
+        assert (r.status, r.body) == (503, b"draining\n"), r
+        assert gw.talk(g.addr("echo")) == b"hi\n"
+        g.kill(signal.SIGINT)
+        assert g.wait_exit() == 0
+
+
 def test_other_requests():
     with gateway() as g:
         a = metrics_addr(g)
