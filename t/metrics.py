@@ -128,6 +128,27 @@ def gateway(extra="", **kw):
     return gw.Gateway(CONFIG.replace("{extra}", extra), files={"web.sh": (WEB, 0o755)}, **kw)
 
 
+def client_parse(text):
+    """The exposition as Python's prometheus_client (Debian
+    python3-prometheus-client) reads it: {(name, labels): value}, the
+    samples of every family, _bucket/_sum/_count included."""
+    try:
+        from prometheus_client.parser import text_string_to_metric_families
+    except ImportError:
+        # Debian's package, for a python3 other than Debian's own.
+        sys.path.append("/usr/lib/python3/dist-packages")
+        try:
+            from prometheus_client.parser import text_string_to_metric_families
+        except ImportError:
+            gw.skip("prometheus_client (Debian python3-prometheus-client) is not installed",
+                    machine=True)
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            out[(s.name, frozenset(s.labels.items()))] = s.value
+    return out
+
+
 def promtool_check(text):
     if not subprocess.run(["sh", "-c", "command -v promtool"], capture_output=True).stdout:
         gw.skip("promtool (Debian prometheus) is not installed", machine=True)
@@ -198,6 +219,30 @@ def test_promtool_finds_nothing_to_say():
         assert hh.get(g.addr("web"), "/ok").status == 200
         g.wait_event("exit", 2)
         promtool_check(scrape(g))
+
+
+def test_prometheus_client_reads_figures_that_move():
+    """Read by prometheus_client's own parser, the figures agree with
+    ours and move as connections come and go."""
+    with gateway() as g:
+        before = client_parse(scrape(g))
+        assert value(before, "gatewayd_connections_accepted_total", route="echo") == 0
+        held = g.connect("hold")
+        g.wait_event("spawn", route="hold")
+        for _ in range(4):
+            assert gw.talk(g.addr("echo")) == b"hi\n"
+        g.wait_event("exit", 4, route="echo")
+        text = scrape(g)
+        during = client_parse(text)
+        assert during == parse(text)
+        assert value(during, "gatewayd_connections_accepted_total", route="echo") == 4
+        assert value(during, "gatewayd_route_children", route="hold") == 1
+        assert value(during, "gatewayd_child_duration_seconds_count", route="echo") == 4
+        held.close()
+        g.wait_event("exit", route="hold")
+        after = client_parse(scrape(g))
+        assert value(after, "gatewayd_route_children", route="hold") == 0
+        assert value(after, "gatewayd_child_exits_total", route="hold", outcome="success") == 1
 
 
 def test_gauges_and_busy_and_spawn_errors():
@@ -338,7 +383,9 @@ def test_workers_count_for_the_whole_gateway():
         assert value(f, "gatewayd_connections_accepted_total", route="echo") == n
         assert value(f, "gatewayd_workers") == 2
         assert value(f, "gatewayd_child_duration_seconds_count", route="echo") == n
-        promtool_check(scrape(g))
+        text = scrape(g)
+        assert client_parse(text) == parse(text)
+        promtool_check(text)
 
 
 if __name__ == "__main__":
