@@ -10,7 +10,8 @@
 #include <string.h>
 
 static const char *const refuse_label[REFUSED_REASONS] = {
-	"deny", "busy", "per_source", "proxy", "rate", "shutdown",
+	"deny", "busy", "per_source", "proxy", "rate", "shutdown", "reload",
+	"drained", "admin",
 };
 
 static const char *const exit_label[EXIT_OUTCOMES] = {

@@ -12,7 +12,8 @@
 /* The refuse event's reasons, as labels. */
 enum stats_refuse {
 	REFUSED_DENY, REFUSED_BUSY, REFUSED_PER_SOURCE, REFUSED_PROXY,
-	REFUSED_RATE, REFUSED_SHUTDOWN, REFUSED_REASONS
+	REFUSED_RATE, REFUSED_SHUTDOWN, REFUSED_RELOAD, REFUSED_DRAINED,
+	REFUSED_ADMIN, REFUSED_REASONS
 };
 
 /* How a child ended: status 0, another status, a signal, or ended by

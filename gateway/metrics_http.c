@@ -19,6 +19,7 @@
 #define HEAD_MAX 4096
 #define CLIENTS_MAX 16
 #define TIMEOUT_MS 10000
+#define RETRY_MS 1000
 
 struct exchange {
 	struct metrics_http *m;
@@ -187,6 +188,14 @@ static void on_timeout(uv_timer_t *t)
 	end(t->data);
 }
 
+static void on_retry(uv_timer_t *t)
+{
+	struct metrics_http *m = container_of(t, struct metrics_http, retry);
+
+	if (m->l && m->clients < CLIENTS_MAX)
+		listener_accepting(m->l, 1);
+}
+
 static void on_accept(struct listener *l)
 {
 	struct metrics_http *m = l->data;
@@ -196,8 +205,14 @@ static void on_accept(struct listener *l)
 
 	while (m->clients < CLIENTS_MAX) {
 		if ((fd = listener_accept(l, &ci)) < 0) {
-			if (fd != -EAGAIN && fd != -EINTR && fd != -ECONNABORTED)
-				log_warnx("metrics: accept: %s", strerror(-fd));
+			if (fd == -EAGAIN || fd == -EINTR || fd == -ECONNABORTED)
+				return;
+			/* Out of descriptors or memory: the client waits in
+			 * the backlog, and accepting pauses for a second
+			 * rather than spin on it. */
+			log_warnx("metrics: accept: %s", strerror(-fd));
+			listener_accepting(l, 0);
+			uv_timer_start(&m->retry, on_retry, RETRY_MS, 0);
 			return;
 		}
 		if (!(x = calloc(1, sizeof *x)) ||
@@ -242,6 +257,8 @@ int metrics_http_open(struct metrics_http *m, uv_loop_t *loop,
 		return -1;
 	}
 	m->l->data = m;
+	uv_timer_init(loop, &m->retry);
+	m->retry_open = 1;
 	if (listener_watch(m->l, loop, on_accept) < 0) {
 		snprintf(err, errlen, "metrics %s: cannot watch the socket", a->text);
 		listener_close(m->l);
@@ -260,6 +277,9 @@ void metrics_http_close(struct metrics_http *m)
 		x->m = NULL;
 		end(x);
 	}
+	if (m->retry_open)
+		uv_close((uv_handle_t *)&m->retry, NULL);
+	m->retry_open = 0;
 	if (m->l)
 		listener_close(m->l);
 	m->l = NULL;

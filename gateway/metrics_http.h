@@ -30,6 +30,8 @@ struct metrics_http {
 	struct listener *l;
 	unsigned clients;
 	struct queue exchanges;         /* under way */
+	uv_timer_t retry;               /* accepting again after a shortage */
+	int retry_open;
 };
 
 enum metrics_page { PAGE_BAD, PAGE_METHOD, PAGE_METRICS, PAGE_HEALTH, PAGE_NONE };

@@ -17,6 +17,11 @@
 
 #include "util.h"
 
+/* The kernel's struct rusage has the timevals of its long: where a
+ * 32-bit build uses a 64-bit time_t, glibc's struct is not the kernel's,
+ * and the figures are left out. */
+#define RUSAGE_OF(ru) (sizeof(time_t) == sizeof(long) ? (ru) : NULL)
+
 static void on_pidfd(uv_poll_t *h, int status, int events)
 {
 	struct proc *p = container_of(h, struct proc, poll);
@@ -42,9 +47,9 @@ static void on_pidfd(uv_poll_t *h, int status, int events)
 	uv_poll_stop(&p->poll);
 	p->exited = 1;
 	if (si.si_code == CLD_EXITED)
-		p->on_exit(p, si.si_status, 0, &ru);
+		p->on_exit(p, si.si_status, 0, RUSAGE_OF(&ru));
 	else
-		p->on_exit(p, 0, si.si_status, &ru);
+		p->on_exit(p, 0, si.si_status, RUSAGE_OF(&ru));
 }
 
 static void on_poll_closed(uv_handle_t *h)

@@ -243,17 +243,18 @@ int server_reload_now(struct server *s, char *err, size_t errlen)
 		log_warnx("reload: %s: a shared listener lost routes", strerror(ENOMEM));
 	log_set_format(c->log_format);
 	server_metrics_routes(s);
-	s->metrics.reloads++;
 	s->generation++;
 	s->loaded = time(NULL);
 	if (s->pool)
 		pool_reload(s->pool);
 	for (size_t i = 0; i < n; i++)
 		opened += !v[i]->watching;
-	if (server_watch_listeners(s, err, errlen) < 0)
+	if (server_watch_listeners(s, err, errlen) < 0) {
 		reload_error(s, err);
-	else
+	} else {
+		s->metrics.reloads++;
 		err[0] = '\0';
+	}
 	log_begin(&l, "reload");
 	log_str(&l, "config", c->path);
 	log_uint(&l, "routes", c->nroutes);

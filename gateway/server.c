@@ -55,7 +55,7 @@ int server_listener_drained(struct server *s, const struct listener *l)
 	for (size_t i = 0; i < l->nroutes; i++)
 		if (!server_route_drained(s, l->routes[i]))
 			return 0;
-	return 1;
+	return l->nroutes > 0;
 }
 
 int server_draining(const struct server *s)

@@ -6,6 +6,7 @@ and their durations, HTTP responses by class, reloads; with workers,
 the whole gateway's. `promtool check metrics` finds nothing to say."""
 import os
 import re
+import resource
 import signal
 import socket
 import stat
@@ -119,6 +120,11 @@ def value(figures, name, **labels):
     return figures.get((name, frozenset(labels.items())), 0.0)
 
 
+def expect(figures, name, want, **labels):
+    got = value(figures, name, **labels)
+    assert got == want, "%s%s: %s, not %s" % (name, labels, got, want)
+
+
 def wait_value(g, name, want, **labels):
     gw.wait_for(lambda: value(parse(scrape(g)), name, **labels) == want,
                 what=lambda: "%s%s == %s in:\n%s" % (name, labels, want, scrape(g)))
@@ -181,14 +187,14 @@ def test_counts_what_the_log_says():
         for route, n in (("echo", 3), ("fail", 2), ("killed", 1), ("denied", 1),
                          ("web", 3), ("slow", 1)):
             assert value(f, "gatewayd_connections_accepted_total", route=route) == n, route
-        assert value(f, "gatewayd_child_exits_total", route="echo", outcome="success") == 3
-        assert value(f, "gatewayd_child_exits_total", route="fail", outcome="failure") == 2
-        assert value(f, "gatewayd_child_exits_total", route="killed", outcome="signal") == 1
-        assert value(f, "gatewayd_child_exits_total", route="slow", outcome="timeout") == 1
-        assert value(f, "gatewayd_child_exits_total", route="slow", outcome="signal") == 0
-        assert value(f, "gatewayd_connections_refused_total", route="denied", reason="deny") == 1
-        assert value(f, "gatewayd_connections_refused_total", route="rated", reason="rate") == 1
-        assert value(f, "gatewayd_child_exits_total", route="rated", outcome="success") == 1
+        expect(f, "gatewayd_child_exits_total", 3, route="echo", outcome="success")
+        expect(f, "gatewayd_child_exits_total", 2, route="fail", outcome="failure")
+        expect(f, "gatewayd_child_exits_total", 1, route="killed", outcome="signal")
+        expect(f, "gatewayd_child_exits_total", 1, route="slow", outcome="timeout")
+        expect(f, "gatewayd_child_exits_total", 0, route="slow", outcome="signal")
+        expect(f, "gatewayd_connections_refused_total", 1, route="denied", reason="deny")
+        expect(f, "gatewayd_connections_refused_total", 1, route="rated", reason="rate")
+        expect(f, "gatewayd_child_exits_total", 1, route="rated", outcome="success")
         # A child's CPU time, where the spawn path's wait tells it.
         spent = value(f, "gatewayd_child_cpu_seconds_total", route="busy", mode="user") + \
             value(f, "gatewayd_child_cpu_seconds_total", route="busy", mode="system")
@@ -198,16 +204,16 @@ def test_counts_what_the_log_says():
                                          float(exit_line["stime"])) < 0.002, (spent, exit_line)
         else:
             assert spent == 0
-        assert value(f, "gatewayd_http_responses_total", route="web", **{"class": "2xx"}) == 1
-        assert value(f, "gatewayd_http_responses_total", route="web", **{"class": "4xx"}) == 1
-        assert value(f, "gatewayd_http_responses_total", route="web", **{"class": "5xx"}) == 1
+        expect(f, "gatewayd_http_responses_total", 1, route="web", **{"class": "2xx"})
+        expect(f, "gatewayd_http_responses_total", 1, route="web", **{"class": "4xx"})
+        expect(f, "gatewayd_http_responses_total", 1, route="web", **{"class": "5xx"})
         # The histogram: cumulative buckets, the slow one above 0.1 s.
-        assert value(f, "gatewayd_child_duration_seconds_count", route="slow") == 1
-        assert value(f, "gatewayd_child_duration_seconds_bucket", route="slow", le="0.1") == 0
-        assert value(f, "gatewayd_child_duration_seconds_bucket", route="slow", le="+Inf") == 1
+        expect(f, "gatewayd_child_duration_seconds_count", 1, route="slow")
+        expect(f, "gatewayd_child_duration_seconds_bucket", 0, route="slow", le="0.1")
+        expect(f, "gatewayd_child_duration_seconds_bucket", 1, route="slow", le="+Inf")
         assert value(f, "gatewayd_child_duration_seconds_sum", route="slow") >= 0.2
-        assert value(f, "gatewayd_child_duration_seconds_bucket", route="echo", le="+Inf") == 3
-        assert value(f, "gatewayd_reloads_total", result="ok") == 0
+        expect(f, "gatewayd_child_duration_seconds_bucket", 3, route="echo", le="+Inf")
+        expect(f, "gatewayd_reloads_total", 0, result="ok")
         assert value(f, "gatewayd_start_time_seconds") > 1.7e9
         assert value(f, "gatewayd_open_fds") > 3
 
@@ -328,6 +334,41 @@ def test_healthz_draining_during_drain_delay():
         assert gw.talk(g.addr("echo")) == b"hi\n"
         g.kill(signal.SIGINT)
         assert g.wait_exit() == 0
+
+
+def test_no_descriptor_free_pauses_rather_than_spins():
+    """Out of descriptors, a scrape waits in the backlog: the endpoint
+    pauses accepting and tries again a second later, rather than wake the
+    loop over and over; the scrape is answered once descriptors are back."""
+    limit = 256
+    with gw.Gateway(CONFIG.replace("{extra}", ""), files={"web.sh": (WEB, 0o755)},
+                    preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                                          (limit, limit))) as g:
+        addr = metrics_addr(g)
+        assert hh.get(addr, "/healthz").status == 200
+        last = [None]
+
+        def settled():
+            now = g.fds()
+            same = now == last[0]
+            last[0] = now
+            return same
+        gw.wait_for(settled, 10, "the gateway's descriptors to settle")
+        lowest_free = min(set(range(limit + 1)) - {int(f) for f in g.fds()})
+        resource.prlimit(g.pid(), resource.RLIMIT_NOFILE, (lowest_free, limit))
+        cpu = g.cpu_seconds()
+        s = gw.connect(addr)
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        # Tried again after a second: a second warning, and no more.
+        def warned():
+            return [e for e in g.events("warning") if "metrics: accept" in e.get("msg", "")]
+        gw.wait_for(lambda: len(warned()) >= 2, 10, "a second try")
+        spent = g.cpu_seconds() - cpu
+        assert len(warned()) <= 3 and spent < 0.5, (len(warned()), spent)
+        resource.prlimit(g.pid(), resource.RLIMIT_NOFILE, (limit, limit))
+        got = gw.recv_all(s)
+        s.close()
+        assert got.startswith(b"HTTP/1.0 200 "), got[:100]
 
 
 def test_other_requests():

@@ -44,6 +44,9 @@ START_TEST(counts_by_reason_and_outcome)
 	stats_accepted(s);
 	stats_refused(s, "deny");
 	stats_refused(s, "per_source");
+	stats_refused(s, "drained");
+	stats_refused(s, "admin");
+	stats_refused(s, "reload");
 	stats_refused(s, "no such reason");
 	stats_spawn_error(s);
 	stats_exit(s, &ok);
@@ -59,6 +62,9 @@ START_TEST(counts_by_reason_and_outcome)
 	has_line(t, "gatewayd_connections_refused_total{route=\"echo\",reason=\"deny\"} 1");
 	has_line(t, "gatewayd_connections_refused_total{route=\"echo\",reason=\"per_source\"} 1");
 	has_line(t, "gatewayd_connections_refused_total{route=\"echo\",reason=\"busy\"} 0");
+	has_line(t, "gatewayd_connections_refused_total{route=\"echo\",reason=\"drained\"} 1");
+	has_line(t, "gatewayd_connections_refused_total{route=\"echo\",reason=\"admin\"} 1");
+	has_line(t, "gatewayd_connections_refused_total{route=\"echo\",reason=\"reload\"} 1");
 	has_line(t, "gatewayd_spawn_errors_total{route=\"echo\"} 1");
 	has_line(t, "gatewayd_child_exits_total{route=\"echo\",outcome=\"success\"} 1");
 	has_line(t, "gatewayd_child_exits_total{route=\"echo\",outcome=\"failure\"} 1");
