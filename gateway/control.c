@@ -16,6 +16,7 @@
 
 #define CLIENTS_MAX 16          /* at once; more wait in the backlog */
 #define CLIENT_MS 10000         /* to send the line and read the answer */
+#define REFUSED_MS 1000         /* the same, for one who may not */
 #define RETRY_MS 1000
 
 struct client {
@@ -232,10 +233,12 @@ static void client_start(struct control *ctl, int fd, const struct conn_info *ci
 		client_close(cl);
 		return;
 	}
-	uv_timer_start(&cl->timer, on_client_timeout, CLIENT_MS, 0);
 	/* One who may not is answered once its line is in: closing before
-	 * would reset the connection, and the answer with it. */
+	 * would reset the connection, and the answer with it. It has a
+	 * second for that line, not CLIENT_MS: it holds a place meanwhile. */
 	cl->refused = !client_may(ci);
+	uv_timer_start(&cl->timer, on_client_timeout,
+	    cl->refused ? REFUSED_MS : CLIENT_MS, 0);
 	if (uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read) < 0)
 		client_close(cl);
 }
