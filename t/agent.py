@@ -5,12 +5,11 @@ closes. `up` comes with `ready`, which haproxy needs to leave a maint or
 drain the agent set before. Read with a plain socket, and by a real haproxy."""
 import os
 import signal
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import gw  # noqa: E402
-import http_helpers as hh  # noqa: E402
+import haproxy  # noqa: E402
 from ctl_helpers import ctl_ok  # noqa: E402
 from limits_helpers import recv_all, recv_until  # noqa: E402
 
@@ -86,66 +85,26 @@ def test_drain_during_drain_delay():
         assert g.wait_exit() == 0
 
 
-HAPROXY = """
-global
-    stats socket {dir}/haproxy.sock mode 600 level admin
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-backend be
-    server gw {route} weight 100 check port {agent} inter 200ms agent-check agent-port {agent} agent-inter 200ms
-frontend fe
-    bind 127.0.0.1:{fe}
-    default_backend be
-"""
-
-
-def haproxy_stat(sock):
-    """The server's (status, weight) as haproxy's `show stat` says."""
-    prog = gw.need_program("socat")
-    out = subprocess.run([prog, "-", "UNIX-CONNECT:" + sock], input=b"show stat\n",
-                         capture_output=True, timeout=10).stdout.decode()
-    for line in out.splitlines():
-        f = line.split(",")
-        if f[:2] == ["be", "gw"]:
-            return f[17], f[18]
-    raise AssertionError("no be/gw in:\n" + out)
-
-
 def test_haproxy_follows_the_agent():
     """haproxy's health check connects to the agent's port (a TCP check
     that spawns nothing), and its agent-check reads the line there."""
-    prog = gw.need_program("haproxy")
     with gw.Gateway(DRAINING) as g:
         host, port = g.addr("hold")
-        cfg = os.path.join(g.dir, "haproxy.cfg")
-        sock = os.path.join(g.dir, "haproxy.sock")
-        with open(cfg, "w") as f:
-            f.write(HAPROXY.format(dir=g.dir, route="%s:%d" % (host, port),
-                                   agent=agent_addr(g)[1], fe=hh.free_port()))
-        h = subprocess.Popen([prog, "-f", cfg, "-db"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        try:
-            gw.wait_for(lambda: os.path.exists(sock), 10, "haproxy's stats socket")
-            gw.wait_for(lambda: haproxy_stat(sock)[1] == "100", 10, "weight 100")
+        agent = agent_addr(g)[1]
+        server = haproxy.Server("gw", host, port, check_port=agent, agent_port=agent)
+        with haproxy.HAProxy([server], inter="200ms") as h:
+            gw.wait_for(lambda: h.weight("gw") == 100, 10, "weight 100")
             a = hold(g)
-            gw.wait_for(lambda: haproxy_stat(sock) == ("UP", "75"), 10,
-                        lambda: "UP at weight 75: %s" % (haproxy_stat(sock),))
+            gw.wait_for(lambda: (h.status("gw"), h.weight("gw")) == ("UP", 75), 10,
+                        lambda: "UP at weight 75: %s %s" % (h.status("gw"), h.weight("gw")))
             ctl_ok(g, "drain", "all")
-            gw.wait_for(lambda: haproxy_stat(sock)[0].startswith("MAINT"), 10,
-                        lambda: "MAINT: %s" % (haproxy_stat(sock),))
+            h.wait_status("gw", "MAINT")
             ctl_ok(g, "resume", "all")
-            gw.wait_for(lambda: haproxy_stat(sock)[0] == "UP", 10, "UP again")
+            gw.wait_for(lambda: h.status("gw") == "UP", 10, "UP again")
             g.kill(signal.SIGTERM)
             g.wait_event("drain")
-            gw.wait_for(lambda: haproxy_stat(sock)[0].startswith("DRAIN"), 10,
-                        lambda: "DRAIN: %s" % (haproxy_stat(sock),))
+            h.wait_status("gw", "DRAIN")
             a.close()
-        finally:
-            h.terminate()
-            h.wait(10)
         g.kill(signal.SIGTERM)
         assert g.wait_exit() == 0
 

@@ -1,0 +1,223 @@
+"""Real HAProxy (Debian's haproxy package) in front of one or several
+gateways in the tests: one frontend (mode tcp, or mode http) and one
+backend of the servers given, each optionally sent a PROXY v2 header,
+health-checked and agent-checked, with intervals short enough for tests.
+HAProxy runs in the foreground as the test's own child, with a stats
+socket for its view of each server (`show stat`); leaving the `with`
+block soft-stops it (SIGUSR1), kills it if it lingers, and reaps it.
+
+    servers = [haproxy.Server("a", "127.0.0.2", port, proxy_v2=True,
+                              check_port=agent, agent_port=agent)]
+    with haproxy.HAProxy(servers) as h:
+        gw.talk(h.addr())
+        h.wait_status("a", "DRAIN")
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+
+import gw
+import http_helpers as hh
+
+
+class Server:
+    """One backend server. proxy_v2: send-proxy-v2; check_port: a TCP
+    health check (to that port, e.g. the gateway's agent port, which
+    spawns nothing; 0 for the server's own port; None for no check);
+    agent_port: agent-check there; source: the address haproxy connects
+    from (the kernel's choice otherwise)."""
+
+    def __init__(self, name, host, port, proxy_v2=False, check_port=None,
+                 agent_port=None, source=None, weight=100):
+        self.name, self.host, self.port = name, host, port
+        self.proxy_v2, self.check_port, self.agent_port = proxy_v2, check_port, agent_port
+        self.source, self.weight = source, weight
+
+    def line(self, inter):
+        s = "server %s %s:%d weight %d" % (self.name, self.host, self.port, self.weight)
+        if self.proxy_v2:
+            s += " send-proxy-v2"
+        if self.source:
+            s += " source " + self.source
+        if self.check_port is not None:
+            s += " check inter %s fall 1 rise 1" % inter
+            if self.check_port:
+                s += " port %d" % self.check_port
+        if self.agent_port:
+            s += " agent-check agent-port %d agent-inter %s" % (self.agent_port, inter)
+        return s
+
+
+CONFIG = """
+global
+    stats socket {sock} mode 600 level admin
+    log stderr format raw local0 info
+    maxconn 1000
+    hard-stop-after 10s
+
+defaults
+    mode {mode}
+    log global
+    option {mode}log
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+{extra}
+frontend fe
+    bind {host}:{port}
+    default_backend be
+
+backend be
+    balance roundrobin
+{servers}
+"""
+
+
+class HAProxy:
+    """haproxy in front of servers (a list of Server), listening on a free
+    port of host. mode: "tcp" or "http"; inter: the health and agent
+    check interval; extra: more lines for the defaults section. Its
+    config, stats socket and log (haproxy.log: alerts, server state
+    changes, one line per connection) are in dir, by default a fresh
+    one removed at the end unless GW_KEEP is set."""
+
+    def __init__(self, servers, mode="tcp", host="127.0.0.1", inter="100ms",
+                 extra="", dir=None, start=True):
+        self.prog = gw.need_program("haproxy", "/usr/sbin/haproxy")
+        self.servers, self.mode, self.host = servers, mode, host
+        self.inter, self.extra = inter, extra
+        self.own_dir = dir is None
+        self.dir = dir or tempfile.mkdtemp(prefix="gwt-haproxy-")
+        self.cfg = os.path.join(self.dir, "haproxy.cfg")
+        self.sock = os.path.join(self.dir, "haproxy.sock")
+        self.log_path = os.path.join(self.dir, "haproxy.log")
+        self.proc = None
+        self.port = None
+        if start:
+            self.start()
+
+    def config(self, port):
+        return CONFIG.format(
+            sock=self.sock, mode=self.mode, host=self.host, port=port,
+            extra="".join("    %s\n" % x for x in self.extra.splitlines() if x.strip()),
+            servers="".join("    %s\n" % s.line(self.inter) for s in self.servers))
+
+    def start(self, timeout=20):
+        """Starts haproxy and waits until its stats socket answers and its
+        frontend listens; another port is tried if the one chosen was
+        taken meanwhile."""
+        for _ in range(5):
+            port = hh.free_port(self.host)
+            with open(self.cfg, "w") as f:
+                f.write(self.config(port))
+            if os.path.exists(self.sock):
+                os.unlink(self.sock)
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen([self.prog, "-f", self.cfg, "-db"],
+                                             stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            try:
+                gw.wait_for(lambda: self.proc.poll() is not None or
+                            (hh.listening(port, self.host) and self.answers()),
+                            timeout, lambda: "haproxy to start:\n" + self.log())
+            except AssertionError:
+                self.kill()
+                raise
+            if self.proc.poll() is None:
+                self.port = port
+                return
+            self.proc = None        # the port was taken: another one
+        raise AssertionError("haproxy did not start:\n" + self.log())
+
+    def addr(self):
+        """(host, port) of the frontend."""
+        return (self.host, self.port)
+
+    def command(self, line, timeout=10):
+        """One command on the stats socket: its answer."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(self.sock)
+            s.sendall(line.encode() + b"\n")
+            return gw.recv_all(s).decode()
+        finally:
+            s.close()
+
+    def answers(self):
+        try:
+            return "pxname" in self.command("show stat")
+        except OSError:
+            return False
+
+    def stat(self, server=None):
+        """`show stat` as {(proxy, server): {field: value}}, or the row of
+        one server of the backend."""
+        out = self.command("show stat")
+        lines = out.splitlines()
+        if not lines or not lines[0].startswith("# "):
+            raise AssertionError("show stat said:\n" + out)
+        names = lines[0][2:].split(",")
+        rows = {}
+        for line in lines[1:]:
+            if line:
+                d = dict(zip(names, line.split(",")))
+                rows[(d["pxname"], d["svname"])] = d
+        if server is None:
+            return rows
+        try:
+            return rows[("be", server)]
+        except KeyError:
+            raise AssertionError("no be/%s in:\n%s" % (server, out))
+
+    def status(self, server):
+        """The server's status: UP, DOWN, DRAIN, MAINT, ... (with its
+        transitions, e.g. "UP 1/2")."""
+        return self.stat(server)["status"]
+
+    def weight(self, server):
+        return int(self.stat(server)["weight"])
+
+    def wait_status(self, server, prefix, timeout=10):
+        """Waits until the server's status begins with prefix."""
+        return gw.wait_for(lambda: self.status(server).startswith(prefix) and
+                           self.status(server), timeout,
+                           lambda: "%s to be %s, is %s; haproxy's log:\n%s" %
+                           (server, prefix, self.status(server), self.log()))
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc:
+            self.proc.wait()
+
+    def stop(self, timeout=10):
+        """Soft stop (SIGUSR1: no more accepting, the connections under
+        way finish), then SIGKILL if it is still there after timeout.
+        Returns haproxy's exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGUSR1)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self.own_dir and not os.environ.get("GW_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
