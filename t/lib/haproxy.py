@@ -187,12 +187,14 @@ class HAProxy:
                            lambda: "%s to be %s, is %s; haproxy's log:\n%s" %
                            (server, prefix, self.status(server), self.log()))
 
-    def log(self):
+    def log(self, last=200):
+        """The last lines of haproxy's log (all of them: last=None)."""
         try:
             with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
+                lines = f.read().decode("utf-8", "replace").splitlines()
         except OSError:
             return ""
+        return "\n".join(lines[-last:] if last else lines)
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
