@@ -11,6 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import gw  # noqa: E402
+import haproxy  # noqa: E402
 import http_helpers as hh  # noqa: E402
 from limits_helpers import stop_ok  # noqa: E402
 
@@ -186,53 +187,10 @@ def test_https_with_workers():
         stop_ok(g)
 
 
-HAPROXY_TLS_CFG = """
-global
-    maxconn 100
-
-defaults
-    mode tcp
-    timeout connect 10s
-    timeout client 60s
-    timeout server 60s
-
-frontend tls
-    bind 127.0.0.1:{port} ssl crt {pem} alpn http/1.1
-    unique-id-format gw-%{{+X}}o%ci:%cp
-    default_backend gw
-
-backend gw
-    server s 127.0.0.1:{gw} send-proxy-v2-ssl proxy-v2-options authority,unique-id
-"""
-
-
-def start_haproxy(haproxy, g, pem, gport):
-    """haproxy ending TLS on a free port in front of the gateway: (its
-    process, the port). Retried if another process takes the port."""
-    for _ in range(5):
-        port = hh.free_port()
-        cfg = os.path.join(g.dir, "haproxy.cfg")
-        with open(cfg, "w") as f:
-            f.write(HAPROXY_TLS_CFG.format(port=port, pem=pem, gw=gport))
-        with open(os.path.join(g.dir, "haproxy.log"), "wb") as hlog:
-            proc = subprocess.Popen([haproxy, "-f", cfg, "-db"], stdin=subprocess.DEVNULL,
-                                    stdout=hlog, stderr=hlog)
-        try:
-            gw.wait_for(lambda: proc.poll() is not None or hh.listening(port), 30,
-                        "haproxy to listen")
-        except AssertionError:
-            proc.kill()
-            proc.wait()
-            raise
-        if proc.poll() is None:
-            return proc, port
-    raise AssertionError("haproxy did not start")
-
-
 def test_haproxy_ending_tls_in_front():
     # curl speaks TLS to haproxy, which sends the gateway a v2 header
     # with the SSL TLV, the SNI, the ALPN and its unique id.
-    haproxy = gw.need_program("haproxy", "/usr/sbin/haproxy")
+    gw.need_program("haproxy", "/usr/sbin/haproxy")
     openssl = gw.need_program("openssl")
     gw.need_program("curl")
     with start() as g:
@@ -244,17 +202,13 @@ def test_haproxy_ending_tls_in_front():
             for part in (crt, key):
                 with open(part, "rb") as src:
                     f.write(src.read())
-        proc, port = start_haproxy(haproxy, g, pem, g.addr("tls")[1])
-        try:
+        server = haproxy.Server("s", "127.0.0.1", g.addr("tls")[1],
+                                options="send-proxy-v2-ssl proxy-v2-options authority,unique-id")
+        with haproxy.HAProxy([server], bind="ssl crt %s alpn http/1.1" % pem,
+                             frontend="unique-id-format gw-%{+X}o%ci:%cp") as h:
+            port = h.port
             p = hh.curl("-k", "--http1.1", "--resolve", "shop.example:%d:127.0.0.1" % port,
                         "https://shop.example:%d/pay" % port)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
         assert p.returncode == 0, (p, g.log())
         e = {}
         for line in p.stdout.decode().splitlines():

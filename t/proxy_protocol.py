@@ -11,12 +11,12 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import gw  # noqa: E402
+import haproxy  # noqa: E402
 import http_helpers as hh  # noqa: E402
 from limits_helpers import connect_from, recv_all, recv_until, stop_ok  # noqa: E402
 
@@ -733,61 +733,13 @@ def test_gateway_limit_holds_after_the_header():
         stop_ok(g)
 
 
-HAPROXY_CFG = """
-global
-    maxconn 100
-
-defaults
-    mode tcp
-    timeout connect 10s
-    timeout client 60s
-    timeout server 60s
-
-frontend v1
-    bind 127.0.0.1:{p1}
-    default_backend v1
-
-backend v1
-    server s 127.0.0.1:{gw} send-proxy
-
-frontend v2
-    bind 127.0.0.1:{p2}
-    default_backend v2
-
-backend v2
-    server s 127.0.0.1:{gw} send-proxy-v2
-"""
-
-
 def test_haproxy_in_front():
-    haproxy = gw.need_program("haproxy", "/usr/sbin/haproxy")
     with start() as g:
         host, gport = g.addr("pany")
-        proc = None
-        for _ in range(5):
-            p1, p2 = hh.free_port(), hh.free_port()
-            if p1 == p2:
-                continue
-            cfg = os.path.join(g.dir, "haproxy.cfg")
-            with open(cfg, "w") as f:
-                f.write(HAPROXY_CFG.format(p1=p1, p2=p2, gw=gport))
-            hlog = open(os.path.join(g.dir, "haproxy.log"), "wb")
-            proc = subprocess.Popen([haproxy, "-f", cfg, "-db"], stdin=subprocess.DEVNULL,
-                                    stdout=hlog, stderr=hlog)
-            hlog.close()
-            try:
-                gw.wait_for(lambda: proc.poll() is not None or
-                            (hh.listening(p1) and hh.listening(p2)), 30, "haproxy to listen")
-            except AssertionError:
-                proc.kill()
-                proc.wait()
-                raise
-            if proc.poll() is None:
-                break
-            proc = None         # a port taken meanwhile: try others
-        assert proc, "haproxy did not start"
-        try:
-            for n, port in enumerate((p1, p2)):
+        # One haproxy sending v1 headers, one sending v2.
+        with haproxy.HAProxy([haproxy.Server("s", host, gport, options="send-proxy")]) as h1, \
+                haproxy.HAProxy([haproxy.Server("s", host, gport, proxy_v2=True)]) as h2:
+            for n, port in enumerate((h1.port, h2.port)):
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 s.settimeout(30)
                 s.bind(("127.0.0.1", 0))
@@ -806,13 +758,6 @@ def test_haproxy_in_front():
                 # via= is haproxy's own connection, not the client's.
                 assert sp["via"].startswith("127.0.0.1:") and sp["via"] != sp["peer"], sp
             assert not g.events("refuse"), g.log()
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
         stop_ok(g)
 
 

@@ -28,13 +28,14 @@ class Server:
     health check (to that port, e.g. the gateway's agent port, which
     spawns nothing; 0 for the server's own port; None for no check);
     agent_port: agent-check there; source: the address haproxy connects
-    from (the kernel's choice otherwise)."""
+    from (the kernel's choice otherwise); options: more of the server
+    line (send-proxy, send-proxy-v2-ssl, ...)."""
 
     def __init__(self, name, host, port, proxy_v2=False, check_port=None,
-                 agent_port=None, source=None, weight=100):
+                 agent_port=None, source=None, weight=100, options=""):
         self.name, self.host, self.port = name, host, port
         self.proxy_v2, self.check_port, self.agent_port = proxy_v2, check_port, agent_port
-        self.source, self.weight = source, weight
+        self.source, self.weight, self.options = source, weight, options
 
     def line(self, inter):
         s = "server %s %s:%d weight %d" % (self.name, self.host, self.port, self.weight)
@@ -48,6 +49,8 @@ class Server:
                 s += " port %d" % self.check_port
         if self.agent_port:
             s += " agent-check agent-port %d agent-inter %s" % (self.agent_port, inter)
+        if self.options:
+            s += " " + self.options
         return s
 
 
@@ -67,8 +70,8 @@ defaults
     timeout server 10s
 {extra}
 frontend fe
-    bind {host}:{port}
-    default_backend be
+    bind {host}:{port}{bind}
+{frontend}    default_backend be
 
 backend be
     balance roundrobin
@@ -79,16 +82,17 @@ backend be
 class HAProxy:
     """haproxy in front of servers (a list of Server), listening on a free
     port of host. mode: "tcp" or "http"; inter: the health and agent
-    check interval; extra: more lines for the defaults section. Its
+    check interval; bind: more of the bind line (ssl crt PEM ...);
+    frontend, extra: more lines for the frontend, the defaults. Its
     config, stats socket and log (haproxy.log: alerts, server state
     changes, one line per connection) are in dir, by default a fresh
     one removed at the end unless GW_KEEP is set."""
 
     def __init__(self, servers, mode="tcp", host="127.0.0.1", inter="100ms",
-                 extra="", dir=None, start=True):
+                 bind="", frontend="", extra="", dir=None, start=True):
         self.prog = gw.need_program("haproxy", "/usr/sbin/haproxy")
         self.servers, self.mode, self.host = servers, mode, host
-        self.inter, self.extra = inter, extra
+        self.inter, self.bind, self.frontend, self.extra = inter, bind, frontend, extra
         self.own_dir = dir is None
         self.dir = dir or tempfile.mkdtemp(prefix="gwt-haproxy-")
         self.cfg = os.path.join(self.dir, "haproxy.cfg")
@@ -100,9 +104,12 @@ class HAProxy:
             self.start()
 
     def config(self, port):
+        def lines(text):
+            return "".join("    %s\n" % x.strip() for x in text.splitlines() if x.strip())
         return CONFIG.format(
             sock=self.sock, mode=self.mode, host=self.host, port=port,
-            extra="".join("    %s\n" % x for x in self.extra.splitlines() if x.strip()),
+            bind=" " + self.bind if self.bind else "", frontend=lines(self.frontend),
+            extra=lines(self.extra),
             servers="".join("    %s\n" % s.line(self.inter) for s in self.servers))
 
     def start(self, timeout=20):
