@@ -1,10 +1,13 @@
 """Real HAProxy (Debian's haproxy package) in front of one or several
-gateways in the tests: one frontend (mode tcp, or mode http) and one
+gateways, for the tests that need a load balancer's view of them:
+gateways on 127.0.0.2, .3, .4 behind one frontend, drains, rolling
+restarts, upgrades. One frontend (mode tcp, or mode http) and one
 backend of the servers given, each optionally sent a PROXY v2 header,
 health-checked and agent-checked, with intervals short enough for tests.
 HAProxy runs in the foreground as the test's own child, with a stats
 socket for its view of each server (`show stat`); leaving the `with`
-block soft-stops it (SIGUSR1), kills it if it lingers, and reaps it.
+block (or the test, for one left open) soft-stops it (SIGUSR1), kills it
+if it lingers, and reaps it.
 
     servers = [haproxy.Server("a", "127.0.0.2", port, proxy_v2=True,
                               check_port=agent, agent_port=agent)]
@@ -100,6 +103,10 @@ class HAProxy:
         self.log_path = os.path.join(self.dir, "haproxy.log")
         self.proc = None
         self.port = None
+        self.closed = False
+        # gw.main() closes it after the test too, like a Gateway, should
+        # the test not have.
+        gw._made.append(self)
         if start:
             self.start()
 
@@ -223,10 +230,17 @@ class HAProxy:
                 self.kill()
         return self.proc.returncode
 
+    def close(self, failing=False):
+        """stop(), and the directory removed if it is haproxy's own."""
+        if self.closed:
+            return
+        self.closed = True
+        self.stop()
+        if self.own_dir and not os.environ.get("GW_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.stop()
-        if self.own_dir and not os.environ.get("GW_KEEP"):
-            shutil.rmtree(self.dir, ignore_errors=True)
+        self.close()
