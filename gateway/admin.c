@@ -341,7 +341,7 @@ int server_open_admin(struct server *s, char *err, size_t errlen)
 		if (control_open(&s->control, s->loop, &s->control_owner, &c->control,
 		    c->control_mode, err, errlen) < 0)
 			return -1;
-		log_admin_socket("control", s->control.addr.ipc_path, NULL);
+		log_admin_socket("control", s->control.l->addr->ipc_path, NULL);
 	}
 	if (c->has_agent) {
 		if (agent_open(&s->agent, s->loop, &s->agent_owner, &c->agent,

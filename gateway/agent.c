@@ -51,31 +51,12 @@ static void on_readable(struct listener *l)
 int agent_open(struct agent *ag, uv_loop_t *loop, struct agent_owner *o,
     const struct listen_addr *a, char *err, size_t errlen)
 {
-	int r;
-
 	memset(ag, 0, sizeof *ag);
 	ag->owner = o;
-	snprintf(ag->name, sizeof ag->name, "agent");
-	ag->route.name = ag->name;
-	ag->route.backlog = BACKLOG;
-	ag->route.socket_mode = -1;
-	ag->route.socket_uid = (uid_t)-1;
-	ag->route.socket_gid = (gid_t)-1;
-	ag->addr = *a;
-	ag->l = listener_open(&ag->route, &ag->addr, err, errlen);
-	if (!ag->l) {
-		if (!err[0])
-			snprintf(err, errlen, "agent %s: unavailable", a->text);
+	ag->l = listener_open_own(loop, "agent", a, -1, BACKLOG, on_readable,
+	    ag, err, errlen);
+	if (!ag->l)
 		return -1;
-	}
-	ag->l->data = ag;
-	r = listener_watch(ag->l, loop, on_readable);
-	if (r < 0) {
-		snprintf(err, errlen, "agent %s: %s", a->text, uv_strerror(r));
-		listener_close(ag->l);
-		ag->l = NULL;
-		return -1;
-	}
 	uv_timer_init(loop, &ag->retry);
 	ag->open = 1;
 	return 0;

@@ -21,9 +21,6 @@ struct agent_owner {
 
 struct agent {
 	struct agent_owner *owner;
-	char name[16];
-	struct route route;             /* what listener_open needs: backlog */
-	struct listen_addr addr;        /* a copy: the listener points here */
 	struct listener *l;
 	uv_timer_t retry;               /* accepting again after a shortage */
 	int open;

@@ -293,34 +293,15 @@ static void on_readable(struct listener *l)
 int control_open(struct control *ctl, uv_loop_t *loop, struct control_owner *o,
     const struct listen_addr *a, int mode, char *err, size_t errlen)
 {
-	int r;
-
 	memset(ctl, 0, sizeof *ctl);
 	ctl->loop = loop;
 	ctl->owner = o;
 	ctl->reserve = -1;
 	queue_init(&ctl->clients);
-	snprintf(ctl->name, sizeof ctl->name, "control");
-	ctl->route.name = ctl->name;
-	ctl->route.backlog = CLIENTS_MAX;
-	ctl->route.socket_mode = mode;
-	ctl->route.socket_uid = (uid_t)-1;
-	ctl->route.socket_gid = (gid_t)-1;
-	ctl->addr = *a;
-	ctl->l = listener_open(&ctl->route, &ctl->addr, err, errlen);
-	if (!ctl->l) {
-		if (!err[0])
-			snprintf(err, errlen, "control %s: unavailable", a->text);
+	ctl->l = listener_open_own(loop, "control", a, mode, CLIENTS_MAX,
+	    on_readable, ctl, err, errlen);
+	if (!ctl->l)
 		return -1;
-	}
-	ctl->l->data = ctl;
-	r = listener_watch(ctl->l, loop, on_readable);
-	if (r < 0) {
-		snprintf(err, errlen, "control %s: %s", a->text, uv_strerror(r));
-		listener_close(ctl->l);
-		ctl->l = NULL;
-		return -1;
-	}
 	uv_timer_init(loop, &ctl->retry);
 	reserve_take(ctl);
 	ctl->open = 1;

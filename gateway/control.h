@@ -59,9 +59,6 @@ struct control_owner {
 struct control {
 	uv_loop_t *loop;
 	struct control_owner *owner;
-	char name[16];
-	struct route route;             /* what listener_open needs: mode, backlog */
-	struct listen_addr addr;        /* a copy: the listener points here */
 	struct listener *l;
 	uv_timer_t retry;               /* accepting again after a shortage */
 	int reserve;                    /* /dev/null, given up for one client */

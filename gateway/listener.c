@@ -405,11 +405,55 @@ int listener_accept(struct listener *l, struct conn_info *ci)
 	return fd;
 }
 
+/* What a listener of the gateway's own points at. */
+struct own_socket {
+	struct route route;
+	struct listen_addr addr;
+	char name[16];
+};
+
 static void listener_free(struct listener *l)
 {
 	source_table_free(&l->reading);
 	free(l->routes);
+	free(l->own);
 	free(l);
+}
+
+struct listener *listener_open_own(uv_loop_t *loop, const char *name,
+    const struct listen_addr *a, int mode, int backlog,
+    void (*on_readable)(struct listener *), void *data, char *err, size_t errlen)
+{
+	struct own_socket *o = calloc(1, sizeof *o);
+	struct listener *l;
+	int r;
+
+	if (!o) {
+		snprintf(err, errlen, "%s %s: %s", name, a->text, strerror(ENOMEM));
+		return NULL;
+	}
+	snprintf(o->name, sizeof o->name, "%s", name);
+	o->addr = *a;
+	o->route.name = o->name;
+	o->route.backlog = backlog;
+	o->route.socket_mode = mode;
+	o->route.socket_uid = (uid_t)-1;
+	o->route.socket_gid = (gid_t)-1;
+	o->route.max_pending = 1;
+	if (!(l = listener_open(&o->route, &o->addr, err, errlen))) {
+		if (!err[0])
+			snprintf(err, errlen, "%s %s: unavailable", name, a->text);
+		free(o);
+		return NULL;
+	}
+	l->own = o;
+	l->data = data;
+	if ((r = listener_watch(l, loop, on_readable)) < 0) {
+		snprintf(err, errlen, "%s %s: %s", name, a->text, uv_strerror(r));
+		listener_close(l);
+		return NULL;
+	}
+	return l;
 }
 
 static void on_closed(uv_handle_t *h)

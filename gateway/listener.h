@@ -32,6 +32,7 @@ struct listener {
 	char ipc_path[110];             /* AF_UNIX: IPCLOCALPATH, a copy */
 	void (*on_readable)(struct listener *);
 	void *data;                     /* the owner's */
+	struct own_socket *own;         /* listener_open_own's: its route and address */
 };
 
 /* Opens, binds and listens. Returns the listener, or NULL with err set,
@@ -39,6 +40,15 @@ struct listener {
  * is unavailable on this host. */
 struct listener *listener_open(const struct route *r,
     const struct listen_addr *a, char *err, size_t errlen);
+
+/* A socket of the gateway's own (the metrics endpoint, the control
+ * socket, the agent port), opened as a route's listener is (a unix:
+ * file at mode, -1: per umask), named `name` in errors, and watched at
+ * once: on_readable gets it, with data. The address is copied. NULL, with
+ * err set, when it cannot be. */
+struct listener *listener_open_own(uv_loop_t *loop, const char *name,
+    const struct listen_addr *a, int mode, int backlog,
+    void (*on_readable)(struct listener *), void *data, char *err, size_t errlen);
 
 /* Hands a listener that a reloaded config keeps to its new route,
  * applying a new backlog and socket_mode in place. */

@@ -238,33 +238,15 @@ int metrics_http_open(struct metrics_http *m, uv_loop_t *loop,
     struct metrics_source *src, const struct listen_addr *a, int mode,
     char *err, size_t errlen)
 {
-	char why[256];
-
 	memset(m, 0, sizeof *m);
 	m->loop = loop;
 	m->src = src;
 	queue_init(&m->exchanges);
-	m->addr = *a;
-	m->route.name = "metrics";
-	m->route.backlog = 64;
-	m->route.socket_mode = mode;
-	m->route.socket_uid = (uid_t)-1;
-	m->route.socket_gid = (gid_t)-1;
-	m->route.max_pending = 1;
-	if (!(m->l = listener_open(&m->route, &m->addr, why, sizeof why))) {
-		snprintf(err, errlen, "metrics: %s", why[0] ? why :
-		    "address not available");
+	if (!(m->l = listener_open_own(loop, "metrics", a, mode, 64, on_accept,
+	    m, err, errlen)))
 		return -1;
-	}
-	m->l->data = m;
 	uv_timer_init(loop, &m->retry);
 	m->retry_open = 1;
-	if (listener_watch(m->l, loop, on_accept) < 0) {
-		snprintf(err, errlen, "metrics %s: cannot watch the socket", a->text);
-		listener_close(m->l);
-		m->l = NULL;
-		return -1;
-	}
 	return 0;
 }
 

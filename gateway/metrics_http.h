@@ -25,8 +25,6 @@ struct metrics_source {
 struct metrics_http {
 	uv_loop_t *loop;
 	struct metrics_source *src;
-	struct listen_addr addr;        /* copies: the config may go */
-	struct route route;             /* its socket's mode and backlog */
 	struct listener *l;
 	unsigned clients;
 	struct queue exchanges;         /* under way */
