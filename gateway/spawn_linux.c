@@ -251,7 +251,9 @@ static struct launch *launch_new(const struct spawn_req *req)
 	struct launch *l;
 	char **slots, *at;
 
-	data = r->ngroups * sizeof(gid_t) + strv_size(argv, &nargv) +
+	/* The groups, the pointer arrays aligned after them (7 bytes at
+	 * most), then the strings. */
+	data = r->ngroups * sizeof(gid_t) + 7 + strv_size(argv, &nargv) +
 	    strv_size(req->env, &nenv) + strlen(r->cwd) + strlen(exec) + 2;
 	data = (data + 15) & ~(size_t)15;
 	size = ((sizeof *l + data + PAGE - 1) & ~(size_t)(PAGE - 1)) + PAGE + CHILD_STACK;

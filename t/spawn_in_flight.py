@@ -398,5 +398,28 @@ stderr = null
         assert sizes[-1] - sizes[0] < 2048, sizes
 
 
+def test_every_environment_size():
+    """A child's environment of every size from a few hundred bytes to
+    past a page reaches it whole: what it reads until its exec is copied
+    beside its stack, whatever the sizes of the groups, the pointers and
+    the strings (the route runs as nobody, with a group of its own)."""
+    cfg = """
+[env]
+listen = 127.0.0.1:0
+protocol = cgi
+exec = {dir}/len.sh
+user = nobody
+stderr = null
+"""
+    prog = b"#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n%s\\n' ${#HTTP_X_PAD}\n"
+    with gw.Gateway(cfg, start=False, files={"len.sh": (prog, 0o755)}) as g:
+        os.chmod(g.dir, 0o755)
+        g.start()
+        addr = g.addr("env")
+        for n in range(1, 4400, 1):
+            r = hh.get(addr, "/", headers=(("X-Pad", "p" * n),))
+            assert r.status == 200 and r.body == b"%d\n" % n, (n, r)
+
+
 if __name__ == "__main__":
     gw.main(globals())
