@@ -466,8 +466,12 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	c->handles++;
 	if (c->err.open)
 		errlog_start(&c->err, conn, c->pid);
-	if (r->timeout > 0)
+	/* The loop's time is that of its last wake: brought up to now, so
+	 * that the timeout counts from no earlier than the child's start. */
+	if (r->timeout > 0) {
+		uv_update_time(loop);
 		timer_start(c, ms(r->timeout));
+	}
 	log_spawn(c);
 	return c;
 
