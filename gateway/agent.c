@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "linger.h"
 #include "util.h"
 
 #define BATCH 16
@@ -44,7 +45,10 @@ static void on_readable(struct listener *l)
 		n = strlen(line);
 		line[n++] = '\n';
 		send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-		close(fd);
+		/* What haproxy's agent-send wrote is read and dropped before
+		 * the close, which would otherwise reset the connection and
+		 * lose the answer. */
+		linger_close(ag->loop, fd);
 	}
 }
 
@@ -52,6 +56,7 @@ int agent_open(struct agent *ag, uv_loop_t *loop, struct agent_owner *o,
     const struct listen_addr *a, char *err, size_t errlen)
 {
 	memset(ag, 0, sizeof *ag);
+	ag->loop = loop;
 	ag->owner = o;
 	ag->l = listener_open_own(loop, "agent", a, -1, BACKLOG, on_readable,
 	    ag, err, errlen);

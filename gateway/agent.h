@@ -20,6 +20,7 @@ struct agent_owner {
 };
 
 struct agent {
+	uv_loop_t *loop;
 	struct agent_owner *owner;
 	struct listener *l;
 	uv_timer_t retry;               /* accepting again after a shortage */

@@ -62,6 +62,19 @@ def test_up_with_the_free_share():
         gw.wait_for(lambda: ask(g) == "up ready 100%\n", 10, "every place free again")
 
 
+def test_answer_survives_what_haproxy_sends():
+    """haproxy's agent-send: the client writes a line as it connects. The
+    answer still arrives whole, never cut off by a reset for bytes the
+    gateway did not read."""
+    with gw.Gateway(CONFIG) as g:
+        for _ in range(50):
+            s = gw.connect(agent_addr(g))
+            s.sendall(b"hello from haproxy\n" * 20)
+            got = gw.recv_all(s)
+            s.close()
+            assert got == b"up ready 100%\n", got
+
+
 def test_maint_when_every_route_is_drained():
     with gw.Gateway(CONFIG) as g:
         ctl_ok(g, "drain", "hold")
