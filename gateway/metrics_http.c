@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cgi.h"
 #include "listener.h"
 #include "log.h"
 #include "util.h"
@@ -58,7 +59,7 @@ static void end(struct exchange *x)
 }
 
 static void answer(struct exchange *x, int status, const char *type,
-    char *body, size_t len, int head_only)
+    const char *body, size_t len, int head_only)
 {
 	char top[256];
 	int n = snprintf(top, sizeof top,
@@ -66,10 +67,7 @@ static void answer(struct exchange *x, int status, const char *type,
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Connection: close\r\n"
-	    "\r\n", status, status == 200 ? "OK" : status == 404 ? "Not Found" :
-	    status == 405 ? "Method Not Allowed" : status == 503 ?
-	    "Service Unavailable" : status == 400 ? "Bad Request" :
-	    "Internal Server Error", type, len);
+	    "\r\n", status, http_reason(status), type, len);
 
 	if (head_only)
 		len = 0;
@@ -85,7 +83,7 @@ static void answer(struct exchange *x, int status, const char *type,
 static void text_answer(struct exchange *x, int status, const char *text,
     int head_only)
 {
-	answer(x, status, "text/plain; charset=utf-8", (char *)text,
+	answer(x, status, "text/plain; charset=utf-8", text,
 	    strlen(text), head_only);
 }
 
