@@ -185,11 +185,18 @@ static void look_at_group(struct child *c)
 	timer_start(c, c->look_ms < c->kill_at - now ? c->look_ms : c->kill_at - now);
 }
 
+/* The loop's timers run on its own clock, in milliseconds and as of its
+ * last wake, which may be a few milliseconds behind: a timeout that comes
+ * before the child has really run that long waits for the rest. */
 static void on_timer(uv_timer_t *t)
 {
 	struct child *c = t->data;
+	uint64_t ran = uv_hrtime() - c->started;
+	uint64_t limit = (uint64_t)(c->conn->route->timeout * 1e9);
 
-	if (!c->ending)
+	if (!c->ending && ran < limit)
+		timer_start(c, (limit - ran + 999999) / 1000000);
+	else if (!c->ending)
 		child_end(c, "timeout", c->kill_grace);
 	else if (c->alive)
 		kill_group(c);
@@ -466,12 +473,8 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	c->handles++;
 	if (c->err.open)
 		errlog_start(&c->err, conn, c->pid);
-	/* The loop's time is that of its last wake: brought up to now, so
-	 * that the timeout counts from no earlier than the child's start. */
-	if (r->timeout > 0) {
-		uv_update_time(loop);
+	if (r->timeout > 0)
 		timer_start(c, ms(r->timeout));
-	}
 	log_spawn(c);
 	return c;
 
