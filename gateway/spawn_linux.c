@@ -10,9 +10,10 @@
  * goes on. What the child reads until then is copied into a launch block
  * with its stack, which the kernel marks free by zeroing a word at the
  * child's exec or exit (CLONE_CHILD_CLEARTID); the loop takes the block
- * back at its next spawn or at that child's exit. The child gets a copy of
- * the descriptor table as it is at the clone, so nothing the loop opens
- * afterwards reaches it.
+ * back at its next spawn or at that child's exit. The child shares the
+ * descriptor table until it takes its own copy of the few it needs (see
+ * launch_share); every descriptor of the gateway's is close-on-exec, so
+ * whatever the loop opens meanwhile ends at the child's exec.
  *
  * The child shares the gateway's memory, so it does only async-signal-
  * safe work, all through raw system calls that never touch errno (it
@@ -31,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -49,6 +51,7 @@ const char spawn_path[] = "clone";
 #define CHILD_STACK (32 * 1024)
 
 static int devnull = -1;
+static void slots_reserve(void);
 static struct rlimit start_nofile;      /* what the children get back */
 
 /* A gateway holding thousands of children needs more descriptors than
@@ -67,6 +70,7 @@ int spawn_init(const struct rlimit *base)
 		raised.rlim_cur = raised.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &raised);
 	}
+	slots_reserve();
 	return 0;
 }
 
@@ -157,6 +161,9 @@ struct launch {
 	const char *stage;
 	size_t size;                    /* of the block */
 	int fd[3];
+	int own[3];                     /* slots holding fd[], or -1 */
+	int shared;                     /* the child unshares the table */
+	unsigned share_below;
 	int umask;
 	int set_uid, set_gid, set_groups;
 	uid_t uid;
@@ -185,6 +192,71 @@ struct launch {
 static struct launch *idle, *running;
 static unsigned nidle, nrunning;
 
+/* Slots for the descriptors of children sharing the table (below): the
+ * socket and a stderr pipe each, and only where the gateway may open
+ * thousands of descriptors. */
+#define SLOTS (2 * RUNNING_MAX)
+#define SLOTS_NOFILE 1024
+
+static int slot[SLOTS], nslot;
+static unsigned share_below;
+
+/* While children share the table, the loop looks for those that have
+ * exec'd (and so let go of their slots, whose copies would otherwise
+ * keep a client's connection open) at every spawn, and on a timer from
+ * 1 ms to 64 ms apart between spawns, closed once none is left. */
+static uv_timer_t reclaim_timer;
+static enum { TIMER_NONE, TIMER_OPEN, TIMER_CLOSING } reclaim_state;
+static uint64_t reclaim_ms;
+
+static void on_reclaim_closed(uv_handle_t *h)
+{
+	(void)h;
+	reclaim_state = TIMER_NONE;
+}
+
+static void launch_reclaim(void);
+
+static void on_reclaim_timer(uv_timer_t *t)
+{
+	launch_reclaim();
+	if (nrunning) {
+		reclaim_ms = reclaim_ms < 64 ? reclaim_ms * 2 : 64;
+		uv_timer_start(t, on_reclaim_timer, reclaim_ms, 0);
+	} else {                /* nothing keeps the loop for it */
+		uv_close((uv_handle_t *)t, on_reclaim_closed);
+		reclaim_state = TIMER_CLOSING;
+	}
+}
+
+/* 0, or -1 when no timer can run now (and the child should not share). */
+static int reclaim_watch(uv_loop_t *loop)
+{
+	if (reclaim_state == TIMER_CLOSING)
+		return -1;
+	if (reclaim_state == TIMER_NONE) {
+		if (uv_timer_init(loop, &reclaim_timer) < 0)
+			return -1;
+		reclaim_state = TIMER_OPEN;
+	}
+	if (!uv_is_active((uv_handle_t *)&reclaim_timer)) {
+		reclaim_ms = 1;
+		uv_timer_start(&reclaim_timer, on_reclaim_timer, reclaim_ms, 0);
+	}
+	return 0;
+}
+
+/* Gives a block's slots back, holding /dev/null again. */
+static void launch_unshare(struct launch *l)
+{
+	for (int i = 0; i < 3; i++)
+		if (l->own[i] >= 0) {
+			dup3(devnull, l->own[i], O_CLOEXEC);
+			slot[nslot++] = l->own[i];
+			l->own[i] = -1;
+		}
+}
+
 /* Frees the blocks of children that have exec'd or exited, telling the
  * child of a failure. */
 static void launch_reclaim(void)
@@ -198,6 +270,7 @@ static void launch_reclaim(void)
 		}
 		*lp = l->next;
 		nrunning--;
+		launch_unshare(l);
 		if (l->proc) {
 			l->proc->launch = NULL;
 			l->proc->fail_err = l->err;
@@ -280,6 +353,7 @@ static struct launch *launch_new(const struct spawn_req *req)
 	l->fd[0] = req->fd_in >= 0 ? req->fd_in : devnull;
 	l->fd[1] = req->fd_out >= 0 ? req->fd_out : devnull;
 	l->fd[2] = req->fd_err >= 0 ? req->fd_err : devnull;
+	l->own[0] = l->own[1] = l->own[2] = -1;
 	l->umask = r->umask;
 	l->set_uid = r->set_uid;
 	l->set_gid = r->set_gid;
@@ -338,6 +412,9 @@ __attribute__((no_sanitize_address)) static int child_main(void *arg)
 	unsigned long none = 0;
 	long r;
 
+	if (l->shared)
+		CALL(l, "unshare", SYS_close_range, l->share_below, ~0U,
+		    CLOSE_RANGE_UNSHARE, 0);
 	for (int i = 0; i < 3; i++)
 		if ((r = child_dup(l->fd[i], i)) < 0)
 			child_fail(l, "dup2", r);
@@ -363,6 +440,63 @@ __attribute__((no_sanitize_address)) static int child_main(void *arg)
 	kcall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, sizeof none);
 	CALL(l, "execve", SYS_execve, l->exec, l->argv, l->env, 0);
 	return 127;
+}
+
+/* A child that is not waited for shares the descriptor table with the
+ * loop (CLONE_FILES) until its first call, which takes a copy of the
+ * descriptors below `share_below` alone (close_range with
+ * CLOSE_RANGE_UNSHARE): the gateway's first descriptors and a set of
+ * slots, reserved at start-up, into which the loop puts the descriptors
+ * the child takes until its exec (the caller closes its own at once).
+ * However many descriptors the gateway holds (a pidfd for each live
+ * child), neither the clone nor the child copies more, nor the exec
+ * closes more. Where close_range cannot unshare, or the slots cannot be
+ * reserved (a low descriptor limit), or all are taken, the table is
+ * copied at the clone. */
+static void slots_reserve(void)
+{
+	struct rlimit nofile;
+
+	if (share_below || syscall(SYS_close_range, ~0U, ~0U, CLOSE_RANGE_UNSHARE) < 0 ||
+	    getrlimit(RLIMIT_NOFILE, &nofile) < 0 || nofile.rlim_cur < SLOTS_NOFILE)
+		return;
+	while (nslot < SLOTS) {
+		int fd = fcntl(devnull, F_DUPFD_CLOEXEC, 3);
+
+		if (fd < 0)
+			break;
+		slot[nslot++] = fd;
+		if ((unsigned)fd >= share_below)
+			share_below = (unsigned)fd + 1;
+	}
+}
+
+static int launch_share(struct launch *l)
+{
+	int orig[3] = { l->fd[0], l->fd[1], l->fd[2] };
+
+	if (!share_below)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		int j = 0;
+
+		if (orig[i] == devnull || orig[i] <= 2)
+			continue;
+		while (j < i && orig[j] != orig[i])
+			j++;
+		if (j < i) {            /* the same descriptor again */
+			l->fd[i] = l->fd[j];
+			continue;
+		}
+		if (!nslot || dup3(orig[i], slot[nslot - 1], O_CLOEXEC) < 0) {
+			launch_unshare(l);
+			memcpy(l->fd, orig, sizeof orig);
+			return 0;
+		}
+		l->fd[i] = l->own[i] = slot[--nslot];
+	}
+	l->share_below = share_below;
+	return 1;
 }
 
 /* Reaps a child that failed before its exec (it has exited already) or
@@ -392,6 +526,7 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 	if (!(l = launch_new(req)))
 		return -ENOMEM;
 	wait = req->wait || nrunning >= RUNNING_MAX;
+	l->shared = !wait && reclaim_watch(loop) == 0 && launch_share(l);
 	l->running = 1;
 	l->next = running;
 	running = l;
@@ -399,7 +534,8 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = clone(child_main, l->stack, CLONE_VM | CLONE_PIDFD |
-	    CLONE_CHILD_CLEARTID | SIGCHLD | (wait ? CLONE_VFORK : CLONE_WAIT),
+	    CLONE_CHILD_CLEARTID | SIGCHLD | (wait ? CLONE_VFORK : CLONE_WAIT) |
+	    (l->shared ? CLONE_FILES : 0),
 	    l, &pidfd, NULL, &l->running);
 	err = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

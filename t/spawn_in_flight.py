@@ -421,5 +421,31 @@ stderr = null
             assert r.status == 200 and r.body == b"%d\n" % n, (n, r)
 
 
+def test_client_sees_the_end_when_its_child_closes_the_socket():
+    """A program that answers, closes its stdin and stdout and carries on
+    (cleaning up, say) has ended the connection for its client: the
+    client reads the answer and its end at once, with no other traffic
+    to wake the gateway, while the program still runs."""
+    cfg = """
+[closer]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c "echo bye; exec >&- <&-; sleep 30"
+stderr = null
+"""
+    with gw.Gateway(cfg) as g:
+        for _ in range(3):
+            s = g.connect("closer", timeout=5)
+            got = b""
+            while True:
+                b = s.recv(100)     # times out if the end never comes
+                if not b:
+                    break
+                got += b
+            s.close()
+            assert got == b"bye\n", got
+        assert g.events("exit", route="closer") == []
+
+
 if __name__ == "__main__":
     gw.main(globals())
