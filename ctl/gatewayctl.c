@@ -24,7 +24,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: %s [-s PATH] COMMAND [ARG]\n"
 	    "commands: status, conns [ROUTE], kill ID, drain ROUTE|all,\n"
-	    "          resume ROUTE|all, reload\n"
+	    "          resume ROUTE|all, reload, upgrade\n"
 	    "default PATH: %s (unix:@NAME for an abstract socket)\n",
 	    prog, CONTROL_PATH);
 }

@@ -24,7 +24,8 @@
 
 static const char *gateway_state(const struct server *s)
 {
-	return s->stopping ? "stopping" : s->draining ? "draining" : "serving";
+	return s->stopping ? "stopping" : s->draining ? "draining" :
+	    s->upgrade.on ? "upgrading" : "serving";
 }
 
 static const struct route *route_named(const struct config *c, const char *name)
@@ -280,6 +281,7 @@ static void on_command(struct control_owner *o, const struct control_peer *who,
 	case CMD_KILL: cmd_kill(s, &cmd, a); break;
 	case CMD_DRAIN: case CMD_RESUME: cmd_drain(s, &cmd, a); break;
 	case CMD_RELOAD: cmd_reload(s, a); break;
+	case CMD_UPGRADE: server_upgrade(s, a); break;
 	}
 	snprintf(arg, sizeof arg, "%" PRIu64, cmd.id);
 	log_admin(who, cmd.name, cmd.cmd == CMD_KILL ? arg : cmd.all ? "all" :

@@ -18,6 +18,7 @@ static const struct {
 	{ "drain", CMD_DRAIN, 1, 1 },
 	{ "resume", CMD_RESUME, 1, 1 },
 	{ "reload", CMD_RELOAD, 0, 0 },
+	{ "upgrade", CMD_UPGRADE, 0, 0 },
 };
 
 /* Splits line on blanks into at most WORDS_MAX words (pointers into
@@ -83,7 +84,7 @@ int admin_parse(const char *line, struct admin_command *out, const char **err)
 	while (i < sizeof commands / sizeof *commands && strcmp(commands[i].word, w[0]))
 		i++;
 	if (i == sizeof commands / sizeof *commands) {
-		*err = "unknown command (status, conns, kill, drain, resume, reload)";
+		*err = "unknown command (status, conns, kill, drain, resume, reload, upgrade)";
 		return -1;
 	}
 	out->cmd = commands[i].cmd;

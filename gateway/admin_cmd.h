@@ -12,6 +12,7 @@ enum admin_cmd {
 	CMD_DRAIN,                      /* drain ROUTE|all */
 	CMD_RESUME,                     /* resume ROUTE|all */
 	CMD_RELOAD,                     /* reload */
+	CMD_UPGRADE,                    /* upgrade */
 };
 
 struct admin_command {

@@ -8,6 +8,13 @@
 #include "metrics.h"
 #include <uv.h>
 
+static unsigned long nconns;
+
+unsigned long conn_count(void)
+{
+	return nconns;
+}
+
 struct conn *conn_new(int fd, const struct conn_info *ci, struct config *c,
     const struct route *r)
 {
@@ -15,6 +22,7 @@ struct conn *conn_new(int fd, const struct conn_info *ci, struct config *c,
 
 	if (!conn)
 		return NULL;
+	nconns++;
 	conn->refs = 1;
 	conn->fd = fd;
 	conn->ci = *ci;
@@ -52,6 +60,7 @@ void conn_release(struct conn *c)
 	config_release(c->config);
 	free(c->tlvs);
 	free(c);
+	nconns--;
 }
 
 void conn_set_route(struct conn *c, struct config *cfg, const struct route *r)

@@ -51,6 +51,9 @@ struct conn *conn_new(int fd, const struct conn_info *ci, struct config *c,
 
 void conn_hold(struct conn *c);
 
+/* How many connections the process has, from accept to their end. */
+unsigned long conn_count(void);
+
 /* Keeps a copy of what a PROXY v2 header's TLVs said, if they said
  * anything. 0, or -ENOMEM. */
 int conn_set_tlvs(struct conn *c, const struct proxy_tlvs *t);

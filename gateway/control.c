@@ -147,6 +147,8 @@ static void client_answer(struct client *cl)
 		client_close(cl);
 }
 
+static void on_client_timeout(uv_timer_t *t);
+
 static void client_command(struct client *cl)
 {
 	while (cl->len > 0 && (cl->line[cl->len - 1] == '\r' ||
@@ -158,9 +160,36 @@ static void client_command(struct client *cl)
 		control_error(&cl->answer, "permission denied: uid %ld is neither "
 		    "root nor the gateway's user", (long)cl->who.uid);
 	} else {
+		cl->answer.in_command = 1;
 		cl->ctl->owner->command(cl->ctl->owner, &cl->who, cl->line, &cl->answer);
+		cl->answer.in_command = 0;
 	}
-	client_answer(cl);
+	if (!cl->answer.later)
+		client_answer(cl);
+}
+
+void control_answer_later(struct control_answer *a, unsigned ms)
+{
+	struct client *cl = container_of(a, struct client, answer);
+
+	a->later = 1;
+	uv_timer_start(&cl->timer, on_client_timeout, ms, 0);
+}
+
+void control_answer_done(struct control_answer *a)
+{
+	a->later = 0;
+	if (!a->in_command)
+		client_answer(container_of(a, struct client, answer));
+}
+
+int control_answer_fd(struct control_answer *a)
+{
+	struct client *cl = container_of(a, struct client, answer);
+	uv_os_fd_t fd = -1;
+
+	uv_fileno((uv_handle_t *)&cl->pipe, &fd);
+	return fd;
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)

@@ -32,6 +32,8 @@ struct control_answer {
 	size_t len, cap;
 	int failed;                     /* out of memory on the way */
 	char error[256];                /* set: the answer ends `error: ...` */
+	int later;                      /* given by control_answer_done */
+	int in_command;
 };
 
 /* Adds a line (printf's format, without its newline). */
@@ -41,6 +43,14 @@ void control_line(struct control_answer *a, const char *fmt, ...)
 /* Ends the answer with `error: ...` instead of `ok`. */
 void control_error(struct control_answer *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The answer is given later, by control_answer_done, within ms. */
+void control_answer_later(struct control_answer *a, unsigned ms);
+void control_answer_done(struct control_answer *a);
+
+/* The client's socket (a process that replaces its image hands it on,
+ * for the new image to answer). */
+int control_answer_fd(struct control_answer *a);
 
 struct control;
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "activation.h"
+#include "handover.h"
 #include "log.h"
 #include "util.h"
 
@@ -178,9 +179,41 @@ static int open_passed(struct listener *l, const struct listen_addr *a,
 	return 0;
 }
 
+/* A socket the image before an in-place upgrade listened on for the
+ * same address: listening already, its socket file (if it made one)
+ * still the gateway's; the new backlog applies. */
+static void open_handed(struct listener *l, const struct listen_addr *a,
+    int fd, const struct handed_listener *h)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	struct stat st;
+
+	l->fd = fd;
+	l->passed = h->passed;
+	memcpy(l->ipc_path, a->ipc_path, sizeof l->ipc_path);
+	if (h->made && a->ipc_path[0] && lstat(a->ipc_path, &st) == 0 &&
+	    S_ISSOCK(st.st_mode)) {
+		l->made_file = 1;
+		l->dev = st.st_dev;
+		l->ino = st.st_ino;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (!h->passed)
+		listen(fd, l->backlog);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_format((struct sockaddr *)&ss, len, l->name, sizeof l->name);
+	else
+		snprintf(l->name, sizeof l->name, "%s", a->text);
+	if (ss.ss_family == AF_UNIX && a->systemd)
+		snprintf(l->ipc_path, sizeof l->ipc_path, "%s", l->name + 5);
+}
+
 struct listener *listener_open(const struct route *r,
     const struct listen_addr *a, char *err, size_t errlen)
 {
+	struct handed_listener *h;
+	int handed;
 	struct sockaddr_storage ss = a->ss;
 	socklen_t len = a->len;
 	int family = a->family, one = 1;
@@ -203,6 +236,10 @@ struct listener *listener_open(const struct route *r,
 	}
 	l->backlog = r->backlog;
 	l->socket_mode = r->socket_mode;
+	if ((handed = handover_take_listener(a->text, a->family, &h)) >= 0) {
+		open_handed(l, a, handed, h);
+		return l;
+	}
 	if (a->systemd) {
 		if (open_passed(l, a, err, errlen) < 0) {
 			listener_close(l);

@@ -388,6 +388,11 @@ static void choose(void)
 	atexit(exit_flush);
 }
 
+void log_flush(void)
+{
+	exit_flush();
+}
+
 void log_attach(uv_loop_t *loop)
 {
 	int fd;

@@ -21,6 +21,10 @@ void log_attach(uv_loop_t *loop);
  * last attempt at exit. */
 void log_detach(void);
 
+/* Before an exec that replaces the gateway's image: the same bounded
+ * last attempt to write what is waiting as at exit. */
+void log_flush(void);
+
 /* The verbs used outside the event code, as OpenBSD's daemons have them:
  * event=warning msg="..." (log_warn adds ": " and strerror(errno),
  * log_warnx does not); fatal and fatalx write event=fatal the same way

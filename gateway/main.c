@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "activation.h"
 #include "config.h"
+#include "handover.h"
 #include "ipc.h"
 #include "log.h"
 #include "notify.h"
@@ -53,16 +55,18 @@ static void ensure_stdio(void)
 
 /* The descriptors above 2 handed to this process on purpose, the only
  * ones that survive close_inherited: a worker's end of its socketpair
- * with the main process (WORKER_FD), and the sockets systemd passed.
+ * with the main process (WORKER_FD), the sockets systemd passed, and
+ * what the image before an in-place upgrade handed over.
  * NULL when out of memory. */
 static int *handed_fds(int argc, char **argv, size_t *n)
 {
-	size_t npassed = activation_fds(NULL, 0);
-	int *keep = calloc(npassed + 1, sizeof *keep);
+	size_t npassed = activation_fds(NULL, 0), nhanded = handover_fds(NULL, 0);
+	int *keep = calloc(npassed + nhanded + 1, sizeof *keep);
 
 	if (!keep)
 		return NULL;
 	*n = activation_fds(keep, npassed);
+	*n += handover_fds(keep + *n, nhanded);
 	if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0)
 		keep[(*n)++] = WORKER_FD;
 	return keep;
@@ -113,6 +117,25 @@ static char *absolute(const char *path)
 	if (asprintf(&out, "%s/%s", cwd, path) < 0)
 		return NULL;
 	return out;
+}
+
+/* The binary an upgrade re-executes: the file this one was started
+ * from, as the kernel names it now (NULL if it cannot say). A package
+ * upgrade puts the new binary at that path. */
+static const char *self_path(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	const char *deleted = " (deleted)";
+	size_t dl = strlen(deleted);
+
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	/* The file was replaced or removed since: the path is still the one
+	 * to run. */
+	if ((size_t)n > dl && strcmp(buf + n - dl, deleted) == 0)
+		buf[n - dl] = '\0';
+	return buf;
 }
 
 static void print_routes(const struct config *c)
@@ -166,6 +189,9 @@ int main(int argc, char **argv)
 	char err[1024], *path;
 	struct config *config;
 	struct server server;
+	struct handover *handed;
+	struct rlimit base = { 0, 0 };
+	char exe[4096];
 	uv_loop_t *loop;
 
 	/* The setup step between uv_spawn and a route's program. */
@@ -173,6 +199,8 @@ int main(int argc, char **argv)
 		return setup_main(argc, argv);
 	if ((err_no = activation_init()) < 0)
 		log_warnx("sockets passed by systemd: %s", strerror(-err_no));
+	if (handover_init(err, sizeof err) < 0)
+		fatalx("upgrade: %s", err);
 	close_inherited(argc, argv);
 	if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0)
 		return worker_main(argc, argv);
@@ -223,7 +251,12 @@ int main(int argc, char **argv)
 	 * default dispositions back from uv_spawn. */
 	signal(SIGPIPE, SIG_IGN);
 	log_set_format(config->log_format);
-	if ((err_no = spawn_init(NULL)) < 0) {
+	/* After an upgrade, the limit the first image was started with. */
+	if ((handed = handover_get())) {
+		base.rlim_cur = (rlim_t)handed->nofile_soft;
+		base.rlim_max = (rlim_t)handed->nofile_hard;
+	}
+	if ((err_no = spawn_init(handed && base.rlim_max ? &base : NULL)) < 0) {
 		fatalx("/dev/null: %s", strerror(-err_no));
 	}
 	loop = uv_default_loop();
@@ -232,8 +265,20 @@ int main(int argc, char **argv)
 	 * gone); the rest, workers included, ends with the process. */
 	if (server_start(&server, loop, config, err, sizeof err) < 0)
 		fatalx("%s", err);
+	server.exe = self_path(exe, sizeof exe);
+	server.argv = argv;
 	activation_close_unused();
-	log_start(config);
+	if (handed) {
+		sigset_t none;
+		server_take_over(&server, handed);
+		handover_close_unused();
+		/* The image before blocked every signal for the exec: its
+		 * handlers are in place again. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	} else {
+		log_start(config);
+	}
 	warn_root_routes(config);
 	notify_ready(loop, "serving: %zu routes", config->nroutes);
 	uv_run(loop, UV_RUN_DEFAULT);

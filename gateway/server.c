@@ -75,7 +75,7 @@ int server_draining(const struct server *s)
  * served. */
 static int may_accept(struct server *s, const struct listener *l)
 {
-	return !s->stopping && !s->starved && held_empty(&s->held) &&
+	return !s->stopping && !s->starved && !s->upgrade.on && held_empty(&s->held) &&
 	    l->pending < l->route->max_pending &&
 	    s->nchildren < s->config->max_children &&
 	    !server_listener_drained(s, l) &&
@@ -199,7 +199,7 @@ void server_tell_status(struct server *s)
 }
 
 /* The child joins the server's list and counts. */
-static void child_started(struct server *s, struct child *c)
+void server_child_started(struct server *s, struct child *c)
 {
 	struct conn *conn = c->conn;
 
@@ -225,7 +225,7 @@ struct child *server_spawn(struct server *s, struct conn *conn,
 	    s->config->kill_grace, err);
 
 	if (c)
-		child_started(s, c);
+		server_child_started(s, c);
 	return c;
 }
 

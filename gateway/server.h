@@ -49,6 +49,16 @@ struct pending;
 struct http_spawn;
 struct conn;
 
+/* An in-place upgrade under way (upgrade.c). */
+struct server_upgrade {
+	int on;
+	uv_timer_t timer;               /* looks again at what is left */
+	uint64_t until;                 /* loop ms: gives up then */
+	struct control_answer *answer;  /* the control client's, or NULL */
+};
+
+struct handover;
+
 struct server {
 	uv_loop_t *loop;
 	struct config *config;          /* the current one */
@@ -70,7 +80,7 @@ struct server {
 	uint64_t last_resource_log;     /* ms, for rate limiting */
 	uv_timer_t retry_timer;         /* ends a starved pause */
 	uv_timer_t stop_timer;          /* shutdown_grace */
-	uv_signal_t sig[3];
+	uv_signal_t sig[4];
 	struct pool *pool;              /* main with workers: children run there */
 	struct server_role *role;       /* a worker's, or NULL */
 	uint32_t generation;            /* of the config, counted by reloads */
@@ -88,6 +98,9 @@ struct server {
 	struct control_owner control_owner;
 	struct agent agent;             /* the agent-check port, if set */
 	struct agent_owner agent_owner;
+	struct server_upgrade upgrade;
+	const char *exe;                /* the binary an upgrade runs, or NULL */
+	char **argv;                    /* and its arguments */
 };
 
 /* Opens every listener of the config, which the server then owns (it
@@ -110,6 +123,11 @@ int server_reload_now(struct server *s, char *err, size_t errlen);
  * (still serving), or stopping. What a health check reports as not
  * ready. */
 int server_draining(const struct server *s);
+
+/* In an image that an upgrade started: takes over the children handed
+ * over (the listeners are taken as the config's are opened), logs the
+ * upgrade and answers the control client that asked for it. */
+void server_take_over(struct server *s, struct handover *h);
 
 /* Releases what is left once the loop has ended, the config included. */
 void server_free(struct server *s);

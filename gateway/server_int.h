@@ -18,6 +18,8 @@ struct route_state;
 struct listener;
 struct listen_addr;
 struct conn;
+struct child;
+struct control_answer;
 
 /* Route states for each route of c: the running config's state of the
  * same name (its children count toward the new limits), or a new one;
@@ -70,6 +72,14 @@ void server_stop_sig(struct server *s, int sig);
 
 /* While stopping: finishes once no child and no worker is left. */
 void server_finish_when_done(struct server *s);
+
+/* The child joins the server's list and counts. */
+void server_child_started(struct server *s, struct child *c);
+
+/* upgrade.c: re-executes the gateway's binary in place (SIGUSR2, or the
+ * control socket's `upgrade`, whose answer a is given once the outcome
+ * is known: by the new image when it succeeds). */
+void server_upgrade(struct server *s, struct control_answer *a);
 
 /* The timers and the signal handlers every server has. */
 void server_start_handles(struct server *s);

@@ -97,6 +97,10 @@ void spawn_id_calls(long *setgroups, long *setresgid, long *setresuid);
 int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
     const char **stage);
 
+/* Children started but not yet exec'd (the clone path's in flight),
+ * after a look at which have. */
+unsigned proc_in_flight(void);
+
 /* In on_exit: a negative errno, with *stage the step, when the child
  * failed in its set-up before its exec; else 0. */
 int proc_failed(struct proc *p, const char **stage);

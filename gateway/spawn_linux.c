@@ -564,6 +564,12 @@ int proc_spawn(uv_loop_t *loop, struct proc *p, const struct spawn_req *req,
 	return err;
 }
 
+unsigned proc_in_flight(void)
+{
+	launch_reclaim();
+	return nrunning;
+}
+
 int proc_failed(struct proc *p, const char **stage)
 {
 	if (p->launch)

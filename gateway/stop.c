@@ -61,6 +61,7 @@ void server_finish(struct server *s)
 	uv_close((uv_handle_t *)&s->stop_timer, NULL);
 	uv_close((uv_handle_t *)&s->retry_timer, NULL);
 	uv_close((uv_handle_t *)&s->drain_timer, NULL);
+	uv_close((uv_handle_t *)&s->upgrade.timer, NULL);
 	server_close_admin(s);
 	for (size_t i = 0; i < sizeof s->sig / sizeof *s->sig; i++)
 		uv_close((uv_handle_t *)&s->sig[i], NULL);
@@ -180,6 +181,8 @@ static void on_signal(uv_signal_t *h, int sig)
 		return;
 	if (sig == SIGHUP)
 		server_reload(s);
+	else if (sig == SIGUSR2)
+		server_upgrade(s, NULL);
 	else
 		server_stop_sig(s, sig);
 }
@@ -188,8 +191,9 @@ static void on_signal(uv_signal_t *h, int sig)
  * shortage's pause. */
 void server_start_handles(struct server *s)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 
+	uv_timer_init(s->loop, &s->upgrade.timer);
 	uv_timer_init(s->loop, &s->retry_timer);
 	uv_timer_init(s->loop, &s->stop_timer);
 	uv_timer_init(s->loop, &s->drain_timer);

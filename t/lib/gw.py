@@ -138,11 +138,12 @@ class Gateway:
             self.start(**popen)
 
     def spawn(self, args=None, close_std=(), preexec_fn=None, env=None, cwd=None,
-              pass_fds=()):
+              pass_fds=(), binary=None):
         """Starts the binary on the config without waiting for anything.
         close_std: which of fds 0-2 the gateway starts with closed;
         pass_fds: descriptors of ours it starts with, as whatever starts
-        a daemon may leave it some (every other one is closed)."""
+        a daemon may leave it some (every other one is closed); binary:
+        another copy of the binary to start."""
         if self.logf is None:
             self.logf = open(self.log_path, "wb")
 
@@ -151,7 +152,7 @@ class Gateway:
                 preexec_fn()
             for fd in close_std:
                 os.close(fd)
-        self.proc = subprocess.Popen([BIN, "-c", self.config] + list(args or []),
+        self.proc = subprocess.Popen([binary or BIN, "-c", self.config] + list(args or []),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=self.logf, env=env, cwd=cwd, pass_fds=pass_fds,
                                      preexec_fn=pre if (close_std or preexec_fn) else None)

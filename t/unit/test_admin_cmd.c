@@ -32,6 +32,8 @@ START_TEST(commands_without_argument)
 	ck_assert_str_eq(ok("reload").name, "reload");
 	bad("status now");
 	bad("reload x");
+	ck_assert_int_eq(ok("upgrade").cmd, CMD_UPGRADE);
+	bad("upgrade now");
 }
 END_TEST
 

@@ -1,0 +1,540 @@
+/* The upgrade's handover: its text format (written by the old image,
+ * parsed by the new) and, in the new image, the handed descriptors until
+ * they are taken (handover.h). */
+#include "handover.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MAGIC "gatewayd-upgrade 1"
+#define MAX_TEXT (16u << 20)
+
+/* ---- writing ---- */
+
+static void put(struct handover_buf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *d;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(d = realloc(b->data, cap))) {
+			b->failed = 1;
+			return;
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static void putf(struct handover_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void putf(struct handover_buf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* " key=value", the value percent-encoded: nothing in it ends a field. */
+static void put_str(struct handover_buf *b, const char *key, const char *v,
+    size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	putf(b, " %s=", key);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch <= ' ' || ch >= 0x7f || ch == '%' || ch == '=') {
+			char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+			put(b, e, 3);
+		} else {
+			put(b, (const char *)&ch, 1);
+		}
+	}
+}
+
+static void put_cstr(struct handover_buf *b, const char *key, const char *v)
+{
+	put_str(b, key, v, strlen(v));
+}
+
+void handover_put_from(struct handover_buf *b, const char *version,
+    uint64_t started, unsigned long long last_conn, int reply,
+    unsigned long long nofile_soft, unsigned long long nofile_hard)
+{
+	put(b, MAGIC "\nfrom", strlen(MAGIC "\nfrom"));
+	put_cstr(b, "version", version);
+	putf(b, " started=%llu last_conn=%llu reply=%d nofile=%llu nofile_max=%llu\n",
+	    (unsigned long long)started, last_conn, reply, nofile_soft, nofile_hard);
+}
+
+void handover_put_listener(struct handover_buf *b, const struct handed_listener *l)
+{
+	putf(b, "listen fd=%d family=%d passed=%d made=%d", l->fd, l->family,
+	    l->passed, l->made);
+	put_cstr(b, "text", l->text);
+	put_cstr(b, "path", l->path);
+	put(b, "\n", 1);
+}
+
+void handover_put_child(struct handover_buf *b, const struct handed_child *c)
+{
+	const struct conn_info *ci = &c->ci;
+
+	putf(b, "child pid=%d conn=%llu started=%llu errfd=%d", (int)c->pid,
+	    ci->id, (unsigned long long)c->started, c->errfd);
+	put_cstr(b, "route", c->route);
+	putf(b, " tcp=%d", ci->tcp);
+	put_cstr(b, "rip", ci->remote_ip);
+	putf(b, " rport=%u", ci->remote_port);
+	put_cstr(b, "lip", ci->local_ip);
+	putf(b, " lport=%u", ci->local_port);
+	put_cstr(b, "ipc", ci->ipc_path);
+	putf(b, " cred=%d uid=%u gid=%u ppid=%d", ci->have_cred,
+	    (unsigned)ci->uid, (unsigned)ci->gid, (int)ci->pid);
+	put_cstr(b, "via", ci->via);
+	put_str(b, "peer", (const char *)&ci->peer, sizeof ci->peer);
+	put(b, "\n", 1);
+}
+
+int handover_memfd(const struct handover_buf *b)
+{
+	int fd;
+	size_t off = 0;
+
+	if (b->failed)
+		return -ENOMEM;
+	if ((fd = memfd_create("gatewayd-upgrade", 0)) < 0)
+		return -errno;
+	while (off < b->len) {
+		ssize_t n = write(fd, b->data + off, b->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+			close(fd);
+			return -e;
+		}
+		off += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* ---- parsing ---- */
+
+static int unhex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes value (n bytes) into out (cap bytes, NUL-terminated when it
+ * fits one): the decoded length, or -1 if malformed or too long. */
+static long decode(const char *v, size_t n, char *out, size_t cap, int nul)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)v[i];
+
+		if (c == '%') {
+			int h, l;
+			if (i + 2 >= n)
+				return -1;
+			h = unhex(v[i + 1]);
+			l = unhex(v[i + 2]);
+			if (h < 0 || l < 0)
+				return -1;
+			c = h * 16 + l;
+			i += 2;
+		}
+		if (o >= cap)
+			return -1;
+		out[o++] = (char)c;
+	}
+	if (nul) {
+		if (o >= cap)
+			return -1;
+		out[o] = '\0';
+	}
+	return (long)o;
+}
+
+static int number(const char *v, size_t n, unsigned long long max,
+    unsigned long long *out)
+{
+	unsigned long long x = 0;
+
+	if (n == 0 || n > 20)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		if (x > (max - (unsigned long long)(v[i] - '0')) / 10)
+			return -1;
+		x = x * 10 + (unsigned long long)(v[i] - '0');
+	}
+	*out = x;
+	return 0;
+}
+
+/* A descriptor: a number, or -1. */
+static int fdnum(const char *v, size_t n, int *out)
+{
+	unsigned long long x;
+
+	if (n == 2 && v[0] == '-' && v[1] == '1') {
+		*out = -1;
+		return 0;
+	}
+	if (number(v, n, 1u << 30, &x) < 0)
+		return -1;
+	*out = (int)x;
+	return 0;
+}
+
+#define STR(field) (decode(v, vn, (field), sizeof(field), 1) < 0 ? -1 : 0)
+#define NUM(field, max) (number(v, vn, (max), &u) < 0 ? -1 : ((field) = u, 0))
+
+static int field_from(struct handover *h, const char *k, size_t kn,
+    const char *v, size_t vn)
+{
+	unsigned long long u;
+
+	if (kn == 7 && !memcmp(k, "version", 7))
+		return STR(h->version);
+	if (kn == 7 && !memcmp(k, "started", 7))
+		return NUM(h->started, ~0ULL);
+	if (kn == 9 && !memcmp(k, "last_conn", 9))
+		return NUM(h->last_conn, ~0ULL);
+	if (kn == 6 && !memcmp(k, "nofile", 6))
+		return NUM(h->nofile_soft, ~0ULL);
+	if (kn == 10 && !memcmp(k, "nofile_max", 10))
+		return NUM(h->nofile_hard, ~0ULL);
+	if (kn == 5 && !memcmp(k, "reply", 5))
+		return fdnum(v, vn, &h->reply);
+	return 0;               /* a key of a later version */
+}
+
+static int field_listen(struct handed_listener *l, const char *k, size_t kn,
+    const char *v, size_t vn)
+{
+	unsigned long long u;
+
+	if (kn == 2 && !memcmp(k, "fd", 2))
+		return fdnum(v, vn, &l->fd);
+	if (kn == 6 && !memcmp(k, "family", 6))
+		return NUM(l->family, 255);
+	if (kn == 6 && !memcmp(k, "passed", 6))
+		return NUM(l->passed, 1);
+	if (kn == 4 && !memcmp(k, "made", 4))
+		return NUM(l->made, 1);
+	if (kn == 4 && !memcmp(k, "text", 4))
+		return STR(l->text);
+	if (kn == 4 && !memcmp(k, "path", 4))
+		return STR(l->path);
+	return 0;
+}
+
+static int field_child(struct handed_child *c, const char *k, size_t kn,
+    const char *v, size_t vn)
+{
+	struct conn_info *ci = &c->ci;
+	unsigned long long u;
+
+	if (kn == 3 && !memcmp(k, "pid", 3))
+		return NUM(c->pid, 1u << 30);
+	if (kn == 4 && !memcmp(k, "conn", 4))
+		return NUM(ci->id, ~0ULL);
+	if (kn == 7 && !memcmp(k, "started", 7))
+		return NUM(c->started, ~0ULL);
+	if (kn == 5 && !memcmp(k, "errfd", 5))
+		return fdnum(v, vn, &c->errfd);
+	if (kn == 5 && !memcmp(k, "route", 5))
+		return STR(c->route);
+	if (kn == 3 && !memcmp(k, "tcp", 3))
+		return NUM(ci->tcp, 1);
+	if (kn == 3 && !memcmp(k, "rip", 3))
+		return STR(ci->remote_ip);
+	if (kn == 5 && !memcmp(k, "rport", 5))
+		return NUM(ci->remote_port, 65535);
+	if (kn == 3 && !memcmp(k, "lip", 3))
+		return STR(ci->local_ip);
+	if (kn == 5 && !memcmp(k, "lport", 5))
+		return NUM(ci->local_port, 65535);
+	if (kn == 3 && !memcmp(k, "ipc", 3))
+		return STR(ci->ipc_path);
+	if (kn == 4 && !memcmp(k, "cred", 4))
+		return NUM(ci->have_cred, 1);
+	if (kn == 3 && !memcmp(k, "uid", 3))
+		return NUM(ci->uid, 0xffffffffu);
+	if (kn == 3 && !memcmp(k, "gid", 3))
+		return NUM(ci->gid, 0xffffffffu);
+	if (kn == 4 && !memcmp(k, "ppid", 4))
+		return NUM(ci->pid, 1u << 30);
+	if (kn == 3 && !memcmp(k, "via", 3))
+		return STR(ci->via);
+	if (kn == 4 && !memcmp(k, "peer", 4))
+		return decode(v, vn, (char *)&ci->peer, sizeof ci->peer, 0) ==
+		    (long)sizeof ci->peer ? 0 : -1;
+	return 0;
+}
+
+static void *grow(void *p, size_t n, size_t size)
+{
+	if (n >= (MAX_TEXT / size))
+		return NULL;
+	return realloc(p, (n + 1) * size);
+}
+
+int handover_parse(const char *text, size_t len, struct handover *h,
+    char *err, size_t errlen)
+{
+	const char *end = text + len, *line = text;
+	size_t lineno = 0;
+
+	memset(h, 0, sizeof *h);
+	h->reply = -1;
+	while (line < end) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const char *eol = nl ? nl : end, *p = line, *k;
+		enum { FROM, LISTEN, CHILD, OTHER } kind;
+		void *rec = NULL;
+
+		lineno++;
+		if (lineno == 1) {
+			if ((size_t)(eol - line) != strlen(MAGIC) ||
+			    memcmp(line, MAGIC, strlen(MAGIC)) != 0) {
+				snprintf(err, errlen, "not a handover of this format");
+				return -1;
+			}
+			line = eol + (nl != NULL);
+			continue;
+		}
+		k = p;
+		while (p < eol && *p != ' ')
+			p++;
+		if (p - k == 4 && !memcmp(k, "from", 4)) {
+			kind = FROM;
+			rec = h;
+		} else if (p - k == 6 && !memcmp(k, "listen", 6)) {
+			struct handed_listener *l = grow(h->listeners, h->nlisteners,
+			    sizeof *l);
+			if (!l)
+				goto nomem;
+			h->listeners = l;
+			rec = memset(&l[h->nlisteners++], 0, sizeof *l);
+			((struct handed_listener *)rec)->fd = -1;
+			kind = LISTEN;
+		} else if (p - k == 5 && !memcmp(k, "child", 5)) {
+			struct handed_child *c = grow(h->children, h->nchildren,
+			    sizeof *c);
+			if (!c)
+				goto nomem;
+			h->children = c;
+			rec = memset(&c[h->nchildren++], 0, sizeof *c);
+			((struct handed_child *)rec)->errfd = -1;
+			kind = CHILD;
+		} else {
+			kind = OTHER;   /* a record of a later version */
+		}
+		while (kind != OTHER && p < eol) {
+			const char *key, *eq, *val;
+			int r;
+
+			while (p < eol && *p == ' ')
+				p++;
+			if (p == eol)
+				break;
+			key = p;
+			while (p < eol && *p != ' ')
+				p++;
+			eq = memchr(key, '=', (size_t)(p - key));
+			if (!eq)
+				goto bad;
+			val = eq + 1;
+			if (kind == FROM)
+				r = field_from(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
+			else if (kind == LISTEN)
+				r = field_listen(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
+			else
+				r = field_child(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
+			if (r < 0)
+				goto bad;
+		}
+		line = eol + (nl != NULL);
+	}
+	if (lineno == 0) {
+		snprintf(err, errlen, "empty handover");
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "handover line %zu: malformed", lineno);
+	return -1;
+nomem:
+	snprintf(err, errlen, "handover: %s", strerror(ENOMEM));
+	return -1;
+}
+
+void handover_free(struct handover *h)
+{
+	free(h->listeners);
+	free(h->children);
+	h->listeners = NULL;
+	h->children = NULL;
+	h->nlisteners = h->nchildren = 0;
+}
+
+/* ---- the new image's handed descriptors ---- */
+
+static struct handover handed;
+static int have_handed;
+
+int handover_init(char *err, size_t errlen)
+{
+	const char *v = getenv(HANDOVER_ENV);
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	int fd, r;
+
+	if (!v)
+		return 0;
+	fd = atoi(v);
+	unsetenv(HANDOVER_ENV);
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *t = cap < MAX_TEXT ? realloc(text, cap = cap ? cap * 2 : 65536) : NULL;
+			if (!t) {
+				free(text);
+				close(fd);
+				snprintf(err, errlen, "handover: too long or %s", strerror(ENOMEM));
+				return -1;
+			}
+			text = t;
+		}
+		n = read(fd, text + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "handover: %s", strerror(errno));
+			free(text);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	r = handover_parse(text, len, &handed, err, errlen);
+	free(text);
+	if (r < 0) {
+		handover_free(&handed);
+		return -1;
+	}
+	have_handed = 1;
+	return 1;
+}
+
+struct handover *handover_get(void)
+{
+	return have_handed ? &handed : NULL;
+}
+
+size_t handover_fds(int *fds, size_t max)
+{
+	size_t n = 0;
+
+	if (!have_handed)
+		return 0;
+	for (size_t i = 0; i < handed.nlisteners; i++)
+		if (handed.listeners[i].fd >= 0 && n++ < max)
+			fds[n - 1] = handed.listeners[i].fd;
+	for (size_t i = 0; i < handed.nchildren; i++)
+		if (handed.children[i].errfd >= 0 && n++ < max)
+			fds[n - 1] = handed.children[i].errfd;
+	if (handed.reply >= 0 && n++ < max)
+		fds[n - 1] = handed.reply;
+	return n;
+}
+
+int handover_take_listener(const char *text, int family,
+    struct handed_listener **out)
+{
+	for (size_t i = 0; have_handed && i < handed.nlisteners; i++) {
+		struct handed_listener *l = &handed.listeners[i];
+
+		if (!l->taken && l->fd >= 0 && l->family == family &&
+		    strcmp(l->text, text) == 0) {
+			l->taken = 1;
+			fcntl(l->fd, F_SETFD, FD_CLOEXEC);
+			*out = l;
+			return l->fd;
+		}
+	}
+	return -ENOENT;
+}
+
+void handover_close_unused(void)
+{
+	if (!have_handed)
+		return;
+	for (size_t i = 0; i < handed.nlisteners; i++) {
+		struct handed_listener *l = &handed.listeners[i];
+
+		if (l->taken || l->fd < 0)
+			continue;
+		log_warnx("upgrade: %s is no longer listened on", l->text);
+		if (l->made && l->path[0])
+			unlink(l->path);
+		close(l->fd);
+		l->fd = -1;
+	}
+	for (size_t i = 0; i < handed.nchildren; i++) {
+		struct handed_child *c = &handed.children[i];
+
+		if (!c->taken && c->errfd >= 0) {
+			close(c->errfd);
+			c->errfd = -1;
+		}
+	}
+}

@@ -1,0 +1,106 @@
+/* What one image of the gateway hands the next across an in-place
+ * upgrade (an execve in the same process, so the pid, the children and
+ * the descriptors stay): its listening sockets, its running children and
+ * its counts. They are written as lines of text into a memfd whose
+ * descriptor the new image finds in GATEWAYD_UPGRADE, one record a line,
+ * `NAME key=value ...`, values percent-encoded, so that an image of
+ * another version reads what it knows and the format can grow:
+ *
+ *   gatewayd-upgrade 1
+ *   from version=0.1.0 started=NS last_conn=N reply=FD nofile=N nofile_max=N
+ *   listen fd=N family=N passed=0|1 made=0|1 text=ADDR path=PATH
+ *   child pid=N conn=N started=NS errfd=N route=NAME tcp=0|1 rip= rport=
+ *         lip= lport= ipc= cred=0|1 uid= gid= ppid= via= peer=HEX
+ *
+ * This module owns the handed descriptors in the new image until each is
+ * taken (a listener by listener.c, a child by the server), and closes
+ * those nobody takes. */
+#ifndef GATEWAY_HANDOVER_H
+#define GATEWAY_HANDOVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "env.h"
+
+#define HANDOVER_ENV "GATEWAYD_UPGRADE"
+
+struct handed_listener {
+	int fd;
+	int family;
+	int passed;                     /* systemd's */
+	int made;                       /* the socket file is the gateway's */
+	char text[256];                 /* the listen = address, as written */
+	char path[110];                 /* the socket file, if made */
+	int taken;
+};
+
+struct handed_child {
+	pid_t pid;
+	int errfd;                      /* stderr = log pipe's read end, or -1 */
+	uint64_t started;               /* uv_hrtime() at its spawn */
+	char route[128];
+	struct conn_info ci;
+	int taken;
+};
+
+struct handover {
+	char version[64];               /* of the image that wrote it */
+	uint64_t started;               /* the gateway's start, uv_hrtime() */
+	unsigned long long last_conn;
+	int reply;                      /* a control client awaiting the outcome, or -1 */
+	unsigned long long nofile_soft, nofile_hard; /* the children's limit */
+	struct handed_listener *listeners;
+	size_t nlisteners;
+	struct handed_child *children;
+	size_t nchildren;
+};
+
+/* ---- writing (the old image) ---- */
+
+struct handover_buf {
+	char *data;
+	size_t len, cap;
+	int failed;                     /* out of memory */
+};
+
+void handover_put_from(struct handover_buf *b, const char *version,
+    uint64_t started, unsigned long long last_conn, int reply,
+    unsigned long long nofile_soft, unsigned long long nofile_hard);
+void handover_put_listener(struct handover_buf *b, const struct handed_listener *l);
+void handover_put_child(struct handover_buf *b, const struct handed_child *c);
+
+/* The text in a memfd (not close-on-exec), read from its start. The
+ * descriptor, or a negative errno. */
+int handover_memfd(const struct handover_buf *b);
+
+/* ---- reading (the new image) ---- */
+
+/* Parses the text; 0, or -1 with err saying why. h is filled (every fd
+ * as written) and must be freed with handover_free either way. */
+int handover_parse(const char *text, size_t len, struct handover *h,
+    char *err, size_t errlen);
+void handover_free(struct handover *h);
+
+/* Reads what GATEWAYD_UPGRADE names, if set, and unsets it: 1 when this
+ * image takes over from another (handover_get then has it), 0 when it
+ * starts afresh, -1 with err saying why it cannot be read. */
+int handover_init(char *err, size_t errlen);
+struct handover *handover_get(void);
+
+/* The descriptors handed over, for the list of those inherited on
+ * purpose: up to max into fds; returns how many there are. */
+size_t handover_fds(int *fds, size_t max);
+
+/* The listening socket handed over for the address written `text` in
+ * family, or -ENOENT: the caller owns it now. */
+int handover_take_listener(const char *text, int family,
+    struct handed_listener **l);
+
+/* Closes every handed descriptor nobody took (a listener the config no
+ * longer names: its socket file is removed if the gateway made it; the
+ * reply, once answered, is the caller's to close). */
+void handover_close_unused(void);
+
+#endif

@@ -1,0 +1,424 @@
+/* The in-place upgrade (SIGUSR2, or `upgrade` on the control socket):
+ * the gateway re-executes its binary, at the path it was started from,
+ * in the same process, so that its pid, its children and its listening
+ * sockets stay. The old image checks the new binary against the config
+ * (`-t`), lets what cannot be carried finish (a cgi response being
+ * relayed, a request body being fed, a connection still being read or
+ * waiting for a place, a child between its clone and its exec), with
+ * accepting paused meanwhile (clients wait in the backlog), then writes
+ * the handover (handover.h) and execs. The new image takes the listeners
+ * as it opens its config's (listener.c) and the running children here.
+ * Anything that fails before the exec is logged upgrade_error, and the
+ * old image serves on. */
+#include "server_int.h"
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admit.h"
+#include "child.h"
+#include "handover.h"
+#include "log.h"
+#include "notify.h"
+#include "util.h"
+
+#ifndef VERSION
+#define VERSION "0.1.0"
+#endif
+
+#define WAIT_MS 10000           /* for what cannot be carried to finish */
+#define TICK_MS 10
+#define CHECK_MS 10000          /* for `BINARY -t` to answer */
+
+extern char **environ;
+
+static void upgrade_log_error(const char *why)
+{
+	struct logline l;
+
+	log_begin(&l, "upgrade_error");
+	log_str(&l, "version", VERSION);
+	log_str(&l, "error", why);
+	log_end(&l);
+}
+
+/* ---- the check of the new binary ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Runs `exe -t -c config`, its output into out (what fits). 0 when it
+ * accepts the config, else -1 with why set. */
+static int check_binary(const char *exe, const char *config, char *out,
+    size_t outlen, char *why, size_t whylen)
+{
+	char *argv[] = { (char *)exe, "-t", "-c", (char *)config, NULL };
+	posix_spawn_file_actions_t fa;
+	uint64_t until = now_ms() + CHECK_MS;
+	size_t len = 0;
+	int p[2], status = 0, r;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	r = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (r != 0) {
+		close(p[0]);
+		snprintf(why, whylen, "%s: %s", exe, strerror(r));
+		return -1;
+	}
+	for (;;) {
+		struct pollfd pf = { .fd = p[0], .events = POLLIN };
+		uint64_t t = now_ms();
+		ssize_t n;
+		char sink[512];
+
+		if (t >= until) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(&pf, 1, (int)(until - t)) < 0 && errno != EINTR)
+			break;
+		if (len + 1 < outlen)
+			n = read(p[0], out + len, outlen - 1 - len);
+		else
+			n = read(p[0], sink, sizeof sink);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (len + 1 < outlen)
+			len += (size_t)n;
+	}
+	close(p[0]);
+	out[len] = '\0';
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	/* Its first line says why. */
+	out[strcspn(out, "\n")] = '\0';
+	if (WIFSIGNALED(status))
+		snprintf(why, whylen, "%s -t: killed by signal %d", exe, WTERMSIG(status));
+	else
+		snprintf(why, whylen, "%s refuses the config: %.300s", exe,
+		    out[0] ? out : "(no message)");
+	return -1;
+}
+
+/* Whether route `name` is among those `-t` printed, one a line. */
+static int route_listed(const char *out, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = out; *p; ) {
+		if (strncmp(p, name, n) == 0 && p[n] == ' ')
+			return 1;
+		p += strcspn(p, "\n");
+		p += *p == '\n';
+	}
+	return 0;
+}
+
+/* ---- what can be carried ---- */
+
+/* Every connection left is a running child's that the new image can
+ * watch: a raw or nph route's, whose socket is the child's own. */
+static int carriable(struct server *s, unsigned *alive)
+{
+	struct queue *q, *n;
+
+	*alive = 0;
+	if (!held_empty(&s->held) || !queue_empty(&s->reading.list) ||
+	    proc_in_flight() > 0)
+		return 0;
+	queue_foreach(q, n, &s->children) {
+		struct child *c = queue_data(q, struct child, q);
+
+		if (!c->alive || c->on_end || c->conn->route->protocol == PROTO_CGI)
+			return 0;
+		(*alive)++;
+	}
+	return conn_count() == *alive;
+}
+
+/* ---- the exec ---- */
+
+static void put_listener(struct handover_buf *b, const struct listener *l,
+    int *fds, size_t *nfds)
+{
+	struct handed_listener h = { .fd = l->fd, .family = l->addr->family,
+	    .passed = l->passed, .made = l->made_file };
+
+	if (l->fd < 0)
+		return;
+	snprintf(h.text, sizeof h.text, "%s", l->addr->text);
+	if (l->made_file)
+		snprintf(h.path, sizeof h.path, "%s", l->addr->ipc_path);
+	handover_put_listener(b, &h);
+	fds[(*nfds)++] = l->fd;
+}
+
+/* The listeners, the gateway's own three sockets, a stderr pipe for
+ * each child, and the reply. */
+static size_t count_fds(struct server *s)
+{
+	struct queue *q, *n;
+	size_t count = s->nlisteners + 3 + 1;
+
+	queue_foreach(q, n, &s->children)
+		count++;
+	return count;
+}
+
+/* Writes the handover and execs: returns only when the exec failed, with
+ * everything as it was and why set. */
+static void exec_new(struct server *s, int reply, char *why, size_t whylen)
+{
+	struct handover_buf b = { 0 };
+	struct listener *own[3] = { s->control.l, s->agent.l, s->metrics_http.l };
+	size_t nfds = 0, cap = count_fds(s);
+	int *fds = calloc(cap, sizeof *fds), memfd = -1;
+	struct queue *q, *n;
+	char num[32];
+	sigset_t all, old;
+	unsigned long long soft, hard;
+
+	if (!fds) {
+		snprintf(why, whylen, "%s", strerror(ENOMEM));
+		return;
+	}
+	spawn_base_nofile(&soft, &hard);
+	handover_put_from(&b, VERSION, s->started, s->last_conn, reply, soft, hard);
+	for (size_t i = 0; i < s->nlisteners; i++)
+		put_listener(&b, s->listeners[i], fds, &nfds);
+	for (size_t i = 0; i < 3; i++)
+		if (own[i] && ((i == 0 && s->control.open) || (i == 1 && s->agent.open) ||
+		    (i == 2 && s->metrics_open)))
+			put_listener(&b, own[i], fds, &nfds);
+	queue_foreach(q, n, &s->children) {
+		struct child *c = queue_data(q, struct child, q);
+		struct handed_child h = { .pid = c->pid, .started = c->started,
+		    .errfd = child_stderr_fd(c), .ci = c->conn->ci };
+
+		snprintf(h.route, sizeof h.route, "%s", c->conn->route->name);
+		handover_put_child(&b, &h);
+		if (h.errfd >= 0)
+			fds[nfds++] = h.errfd;
+	}
+	if (reply >= 0)
+		fds[nfds++] = reply;
+	if ((memfd = handover_memfd(&b)) < 0) {
+		snprintf(why, whylen, "handover: %s", strerror(-memfd));
+		goto out;
+	}
+	snprintf(num, sizeof num, "%d", memfd);
+	for (size_t i = 0; i < nfds; i++)
+		fcntl(fds[i], F_SETFD, 0);
+	setenv(HANDOVER_ENV, num, 1);
+	notify_reloading();
+	log_flush();
+	/* No signal may end the process between the images: what comes is
+	 * taken by the new one once its handlers are in place. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	execve(s->exe, s->argv, environ);
+	snprintf(why, whylen, "%s: %s", s->exe, strerror(errno));
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	unsetenv(HANDOVER_ENV);
+	for (size_t i = 0; i < nfds; i++)
+		fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+	close(memfd);
+	notify_reloaded("serving: %zu routes (upgrade failed)", s->config->nroutes);
+out:
+	free(b.data);
+	free(fds);
+}
+
+static void upgrade_end(struct server *s, const char *why)
+{
+	struct server_upgrade *u = &s->upgrade;
+
+	u->on = 0;
+	uv_timer_stop(&u->timer);
+	if (why)
+		upgrade_log_error(why);
+	if (u->answer) {
+		if (why)
+			control_error(u->answer, "%s", why);
+		control_answer_done(u->answer);
+		u->answer = NULL;
+	}
+	server_update_accepting(s);
+}
+
+static void on_tick(uv_timer_t *t);
+
+static void try_exec(struct server *s)
+{
+	struct server_upgrade *u = &s->upgrade;
+	char why[512];
+	unsigned alive;
+
+	if (s->stopping) {
+		upgrade_end(s, "the gateway is stopping");
+		return;
+	}
+	if (!carriable(s, &alive)) {
+		if (uv_now(s->loop) < u->until) {
+			uv_timer_start(&u->timer, on_tick, TICK_MS, 0);
+			return;
+		}
+		snprintf(why, sizeof why, "still busy after %d s: %lu connections, "
+		    "of which %u can be carried", WAIT_MS / 1000, conn_count(), alive);
+		upgrade_end(s, why);
+		return;
+	}
+	exec_new(s, u->answer ? control_answer_fd(u->answer) : -1, why, sizeof why);
+	upgrade_end(s, why);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	try_exec(container_of(t, struct server, upgrade.timer));
+}
+
+void server_upgrade(struct server *s, struct control_answer *a)
+{
+	/* What `-t` prints: a line for each route. */
+	static char out[1 << 18];
+	struct server_upgrade *u = &s->upgrade;
+	char why[1024];
+	struct queue *q, *n;
+
+	if (s->role)
+		return;
+	why[0] = '\0';
+	if (u->on)
+		snprintf(why, sizeof why, "an upgrade is under way");
+	else if (server_draining(s))
+		snprintf(why, sizeof why, "the gateway is stopping");
+	else if (s->pool)
+		snprintf(why, sizeof why, "not with workers: restart to upgrade");
+	else if (!s->exe)
+		snprintf(why, sizeof why, "the path of the gateway's binary is unknown");
+	else
+		check_binary(s->exe, s->config->path, out, sizeof out, why, sizeof why);
+	queue_foreach(q, n, &s->children) {
+		struct child *c = queue_data(q, struct child, q);
+
+		if (!why[0] && c->alive && !route_listed(out, c->conn->route->name))
+			snprintf(why, sizeof why, "route [%s] has running children and "
+			    "is not in the config: reload first", c->conn->route->name);
+	}
+	if (why[0]) {
+		upgrade_log_error(why);
+		if (a)
+			control_error(a, "%s", why);
+		return;
+	}
+	u->on = 1;
+	u->answer = a;
+	if (a)
+		control_answer_later(a, WAIT_MS + 5000);
+	u->until = uv_now(s->loop) + WAIT_MS;
+	server_update_accepting(s);
+	try_exec(s);
+}
+
+/* ---- the new image ---- */
+
+/* A handed child of route name, its connection rebuilt from what was
+ * written: counted and watched as one spawned here. */
+static int take_child(struct server *s, struct handed_child *h)
+{
+	const struct route *r = NULL;
+	struct conn *conn;
+	struct child *c;
+	int err;
+
+	for (size_t i = 0; i < s->config->nroutes && !r; i++)
+		if (strcmp(s->config->routes[i].name, h->route) == 0)
+			r = &s->config->routes[i];
+	if (!r)
+		return -ENOENT;
+	if (!(conn = conn_new(-1, &h->ci, s->config, r)))
+		return -ENOMEM;
+	if (!(c = calloc(1, sizeof *c))) {
+		conn_release(conn);
+		return -ENOMEM;
+	}
+	conn->born = h->started;
+	admit_source_of(&conn->ci, &conn->src);
+	h->taken = 1;           /* errfd: child_adopt's now */
+	/* child_adopt frees c through its owner if it fails. */
+	err = child_adopt(c, s->loop, &s->child_owner, h->pid, conn, h->started,
+	    s->config->kill_grace, h->errfd);
+	if (err == 0)
+		server_child_started(s, c);
+	conn_release(conn);
+	return err;
+}
+
+void server_take_over(struct server *s, struct handover *h)
+{
+	unsigned taken = 0, lost = 0;
+	struct logline l;
+
+	s->started = h->started;
+	s->last_conn = h->last_conn;
+	for (size_t i = 0; i < h->nchildren; i++) {
+		int err = take_child(s, &h->children[i]);
+
+		if (err < 0) {
+			log_warnx("upgrade: child %d of [%s]: %s", (int)h->children[i].pid,
+			    h->children[i].route, strerror(-err));
+			lost++;
+		} else {
+			taken++;
+		}
+	}
+	log_begin(&l, "upgrade");
+	log_str(&l, "from", h->version);
+	log_str(&l, "version", VERSION);
+	log_int(&l, "pid", getpid());
+	log_uint(&l, "children", taken);
+	log_end(&l);
+	if (h->reply >= 0) {
+		char line[256];
+		int len = snprintf(line, sizeof line, "upgraded from %s to %s\n%s\n",
+		    h->version, VERSION, lost ? "error: some children could not be "
+		    "taken over (see the log)" : "ok");
+		ssize_t w;
+
+		fcntl(h->reply, F_SETFL, fcntl(h->reply, F_GETFL) & ~O_NONBLOCK);
+		do
+			w = write(h->reply, line, (size_t)len);
+		while (w < 0 && errno == EINTR);
+		close(h->reply);
+		h->reply = -1;
+	}
+	server_tell_status(s);
+}

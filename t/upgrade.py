@@ -1,0 +1,346 @@
+"""In-place upgrade: SIGUSR2 (or `gatewayctl upgrade`) re-executes the
+binary at the gateway's own path in the same process. The pid stays, the
+listening sockets are never closed (the same socket listens after), the
+running children are taken over (their exit lines, stderr = log lines and
+timeouts go on), connection ids go on, and the new image logs `upgrade`.
+A binary that is missing or refuses the config is logged upgrade_error
+and the old one serves on. Each gateway here runs from its own copy of
+the binary, which the tests replace as a package upgrade would."""
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import gw  # noqa: E402
+import http_helpers as hh  # noqa: E402
+from ctl_helpers import conns, ctl, ctl_ok, status  # noqa: E402
+
+CONFIG = """
+[gateway]
+control = unix:{dir}/ctl.sock
+
+[slow]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c "echo started; echo to-log >&2; read x; echo got $x; echo after >&2; echo bye"
+stderr = log
+
+[echo]
+listen = 127.0.0.1:0
+exec = /bin/echo
+args = hello
+stderr = null
+
+[unix]
+listen = unix:{dir}/unix.sock
+exec = /bin/echo
+args = unix
+stderr = null
+"""
+
+
+def started(config=CONFIG, **kw):
+    """A gateway run from a copy of the binary in its directory."""
+    g = gw.Gateway(config, start=False, **kw)
+    exe = os.path.join(g.dir, "gatewayd")
+    shutil.copy2(gw.BIN, exe)
+    g.start(binary=exe)
+    return g, exe
+
+
+def upgraded(g, n=1, timeout=20):
+    """Waits for the n-th upgrade event."""
+    return g.wait_event("upgrade", n, timeout=timeout)[-1]
+
+
+def replace_binary(exe, text=None):
+    """Puts a new file at the binary's path, as a package upgrade does
+    (a rename over it): a fresh copy, or a script of text."""
+    tmp = exe + ".new"
+    if text is None:
+        shutil.copy2(gw.BIN, tmp)
+    else:
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o755)
+    os.rename(tmp, exe)
+
+
+def test_sigusr2_keeps_pid_listeners_and_children():
+    g, exe = started()
+    with g:
+        pid = g.pid()
+        inode = gw.listener_inode(g.addr("echo"))
+        s = g.connect("slow")
+        f = s.makefile("rb")
+        assert f.readline() == b"started\n"
+        spawn = g.wait_event("spawn", route="slow")[0]
+        g.wait_event("stderr", route="slow")
+        t0 = time.monotonic()
+        replace_binary(exe)
+        g.kill(signal.SIGUSR2)
+        up = upgraded(g)
+        assert up["from"] == up["version"] and up["children"] == "1", up
+        assert up["pid"] == str(pid) and g.proc.poll() is None
+        # The same socket listens, and the route serves.
+        assert gw.listener_inode(g.addr("echo")) == inode
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+        assert gw.talk(g.addr("unix")) == b"unix\n"
+        # The child started before goes on, and is watched by the new
+        # image: its stderr line, its exit with its whole duration.
+        s.sendall(b"x\n")
+        assert f.readline() == b"got x\n"
+        assert f.readline() == b"bye\n"
+        ex = g.wait_event("exit", route="slow")[0]
+        assert ex["conn"] == spawn["conn"] and ex["pid"] == spawn["pid"], (spawn, ex)
+        assert ex["status"] == "0" and float(ex["duration"]) >= time.monotonic() - t0 - 1, ex
+        err = g.events("stderr", route="slow")
+        assert [e["line"] for e in err] == ["to-log", "after"], err
+        # Connection ids go on from the old image's.
+        conns = [int(e["conn"]) for e in g.events("spawn")]
+        assert conns == sorted(set(conns)), conns
+        s.close()
+        # The socket file the old image made is still removed at the stop.
+        path = os.path.join(g.dir, "unix.sock")
+        assert os.path.exists(path)
+        assert g.stop() == 0
+        assert not os.path.exists(path)
+
+
+def test_no_descriptor_left_behind():
+    g, exe = started()
+    with g:
+        # libuv opens a spare descriptor with its first stream (the first
+        # stderr = log pipe), once: before the count.
+        assert gw.talk(g.addr("slow"), b"a\n").endswith(b"bye\n")
+        before = g.settled_fds("echo")
+        for i in range(3):
+            s = g.connect("slow")
+            s.makefile("rb").readline()
+            g.kill(signal.SIGUSR2)
+            upgraded(g, i + 1)
+            s.sendall(b"y\n")
+            s.close()
+        g.wait_event("exit", 4, route="slow")
+        after = g.settled_fds("echo")
+
+        def kinds(t):
+            return sorted(re.sub(r"\[\d+\]", "", v) for v in t.values())
+        # The listening sockets are the same ones; descriptors may have
+        # other numbers in the new image, but none is left over.
+        assert kinds(after) == kinds(before), (before, after)
+        assert {v for v in before.values() if v.startswith("socket:")} <= \
+            set(after.values()), (before, after)
+
+
+def test_timeout_fires_after_the_upgrade():
+    cfg = """
+[sleepy]
+listen = 127.0.0.1:0
+exec = /bin/sleep
+args = 30
+timeout = 2
+stderr = null
+"""
+    g, exe = started(cfg)
+    with g:
+        s = g.connect("sleepy")
+        g.wait_event("spawn")
+        g.kill(signal.SIGUSR2)
+        upgraded(g)
+        ex = g.wait_event("exit", timeout=15)[0]
+        assert ex.get("signal") == "TERM" and ex.get("reason") == "timeout", ex
+        assert 1.9 <= float(ex["duration"]) < 10, ex
+        s.close()
+
+
+def test_binary_that_refuses_the_config_keeps_the_old_one():
+    g, exe = started()
+    with g:
+        pid = g.pid()
+        replace_binary(exe, "#!/bin/sh\necho 'no such key: frobnicate' >&2\nexit 1\n")
+        g.kill(signal.SIGUSR2)
+        e = g.wait_event("upgrade_error")[0]
+        assert "refuses the config" in e["error"] and "frobnicate" in e["error"], e
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+        os.unlink(exe)
+        g.kill(signal.SIGUSR2)
+        e = g.wait_event("upgrade_error", 2)[-1]
+        assert "no such file" in e["error"].lower(), e
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+        assert g.pid() == pid and not g.events("upgrade")
+        # A good binary at the path again: the upgrade goes through.
+        replace_binary(exe)
+        g.kill(signal.SIGUSR2)
+        upgraded(g)
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+
+
+def test_gatewayctl_upgrade():
+    g, exe = started()
+    with g:
+        out = ctl_ok(g, "upgrade")
+        assert out == ["upgraded from 0.1.0 to 0.1.0"] or \
+            (len(out) == 1 and out[0].startswith("upgraded from ")), out
+        upgraded(g)
+        replace_binary(exe, "#!/bin/sh\nexit 1\n")
+        rc, out, err = ctl(g, "upgrade")
+        assert rc == 1 and "refuses the config" in err, (rc, out, err)
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+
+
+def test_route_gone_from_the_config_with_children_refuses():
+    g, exe = started()
+    with g:
+        s = g.connect("slow")
+        s.makefile("rb").readline()
+        with open(g.config) as f:
+            text = f.read()
+        with open(g.config, "w") as f:
+            f.write(text.replace("[slow]", "[renamed]"))
+        g.kill(signal.SIGUSR2)
+        e = g.wait_event("upgrade_error")[0]
+        assert "[slow]" in e["error"] and "reload" in e["error"], e
+        s.sendall(b"z\n")
+        s.close()
+        g.wait_event("exit", route="slow")
+        # Once it has ended, the upgrade reads the new config.
+        g.kill(signal.SIGUSR2)
+        upgraded(g)
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+        assert [e["route"] for e in g.events("listen")][-3:] == ["renamed", "echo", "unix"]
+
+
+def test_upgrade_while_a_head_is_half_read():
+    """A PROXY header and an HTTP head half read when the upgrade comes:
+    the upgrade waits for them (accepting paused), each is answered, and
+    the upgrade goes through."""
+    cfg = """
+[gateway]
+control = unix:{dir}/ctl.sock
+
+[proxied]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c "echo $TCPREMOTEIP"
+proxy_protocol = v1
+proxy_from = 127.0.0.1
+stderr = null
+
+[web]
+listen = 127.0.0.1:0
+protocol = cgi
+exec = {dir}/hello.cgi
+stderr = null
+"""
+    prog = b"#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nhi %s\\n' \"$REQUEST_METHOD\"\n"
+    g, exe = started(cfg, files={"hello.cgi": (prog, 0o755)})
+    with g:
+        p = socket.create_connection(g.addr("proxied"))
+        p.sendall(b"PROXY TCP4 192.0.2.7 127.0.0.1 5555 ")
+        h = socket.create_connection(g.addr("web"))
+        h.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n")
+        gw.wait_for(lambda: [c[5] for c in conns(g)] == ["reading", "reading"], 10,
+                    lambda: "two connections being read: %s" % conns(g))
+        g.kill(signal.SIGUSR2)
+        gw.wait_for(lambda: status(g)[0]["state"] == "upgrading", 10, "upgrading")
+        # Meanwhile a new client waits in the backlog.
+        n = socket.create_connection(g.addr("proxied"))
+        n.sendall(b"PROXY TCP4 192.0.2.9 127.0.0.1 5 80\r\n")
+        p.sendall(b"80\r\n")
+        h.sendall(b"\r\n")
+        assert p.makefile("rb").read() == b"192.0.2.7\n"
+        r = h.makefile("rb").read()
+        assert r.startswith(b"HTTP/1.1 200") and r.endswith(b"hi GET\n"), r
+        up = upgraded(g)
+        assert n.makefile("rb").read() == b"192.0.2.9\n"
+        # The waiting one was served by the new image.
+        late = g.events("spawn", peer="192.0.2.9:5")[0]
+        assert g.lines().index(next(x for x in g.lines() if x[1] is up)) < \
+            g.lines().index(next(x for x in g.lines() if x[1] is late))
+        assert gw.talk(g.addr("proxied"), b"PROXY TCP4 192.0.2.8 127.0.0.1 1 80\r\n") == b"192.0.2.8\n"
+        assert hh.get(g.addr("web"), "/").body == b"hi GET\n"
+
+
+def test_no_client_fails_under_load():
+    """Clients connect all along while the gateway upgrades five times:
+    every one is answered."""
+    g, exe = started()
+    with g:
+        addr = g.addr("echo")
+        stop, results = threading.Event(), []
+
+        def client():
+            while not stop.is_set():
+                try:
+                    results.append(gw.talk(addr, timeout=10))
+                except OSError as e:
+                    results.append(e)
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            for i in range(5):
+                n = len(results)
+                gw.wait_for(lambda: len(results) >= n + 20, 20)
+                g.kill(signal.SIGUSR2)
+                upgraded(g, i + 1)
+            n = len(results)
+            gw.wait_for(lambda: len(results) >= n + 20, 20)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        bad = [r for r in results if r != b"hello\n"]
+        assert not bad and len(results) > 100, (len(results), bad[:5])
+        assert g.pid() == g.proc.pid and len(g.events("upgrade")) == 5
+
+
+def test_service_manager_hears_reloading_then_ready():
+    """Under systemd (Type=notify): RELOADING=1 from the old image, then
+    READY=1 from the new one, the same main pid."""
+    g = gw.Gateway(CONFIG, start=False)
+    exe = os.path.join(g.dir, "gatewayd")
+    shutil.copy2(gw.BIN, exe)
+    path = os.path.join(g.dir, "notify.sock")
+    n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    n.bind(path)
+    n.settimeout(10)
+
+    def until(key):
+        while True:
+            msg = n.recv(4096).decode()
+            fields = dict(x.split("=", 1) for x in msg.split("\n") if "=" in x)
+            if key in fields:
+                return fields
+
+    with g:
+        g.start(binary=exe, env=dict(os.environ, NOTIFY_SOCKET=path))
+        assert until("READY")["READY"] == "1"
+        g.kill(signal.SIGUSR2)
+        assert until("RELOADING")["RELOADING"] == "1"
+        f = until("READY")
+        assert f["READY"] == "1" and f.get("STATUS", "").startswith("serving"), f
+        upgraded(g)
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+    n.close()
+
+
+def test_not_with_workers():
+    cfg = CONFIG.replace("[gateway]\n", "[gateway]\nworkers = 2\n")
+    g, exe = started(cfg)
+    with g:
+        g.kill(signal.SIGUSR2)
+        e = g.wait_event("upgrade_error")[0]
+        assert "workers" in e["error"], e
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+
+
+if __name__ == "__main__":
+    gw.main(globals())
