@@ -6,36 +6,18 @@ client sees a failure, the other gateway takes the load, and the first
 exits 0. Every child sees the real client (127.0.0.9), not haproxy.
 Where 127.0.0.2 cannot be bound (a loopback that is not 127.0.0.0/8),
 both gateways and the clients use 127.0.0.1."""
-import datetime
 import os
 import signal
-import socket
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import gw  # noqa: E402
 import haproxy  # noqa: E402
 import http_helpers as hh  # noqa: E402
+import load_helpers as lh  # noqa: E402
+from load_helpers import Load, seconds  # noqa: E402
 
-
-
-def bindable(host):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind((host, 0))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
-if bindable("127.0.0.2"):
-    CLIENT, HOSTS = "127.0.0.9", ("127.0.0.2", "127.0.0.3")
-else:
-    CLIENT, HOSTS = "127.0.0.1", ("127.0.0.1", "127.0.0.1")
+CLIENT, HOSTS = lh.hosts(2)
 
 # haproxy connects to 127.0.0.2 and .3 from 127.0.0.1 (the server lines
 # say so: source 127.0.0.1); the clients come from 127.0.0.9, so a child
@@ -88,11 +70,6 @@ def gateway(template, host):
     raise AssertionError("no gateway on " + host)
 
 
-def seconds(e):
-    t = datetime.datetime.strptime(e["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
-    return t.replace(tzinfo=datetime.timezone.utc).timestamp()
-
-
 def server(name, g, route):
     host, port = g.addr(route)
     agent = gw.split_addr(g.wait_event("agent")[0]["addr"])[1]
@@ -100,65 +77,12 @@ def server(name, g, route):
                           check_port=agent, agent_port=agent)
 
 
-def ask_raw(addr, data=b""):
-    """(our port, everything the other end sent) of one connection from
-    CLIENT that sends data. No half-close: haproxy in mode tcp takes a
-    client's FIN before its server connection is up for an abort (CC)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(10)
-    try:
-        s.bind((CLIENT, 0))
-        s.connect(addr)
-        port = s.getsockname()[1]
-        s.sendall(data)
-        return port, gw.recv_all(s)
-    finally:
-        s.close()
+def ask_raw(addr):
+    return lh.ask_raw(CLIENT, addr)
 
 
 def ask_http(addr):
-    return ask_raw(addr, b"GET / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
-
-
-class Load:
-    """Threads making one short connection after another through haproxy
-    until stopped: every answer that is not the expected one, and every
-    error (refused, reset, timeout), is a failure."""
-
-    def __init__(self, ask, good, threads=2):
-        self.ask, self.good = ask, good
-        self.done = threading.Event()
-        self.lock = threading.Lock()
-        self.ports, self.failures = [], []
-        self.threads = [threading.Thread(target=self.run) for _ in range(threads)]
-
-    def run(self):
-        while not self.done.is_set():
-            t = time.monotonic()
-            try:
-                port, out = self.ask()
-                bad = None if self.good(out) else "answer %r" % out[-300:]
-            except Exception as e:     # refused, reset, timeout
-                port, bad = None, repr(e)
-            with self.lock:
-                if port:
-                    self.ports.append(port)
-                if bad:
-                    self.failures.append("%.3f %s" % (t, bad))
-
-    def count(self):
-        with self.lock:
-            return len(self.ports)
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.done.set()
-        for t in self.threads:
-            t.join(30)
+    return lh.ask_http(CLIENT, addr)
 
 
 def drain_one_of_two(template, route, ask, good, mode):
@@ -218,13 +142,7 @@ def test_tcp_drain_behind_haproxy():
 
 
 def test_http_drain_behind_haproxy():
-    def good(out):
-        try:
-            r = hh.Response(out)
-        except (AssertionError, ValueError, IndexError):
-            return False
-        return r.status == 200 and r.body == CLIENT.encode() + b"\n"
-    drain_one_of_two(CGI, "web", ask_http, good, "http")
+    drain_one_of_two(CGI, "web", ask_http, lh.http_says(CLIENT.encode() + b"\n"), "http")
 
 
 if __name__ == "__main__":
