@@ -15,8 +15,11 @@ SBINDIR    ?= $(PREFIX)/sbin
 SYSCONFDIR ?= $(PREFIX)/etc
 DATADIR    ?= $(PREFIX)/share
 MANDIR     ?= $(DATADIR)/man
-# The programs the example config serves, and the socket-activation
-# example's config.
+# The programs the example config serves, the socket-activation
+# example's config, and HAProxy's in front of several gateways
+# (haproxy/gatewayd.cfg): every example in one place, not under
+# /usr/share/doc, which a system may leave out while the configs name
+# programs here.
 EXAMPLEDIR ?= $(DATADIR)/gatewayd/examples
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 # gatewayctl's default control socket (the service unit's RuntimeDirectory).
@@ -182,7 +185,8 @@ UNIT_FILES    = etc/systemd/gatewayd.service etc/systemd/gatewayd.socket \
 install: $(B)/gatewayd $(B)/gatewayctl
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/gateway \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(EXAMPLEDIR)/systemd $(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(EXAMPLEDIR)/systemd $(DESTDIR)$(EXAMPLEDIR)/haproxy \
+		$(DESTDIR)$(UNITDIR)
 	install -m 755 $(B)/gatewayd $(DESTDIR)$(SBINDIR)/gatewayd
 	install -m 755 $(B)/gatewayctl $(DESTDIR)$(SBINDIR)/gatewayctl
 	install -m 644 man/gatewayd.8 $(DESTDIR)$(MANDIR)/man8/gatewayd.8
@@ -193,6 +197,7 @@ install: $(B)/gatewayd $(B)/gatewayctl
 	sed 's|\.\./\.\./scripts/|$(EXAMPLEDIR)/|' etc/systemd/gateway.ini \
 		> $(DESTDIR)$(EXAMPLEDIR)/systemd/gateway.ini
 	chmod 644 $(DESTDIR)$(EXAMPLEDIR)/gateway.ini $(DESTDIR)$(EXAMPLEDIR)/systemd/gateway.ini
+	install -m 644 etc/haproxy/gatewayd.cfg $(DESTDIR)$(EXAMPLEDIR)/haproxy/gatewayd.cfg
 	test -e $(DESTDIR)$(SYSCONFDIR)/gateway/gateway.ini || \
 		install -m 644 $(DESTDIR)$(EXAMPLEDIR)/gateway.ini $(DESTDIR)$(SYSCONFDIR)/gateway/gateway.ini
 	for u in $(UNIT_FILES); do \

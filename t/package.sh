@@ -111,7 +111,8 @@ has_files() {
 	    usr/share/man/man5/gateway.ini.5.gz lib/systemd/system/gatewayd.service \
 	    lib/systemd/system/gatewayd.socket lib/systemd/system/gatewayd-echo.socket \
 	    etc/gateway/gateway.ini usr/share/gatewayd/examples/gateway.ini \
-	    usr/share/gatewayd/examples/systemd/gateway.ini usr/share/doc/gatewayd/copyright; do
+	    usr/share/gatewayd/examples/systemd/gateway.ini \
+	    usr/share/gatewayd/examples/haproxy/gatewayd.cfg usr/share/doc/gatewayd/copyright; do
 		[ -f "$scratch/pkg/$f" ] || { echo "missing: /$f"; return 1; }
 	done
 	for f in usr/sbin/gatewayd usr/sbin/gatewayctl usr/share/gatewayd/examples/tick usr/share/gatewayd/examples/envdump; do
@@ -219,6 +220,8 @@ check "the installed gatewayd -t accepts the installed config" installed_checks
 check "the installed man pages are where man looks" \
 	sh -c "MANPATH='$prefix/share/man' man -w gatewayd gateway.ini gatewayctl"
 check "gatewayctl is installed beside gatewayd" test -x "$prefix/sbin/gatewayctl"
+check "the HAProxy example is installed as it is in etc/haproxy" \
+	cmp etc/haproxy/gatewayd.cfg "$prefix/share/gatewayd/examples/haproxy/gatewayd.cfg"
 check "the installed service starts the installed binary" \
 	grep -qx "ExecStart=$prefix/sbin/gatewayd" "$prefix/lib/systemd/system/gatewayd.service"
 keeps_config() {
