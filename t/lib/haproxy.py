@@ -18,7 +18,11 @@ if it lingers, and reaps it.
         gw.talk(h.addr())
         h.wait_status("a", "DRAIN")
 
-    with haproxy.HAProxy({"gatewayd_raw": servers}, shipped=haproxy.SHIPPED) as h:
+    # The file's default-server lines say the rest (send-proxy-v2,
+    # check, agent-check); the server lines, where the gateway is.
+    raw = [haproxy.Server("a", "127.0.0.2", port,
+                          options="port %d agent-port %d" % (agent, agent))]
+    with haproxy.HAProxy({"gatewayd_raw": raw}, shipped=haproxy.SHIPPED) as h:
         gw.talk(h.addr("raw"))
         h.wait_status("a", "UP", backend="gatewayd_raw")
 """
