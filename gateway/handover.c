@@ -106,8 +106,8 @@ void handover_put_child(struct handover_buf *b, const struct handed_child *c)
 {
 	const struct conn_info *ci = &c->ci;
 
-	putf(b, "child pid=%d conn=%llu started=%llu errfd=%d", (int)c->pid,
-	    ci->id, (unsigned long long)c->started, c->errfd);
+	putf(b, "child pid=%d conn=%llu started=%llu errfd=%d worker=%d", (int)c->pid,
+	    ci->id, (unsigned long long)c->started, c->errfd, c->worker);
 	put_cstr(b, "route", c->route);
 	putf(b, " tcp=%d", ci->tcp);
 	put_cstr(b, "rip", ci->remote_ip);
@@ -120,6 +120,11 @@ void handover_put_child(struct handover_buf *b, const struct handed_child *c)
 	put_cstr(b, "via", ci->via);
 	put_str(b, "peer", (const char *)&ci->peer, sizeof ci->peer);
 	put(b, "\n", 1);
+}
+
+void handover_put_worker(struct handover_buf *b, const struct handed_worker *w)
+{
+	putf(b, "worker index=%u pid=%d fd=%d\n", w->index, (int)w->pid, w->fd);
 }
 
 int handover_memfd(const struct handover_buf *b)
@@ -286,6 +291,8 @@ static int field_child(struct handed_child *c, const char *k, size_t kn,
 		return NUM(c->started, ~0ULL);
 	if (kn == 5 && !memcmp(k, "errfd", 5))
 		return fdnum(v, vn, &c->errfd);
+	if (kn == 6 && !memcmp(k, "worker", 6))
+		return fdnum(v, vn, &c->worker);
 	if (kn == 5 && !memcmp(k, "route", 5))
 		return STR(c->route);
 	if (kn == 3 && !memcmp(k, "tcp", 3))
@@ -316,6 +323,20 @@ static int field_child(struct handed_child *c, const char *k, size_t kn,
 	return 0;
 }
 
+static int field_worker(struct handed_worker *w, const char *k, size_t kn,
+    const char *v, size_t vn)
+{
+	unsigned long long u;
+
+	if (kn == 5 && !memcmp(k, "index", 5))
+		return NUM(w->index, 1023);
+	if (kn == 3 && !memcmp(k, "pid", 3))
+		return NUM(w->pid, 1u << 30);
+	if (kn == 2 && !memcmp(k, "fd", 2))
+		return fdnum(v, vn, &w->fd);
+	return 0;
+}
+
 static void *grow(void *p, size_t n, size_t size)
 {
 	if (n >= (MAX_TEXT / size))
@@ -334,7 +355,7 @@ int handover_parse(const char *text, size_t len, struct handover *h,
 	while (line < end) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		const char *eol = nl ? nl : end, *p = line, *k;
-		enum { FROM, LISTEN, CHILD, OTHER } kind;
+		enum { FROM, LISTEN, CHILD, WORKER, OTHER } kind;
 		void *rec = NULL;
 
 		lineno++;
@@ -370,7 +391,17 @@ int handover_parse(const char *text, size_t len, struct handover *h,
 			h->children = c;
 			rec = memset(&c[h->nchildren++], 0, sizeof *c);
 			((struct handed_child *)rec)->errfd = -1;
+			((struct handed_child *)rec)->worker = -1;
 			kind = CHILD;
+		} else if (p - k == 6 && !memcmp(k, "worker", 6)) {
+			struct handed_worker *w = grow(h->workers, h->nworkers,
+			    sizeof *w);
+			if (!w)
+				goto nomem;
+			h->workers = w;
+			rec = memset(&w[h->nworkers++], 0, sizeof *w);
+			((struct handed_worker *)rec)->fd = -1;
+			kind = WORKER;
 		} else {
 			kind = OTHER;   /* a record of a later version */
 		}
@@ -393,6 +424,8 @@ int handover_parse(const char *text, size_t len, struct handover *h,
 				r = field_from(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
 			else if (kind == LISTEN)
 				r = field_listen(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
+			else if (kind == WORKER)
+				r = field_worker(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
 			else
 				r = field_child(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
 			if (r < 0)
@@ -417,9 +450,11 @@ void handover_free(struct handover *h)
 {
 	free(h->listeners);
 	free(h->children);
+	free(h->workers);
 	h->listeners = NULL;
 	h->children = NULL;
-	h->nlisteners = h->nchildren = 0;
+	h->workers = NULL;
+	h->nlisteners = h->nchildren = h->nworkers = 0;
 }
 
 /* ---- the new image's handed descriptors ---- */
@@ -492,6 +527,9 @@ size_t handover_fds(int *fds, size_t max)
 	for (size_t i = 0; i < handed.nchildren; i++)
 		if (handed.children[i].errfd >= 0 && n++ < max)
 			fds[n - 1] = handed.children[i].errfd;
+	for (size_t i = 0; i < handed.nworkers; i++)
+		if (handed.workers[i].fd >= 0 && n++ < max)
+			fds[n - 1] = handed.workers[i].fd;
 	if (handed.reply >= 0 && n++ < max)
 		fds[n - 1] = handed.reply;
 	return n;
@@ -535,6 +573,14 @@ void handover_close_unused(void)
 		if (!c->taken && c->errfd >= 0) {
 			close(c->errfd);
 			c->errfd = -1;
+		}
+	}
+	for (size_t i = 0; i < handed.nworkers; i++) {
+		struct handed_worker *w = &handed.workers[i];
+
+		if (!w->taken && w->fd >= 0) {
+			close(w->fd);
+			w->fd = -1;
 		}
 	}
 }

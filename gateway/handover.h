@@ -9,8 +9,13 @@
  *   gatewayd-upgrade 1
  *   from version=0.1.0 started=NS last_conn=N reply=FD nofile=N nofile_max=N
  *   listen fd=N family=N passed=0|1 made=0|1 text=ADDR path=PATH
- *   child pid=N conn=N started=NS errfd=N route=NAME tcp=0|1 rip= rport=
- *         lip= lport= ipc= cred=0|1 uid= gid= ppid= via= peer=HEX
+ *   worker index=N pid=N fd=N
+ *   child pid=N conn=N started=NS errfd=N worker=N route=NAME tcp=0|1
+ *         rip= rport= lip= lport= ipc= cred=0|1 uid= gid= ppid= via= peer=HEX
+ *
+ * A child with worker= is a worker's: the main process counts it and
+ * has a copy of its stderr pipe, and takes it over when that worker
+ * ends.
  *
  * This module owns the handed descriptors in the new image until each is
  * taken (a listener by listener.c, a child by the server), and closes
@@ -36,8 +41,16 @@ struct handed_listener {
 	int taken;
 };
 
+struct handed_worker {
+	unsigned index;
+	pid_t pid;
+	int fd;                         /* its end of the socketpair */
+	int taken;
+};
+
 struct handed_child {
 	pid_t pid;
+	int worker;                     /* the worker's index, or -1: ours */
 	int errfd;                      /* stderr = log pipe's read end, or -1 */
 	uint64_t started;               /* uv_hrtime() at its spawn */
 	char route[128];
@@ -55,6 +68,8 @@ struct handover {
 	size_t nlisteners;
 	struct handed_child *children;
 	size_t nchildren;
+	struct handed_worker *workers;
+	size_t nworkers;
 };
 
 /* ---- writing (the old image) ---- */
@@ -70,6 +85,7 @@ void handover_put_from(struct handover_buf *b, const char *version,
     unsigned long long nofile_soft, unsigned long long nofile_hard);
 void handover_put_listener(struct handover_buf *b, const struct handed_listener *l);
 void handover_put_child(struct handover_buf *b, const struct handed_child *c);
+void handover_put_worker(struct handover_buf *b, const struct handed_worker *w);
 
 /* The text in a memfd (not close-on-exec), read from its start. The
  * descriptor, or a negative errno. */

@@ -18,11 +18,10 @@
 #define RESTART_MS 1000         /* a worker that lived less waits this long */
 #define RETRY_MS 1000           /* and a connection no worker had room for */
 
-static void on_worker_readable(uv_poll_t *h, int status, int events);
 
 /* ---- remotes ---- */
 
-static void link_remote(struct pool *p, struct remote *r)
+void pool_link_remote(struct pool *p, struct remote *r)
 {
 	struct remote **b = &p->bucket[r->msg.conn % BUCKETS];
 
@@ -73,7 +72,7 @@ static int worker_spawn(struct pool *p, unsigned i)
 		return err;
 	p->w[i] = w;
 	w->poll.data = p;
-	uv_poll_start(&w->poll, UV_READABLE, on_worker_readable);
+	uv_poll_start(&w->poll, UV_READABLE, pool_on_worker_readable);
 	return send_config(p, w);
 }
 
@@ -85,7 +84,7 @@ static int pick(struct pool *p, const char *tried)
 
 	for (unsigned k = 0; k < p->n; k++) {
 		unsigned i = (p->next + k) % p->n;
-		if (p->w[i] && !tried[i] &&
+		if (p->w[i] && !tried[i] && !p->w[i]->retiring &&
 		    (best < 0 || p->w[i]->inflight < p->w[best]->inflight))
 			best = (int)i;
 	}
@@ -218,7 +217,7 @@ void pool_handover(struct pool *p, const struct listener *l, struct conn *c,
 	r->msg.datalen = (uint32_t)(headlen + tlvlen);
 	r->msg.tlvlen = (uint32_t)tlvlen;
 	p->owner->slot_take(p->owner, &c->slot, c->route, &c->src);
-	link_remote(p, r);
+	pool_link_remote(p, r);
 	dispatch(p, r);
 }
 
@@ -293,7 +292,7 @@ static void read_reports(struct pool *p, struct worker *w)
 		on_report(p, &m, data, fd);
 }
 
-static void on_worker_readable(uv_poll_t *h, int status, int events)
+void pool_on_worker_readable(uv_poll_t *h, int status, int events)
 {
 	(void)status;
 	(void)events;
@@ -366,7 +365,7 @@ static void on_restart_timer(uv_timer_t *t)
 {
 	struct pool *p = t->data;
 
-	for (unsigned i = 0; i < p->n && !p->stopping; i++)
+	for (unsigned i = 0; i < p->target && !p->stopping; i++)
 		if (!p->w[i])
 			restart(p, i);
 }
@@ -375,6 +374,8 @@ static void worker_died(struct pool *p, unsigned i, int st)
 {
 	struct worker *w = p->w[i];
 	struct queue *q, *n;
+	int retired = w->retiring;
+	pid_t pid = w->pid;
 	/* One that cannot live (say, its config no longer loads) must not
 	 * be forked again and again: like s6-supervise, wait a second. */
 	int young = uv_now(p->owner->loop) - w->started < RESTART_MS;
@@ -383,12 +384,15 @@ static void worker_died(struct pool *p, unsigned i, int st)
 	read_reports(p, w);
 	p->w[i] = NULL;
 	worker_close(w);
-	if (!p->stopping || WIFSIGNALED(st) || WEXITSTATUS(st) != 0)
+	/* One replaced after an upgrade was ended on purpose. */
+	if (!retired && (!p->stopping || WIFSIGNALED(st) || WEXITSTATUS(st) != 0))
 		log_warnx("worker %u (pid %d) ended with %s %d%s", i + 1, (int)w->pid,
 		    WIFSIGNALED(st) ? "signal" : "status",
 		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
 		    p->stopping ? "" : young ? "; restarting it in 1 s" : "; restarting it");
-	if (!p->stopping && !young)
+	if (retired || i >= p->target)
+		; /* not brought back */
+	else if (!p->stopping && !young)
 		restart(p, i);
 	else if (!p->stopping && !uv_is_active((uv_handle_t *)&p->restart))
 		uv_timer_start(&p->restart, on_restart_timer, RESTART_MS, 0);
@@ -401,6 +405,8 @@ static void worker_died(struct pool *p, unsigned i, int st)
 		else
 			dispatch(p, r);
 	}
+	if (retired)
+		pool_retired(p, i, pid);
 	p->owner->changed(p->owner);
 }
 
@@ -470,21 +476,24 @@ static void on_sigchld(uv_signal_t *h, int sig)
 
 /* ---- the pool ---- */
 
-int pool_start(struct pool_owner *owner, struct config *c, struct pool **out,
-    char *errbuf, size_t errlen)
+int pool_start(struct pool_owner *owner, struct config *c, struct handover *h,
+    struct pool **out, char *errbuf, size_t errlen)
 {
 	struct pool *p = calloc(1, sizeof *p);
+	unsigned target = c->workers > 1 ? c->workers : 0;
+	unsigned n = target + pool_handed_slots(h);
 	int err;
 
 	*out = NULL;
-	if (!p || !(p->w = calloc(c->workers, sizeof *p->w))) {
+	if (!p || !(p->w = calloc(n, sizeof *p->w))) {
 		free(p);
 		snprintf(errbuf, errlen, "workers: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	*out = p;
 	p->owner = owner;
-	p->n = c->workers;
+	p->n = n;
+	p->target = target;
 	queue_init(&p->remotes);
 	orphans_init(&p->orphans, owner->loop, &orphans_hooks);
 	/* Orphans of a dead worker become ours, not init's. */
@@ -497,7 +506,13 @@ int pool_start(struct pool_owner *owner, struct config *c, struct pool **out,
 	p->restart.data = p;
 	uv_timer_init(owner->loop, &p->retry);
 	p->retry.data = p;
-	for (unsigned i = 0; i < p->n; i++)
+	uv_timer_init(owner->loop, &p->renew);
+	p->renew.data = p;
+	if (h && (err = pool_take_over(p, h)) < 0) {
+		snprintf(errbuf, errlen, "workers handed over: %s", strerror(-err));
+		return err;
+	}
+	for (unsigned i = 0; i < p->target; i++)
 		if ((err = worker_spawn(p, i)) < 0) {
 			snprintf(errbuf, errlen, "worker %u: %s", i + 1, strerror(-err));
 			/* Those started end on the stop, or on EOF. */
@@ -510,7 +525,7 @@ int pool_start(struct pool_owner *owner, struct config *c, struct pool **out,
 void pool_reload(struct pool *p)
 {
 	for (unsigned i = 0; i < p->n; i++)
-		if (p->w[i])
+		if (p->w[i] && !p->w[i]->old)
 			send_config(p, p->w[i]);
 }
 
@@ -522,6 +537,7 @@ void pool_stop(struct pool *p)
 	p->stopping = 1;
 	uv_timer_stop(&p->restart);
 	uv_timer_stop(&p->retry);
+	uv_timer_stop(&p->renew);
 	/* Like the clients a single process keeps, those waiting for room
 	 * in a worker are closed: no child will come for them now. */
 	queue_foreach(q, n, &p->remotes) {
@@ -559,6 +575,7 @@ void pool_close(struct pool *p)
 	uv_close((uv_handle_t *)&p->sigchld, NULL);
 	uv_close((uv_handle_t *)&p->restart, NULL);
 	uv_close((uv_handle_t *)&p->retry, NULL);
+	uv_close((uv_handle_t *)&p->renew, NULL);
 }
 
 void pool_free(struct pool *p)

@@ -38,10 +38,30 @@ struct pool_owner {
 	void (*stats)(struct pool_owner *o, const char *data, size_t len);
 };
 
-/* Starts c->workers workers (*out, as soon as there is a pool). 0, or a
- * negative errno with err saying what failed. */
-int pool_start(struct pool_owner *owner, struct config *c, struct pool **out,
-    char *err, size_t errlen);
+struct handover;
+struct handover_buf;
+
+/* Starts c->workers workers (*out, as soon as there is a pool), and
+ * after an in-place upgrade takes over the workers the image before had
+ * (h, else NULL): they take no new connection and are replaced one at a
+ * time, each once it relays nothing (its children are taken over, as
+ * when a worker dies). 0, or a negative errno with err saying what
+ * failed. */
+int pool_start(struct pool_owner *owner, struct config *c, struct handover *h,
+    struct pool **out, char *err, size_t errlen);
+
+/* Whether new connections go to workers (none are wanted when a config
+ * without workers follows one with them, until the old ones are gone). */
+int pool_serves(const struct pool *p);
+
+/* For an in-place upgrade: whether every connection handed to a worker
+ * has its child running, and how many connections the pool holds (its
+ * workers' and the children it took over); the descriptors it hands
+ * over at most; and writing its workers and their connections into the
+ * handover (their descriptors into fds). */
+int pool_carriable(struct pool *p, unsigned *conns);
+size_t pool_fd_count(struct pool *p);
+void pool_hand_over(struct pool *p, struct handover_buf *b, int *fds, size_t *nfds);
 
 /* Hands an admitted connection, accepted on l, to a worker (the caller's
  * reference; the gateway's copy of its socket is closed once the worker

@@ -40,10 +40,12 @@ struct pool {
 	unsigned n, next;
 	struct queue remotes;
 	struct remote *bucket[BUCKETS];
+	unsigned target;                /* workers wanted: the first ones */
 	struct orphans orphans;         /* taken over from dead workers */
 	uv_signal_t sigchld;
 	uv_timer_t restart;             /* brings back workers that died young */
 	uv_timer_t retry;               /* sends the waiting connections again */
+	uv_timer_t renew;               /* replaces workers after an upgrade */
 	uint64_t last_wait_log;         /* ms: the waiting warning, rate-limited */
 	int stopping;
 	int reaping;                    /* a pass of reap() is under way */
@@ -52,6 +54,17 @@ struct pool {
 /* Its child is gone (or taken over, with the connection's place in the
  * counts): freed, and out of the counts unless keep_counted. */
 void pool_remote_free(struct pool *p, struct remote *r, int keep_counted);
+
+void pool_link_remote(struct pool *p, struct remote *r);
+void pool_on_worker_readable(uv_poll_t *h, int status, int events);
+
+/* pool_upgrade.c: the slots the workers handed over by the image before
+ * an upgrade take (after the `target` new ones); taking them and their
+ * connections over (0 or a negative errno); a replaced worker's end. */
+struct handover;
+unsigned pool_handed_slots(const struct handover *h);
+int pool_take_over(struct pool *p, struct handover *h);
+void pool_retired(struct pool *p, unsigned i, pid_t pid);
 
 /* The connection numbered conn, handed to a worker, or NULL. */
 static inline struct remote *pool_find(struct pool *p, uint64_t conn)

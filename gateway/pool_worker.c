@@ -72,6 +72,22 @@ struct worker *worker_start(uv_loop_t *loop, const char *path, unsigned n,
 	return w;
 }
 
+struct worker *worker_take(uv_loop_t *loop, pid_t pid, int sock, unsigned n)
+{
+	struct worker *w = calloc(1, sizeof *w);
+
+	(void)n;
+	if (!w)
+		return NULL;
+	w->pid = pid;
+	w->started = uv_now(loop);
+	w->sock = sock;
+	w->old = 1;
+	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	uv_poll_init(loop, &w->poll, w->sock);
+	return w;
+}
+
 int worker_send_config(struct worker *w, const struct config *c,
     uint32_t generation)
 {

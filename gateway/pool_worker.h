@@ -18,6 +18,9 @@ struct worker {
 	uint64_t started;               /* ms, loop time */
 	int sock;
 	unsigned inflight;              /* handed over, not yet spawned */
+	int old;                        /* an image before an upgrade started it */
+	int retiring;                   /* being replaced: takes no more */
+	int killed;                     /* and ended, its children ours */
 	uv_poll_t poll;                 /* initialised; the owner starts it */
 };
 
@@ -25,6 +28,11 @@ struct worker {
  * event. Returns it (calloc'd), or NULL with *err a negative errno. */
 struct worker *worker_start(uv_loop_t *loop, const char *path, unsigned n,
     int *err);
+
+/* Worker n, started by the image before an in-place upgrade: its pid
+ * and its end of the socketpair, as handed over. NULL when out of
+ * memory. */
+struct worker *worker_take(uv_loop_t *loop, pid_t pid, int sock, unsigned n);
 
 /* Sends config c (its text, through a memfd) as the given generation.
  * 0 or a negative errno. */

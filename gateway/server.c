@@ -11,6 +11,7 @@
 #include "admit.h"
 #include "child.h"
 #include "held.h"
+#include "handover.h"
 #include "httpconn.h"
 #include "ipc.h"
 #include "linger.h"
@@ -241,7 +242,7 @@ static int take(struct server *s, struct listener *l, struct conn *c)
 
 	if (reason) {
 		refuse_raw(s->loop, c, conn_take_fd(c), reason);
-	} else if (s->pool) {
+	} else if (s->pool && pool_serves(s->pool)) {
 		pool_handover(s->pool, l, c, NULL, 0);
 		return 0;
 	} else if (!server_spawn(s, c, NULL, &err) && child_shortage(err)) {
@@ -352,7 +353,7 @@ static void take_request(struct server *s, struct listener *l, struct conn *c,
 		conn_release(c);
 		return;
 	}
-	if (s->pool) {
+	if (s->pool && pool_serves(s->pool)) {
 		free(req);
 		pool_handover(s->pool, l, c, head, headlen);
 		return;
@@ -496,6 +497,7 @@ void server_init(struct server *s, uv_loop_t *loop)
 int server_start(struct server *s, uv_loop_t *loop, struct config *c,
     char *err, size_t errlen)
 {
+	struct handover *handed;
 	char *kept = NULL;
 
 	server_init(s, loop);
@@ -523,8 +525,12 @@ int server_start(struct server *s, uv_loop_t *loop, struct config *c,
 	s->started = uv_hrtime();
 	s->loaded = time(NULL);
 	server_start_handles(s);
-	if (server_open_admin(s, err, errlen) < 0 || (c->workers > 1 &&
-	    pool_start(&s->pool_owner, c, &s->pool, err, errlen) < 0)) {
+	/* After an upgrade, the workers before are taken over even when
+	 * the config no longer asks for workers. */
+	handed = handover_get();
+	if (server_open_admin(s, err, errlen) < 0 ||
+	    ((c->workers > 1 || (handed && handed->nworkers)) &&
+	    pool_start(&s->pool_owner, c, handed, &s->pool, err, errlen) < 0)) {
 		server_close_admin(s);
 		server_metrics_stop(s);
 		server_close_listeners(s->listeners, s->nlisteners);

@@ -142,6 +142,31 @@ static int route_listed(const char *out, const char *name)
 	return 0;
 }
 
+/* A connection whose route the new config lacks: why it cannot be. */
+static void check_route(const char *out, const struct conn *c, char *why,
+    size_t whylen)
+{
+	if (!why[0] && !route_listed(out, c->route->name))
+		snprintf(why, whylen, "route [%s] has running children and "
+		    "is not in the config: reload first", c->route->name);
+}
+
+struct route_check {
+	const char *out;
+	char *why;
+	size_t whylen;
+};
+
+static void visit_check(void *arg, const struct conn *c, pid_t pid,
+    const char *state)
+{
+	struct route_check *rc = arg;
+
+	(void)pid;
+	(void)state;
+	check_route(rc->out, c, rc->why, rc->whylen);
+}
+
 /* ---- what can be carried ---- */
 
 /* Every connection left is a running child's that the new image can
@@ -152,7 +177,7 @@ static int carriable(struct server *s, unsigned *alive)
 
 	*alive = 0;
 	if (!held_empty(&s->held) || !queue_empty(&s->reading.list) ||
-	    proc_in_flight() > 0)
+	    proc_in_flight() > 0 || (s->pool && !pool_carriable(s->pool, alive)))
 		return 0;
 	queue_foreach(q, n, &s->children) {
 		struct child *c = queue_data(q, struct child, q);
@@ -186,7 +211,7 @@ static void put_listener(struct handover_buf *b, const struct listener *l,
 static size_t count_fds(struct server *s)
 {
 	struct queue *q, *n;
-	size_t count = s->nlisteners + 3 + 1;
+	size_t count = s->nlisteners + 3 + 1 + (s->pool ? pool_fd_count(s->pool) : 0);
 
 	queue_foreach(q, n, &s->children)
 		count++;
@@ -228,6 +253,8 @@ static void exec_new(struct server *s, int reply, char *why, size_t whylen)
 		if (h.errfd >= 0)
 			fds[nfds++] = h.errfd;
 	}
+	if (s->pool)
+		pool_hand_over(s->pool, &b, fds, &nfds);
 	if (reply >= 0)
 		fds[nfds++] = reply;
 	if ((memfd = handover_memfd(&b)) < 0) {
@@ -320,8 +347,6 @@ void server_upgrade(struct server *s, struct control_answer *a)
 		snprintf(why, sizeof why, "an upgrade is under way");
 	else if (server_draining(s))
 		snprintf(why, sizeof why, "the gateway is stopping");
-	else if (s->pool)
-		snprintf(why, sizeof why, "not with workers: restart to upgrade");
 	else if (!s->exe)
 		snprintf(why, sizeof why, "the path of the gateway's binary is unknown");
 	else
@@ -329,9 +354,12 @@ void server_upgrade(struct server *s, struct control_answer *a)
 	queue_foreach(q, n, &s->children) {
 		struct child *c = queue_data(q, struct child, q);
 
-		if (!why[0] && c->alive && !route_listed(out, c->conn->route->name))
-			snprintf(why, sizeof why, "route [%s] has running children and "
-			    "is not in the config: reload first", c->conn->route->name);
+		if (!why[0] && c->alive)
+			check_route(out, c->conn, why, sizeof why);
+	}
+	if (!why[0] && s->pool) {
+		struct route_check rc = { out, why, sizeof why };
+		pool_each(s->pool, visit_check, &rc);
 	}
 	if (why[0]) {
 		upgrade_log_error(why);
@@ -390,7 +418,11 @@ void server_take_over(struct server *s, struct handover *h)
 	s->started = h->started;
 	s->last_conn = h->last_conn;
 	for (size_t i = 0; i < h->nchildren; i++) {
-		int err = take_child(s, &h->children[i]);
+		int err;
+
+		if (h->children[i].taken)
+			continue;       /* a worker's, which the pool has */
+		err = take_child(s, &h->children[i]);
 
 		if (err < 0) {
 			log_warnx("upgrade: child %d of [%s]: %s", (int)h->children[i].pid,
@@ -405,6 +437,7 @@ void server_take_over(struct server *s, struct handover *h)
 	log_str(&l, "version", VERSION);
 	log_int(&l, "pid", getpid());
 	log_uint(&l, "children", taken);
+	log_uint(&l, "workers", (unsigned)h->nworkers);
 	log_end(&l);
 	if (h->reply >= 0) {
 		char line[256];

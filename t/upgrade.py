@@ -332,14 +332,67 @@ def test_service_manager_hears_reloading_then_ready():
     n.close()
 
 
-def test_not_with_workers():
-    cfg = CONFIG.replace("[gateway]\n", "[gateway]\nworkers = 2\n")
-    g, exe = started(cfg)
+def test_workers_are_replaced_one_at_a_time():
+    """workers = 2: the main process upgrades first, starts two new
+    workers, and replaces the old ones one at a time, each once it
+    relays nothing; a child an old worker started is taken over and its
+    exit logged with its whole duration; a cgi response an old worker
+    relays is finished by it first; nothing fails meanwhile."""
+    cfg = CONFIG.replace("[gateway]\n", "[gateway]\nworkers = 2\n") + """
+[web]
+listen = 127.0.0.1:0
+protocol = cgi
+exec = {dir}/slow.cgi
+stderr = null
+"""
+    prog = b"#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nfirst\\n'\nread x < {dir}/go\necho second\n"
+    g = gw.Gateway(cfg, start=False, files={"slow.cgi": (b"", 0o755)})
+    with open(os.path.join(g.dir, "slow.cgi"), "wb") as f:
+        f.write(prog.replace(b"{dir}", g.dir.encode()))
+    os.mkfifo(os.path.join(g.dir, "go"))
+    exe = os.path.join(g.dir, "gatewayd")
+    shutil.copy2(gw.BIN, exe)
     with g:
+        g.start(binary=exe)
+        g.wait_event("worker", 2)
+        old = {e["pid"] for e in g.events("worker")}
+        s = g.connect("slow")
+        f = s.makefile("rb")
+        assert f.readline() == b"started\n"
+        spawn = g.wait_event("spawn", route="slow")[0]
+        h = socket.create_connection(g.addr("web"))
+        h.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        hf = h.makefile("rb")
+        while hf.readline() != b"first\n":
+            pass
+        replace_binary(exe)
         g.kill(signal.SIGUSR2)
-        e = g.wait_event("upgrade_error")[0]
-        assert "workers" in e["error"], e
+        up = upgraded(g)
+        assert up["workers"] == "2" and up["pid"] == str(g.pid()), up
+        g.wait_event("worker", 4)
+        new = {e["pid"] for e in g.events("worker")} - old
+        assert len(new) == 2, g.events("worker")
         assert gw.talk(g.addr("echo")) == b"hello\n"
+        # The old worker relaying the cgi response is not replaced yet;
+        # the other one is, or will be.
+        g.wait_event("worker_replaced", 1)
+        assert len(g.events("worker_replaced")) == 1
+        with open(os.path.join(g.dir, "go"), "w") as fifo:
+            fifo.write("x\n")
+        assert hf.read() == b"second\n"
+        g.wait_event("worker_replaced", 2)
+        assert {e["pid"] for e in g.events("worker_replaced")} == old
+        assert not any(str(p) in old for p, _ in g.children())
+        # The child started by an old worker is the main process's now.
+        s.sendall(b"x\n")
+        assert f.readline() == b"got x\n"
+        ex = g.wait_event("exit", route="slow")[0]
+        assert ex["conn"] == spawn["conn"] and ex["status"] == "0", ex
+        assert float(ex["duration"]) > 0, ex
+        for _ in range(10):
+            assert gw.talk(g.addr("echo")) == b"hello\n"
+        assert not g.events("warning", msg=None) or all(
+            "ended with" not in e.get("msg", "") for e in g.events("warning"))
 
 
 if __name__ == "__main__":

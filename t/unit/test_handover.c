@@ -14,7 +14,8 @@ static struct handover_buf written(void)
 	struct handover_buf b = { 0 };
 	struct handed_listener l = { .fd = 7, .family = AF_INET, .made = 0 };
 	struct handed_listener u = { .fd = 9, .family = AF_UNIX, .made = 1 };
-	struct handed_child c = { .pid = 4242, .errfd = 11, .started = 123456789012ULL };
+	struct handed_child c = { .pid = 4242, .errfd = 11, .started = 123456789012ULL,
+	    .worker = -1 };
 	struct sockaddr_in *sin = (struct sockaddr_in *)&c.ci.peer;
 
 	strcpy(l.text, "127.0.0.1:8080");
@@ -34,6 +35,10 @@ static struct handover_buf written(void)
 	handover_put_from(&b, "1.2.3", 99, 76, 12, 1024, 4096);
 	handover_put_listener(&b, &l);
 	handover_put_listener(&b, &u);
+	handover_put_child(&b, &c);
+	handover_put_worker(&b, &(struct handed_worker){ .index = 1, .pid = 99, .fd = 13 });
+	c.worker = 1;
+	c.pid = 4243;
 	handover_put_child(&b, &c);
 	return b;
 }
@@ -59,7 +64,14 @@ START_TEST(round_trip)
 	ck_assert_int_eq(h.listeners[1].made, 1);
 	ck_assert_str_eq(h.listeners[1].text, "unix:/run/a b/%s=x.sock");
 	ck_assert_str_eq(h.listeners[1].path, "/run/a b/%s=x.sock");
-	ck_assert_uint_eq(h.nchildren, 1);
+	ck_assert_uint_eq(h.nchildren, 2);
+	ck_assert_int_eq(h.children[0].worker, -1);
+	ck_assert_int_eq(h.children[1].worker, 1);
+	ck_assert_int_eq(h.children[1].pid, 4243);
+	ck_assert_uint_eq(h.nworkers, 1);
+	ck_assert_uint_eq(h.workers[0].index, 1);
+	ck_assert_int_eq(h.workers[0].pid, 99);
+	ck_assert_int_eq(h.workers[0].fd, 13);
 	ck_assert_int_eq(h.children[0].pid, 4242);
 	ck_assert_int_eq(h.children[0].errfd, 11);
 	ck_assert_uint_eq(h.children[0].started, 123456789012ULL);
