@@ -6,7 +6,9 @@ intervals; three gateways, on 127.0.0.2, .3 and .4 as on three hosts,
 run the config README pairs with it: both routes, proxy_from haproxy's
 address, agent, drain_delay. Under steady load on both frontends one
 gateway is stopped (SIGTERM: it drains, then exits) and started again on
-the same addresses, then a second one: no client sees a failure, haproxy
+the same addresses, then a second one is upgraded in place (SIGUSR2: the
+same process re-executes its binary, keeping its listeners and
+children): no client sees a failure, haproxy
 counts no error and no retry, every child saw the real client
 (127.0.0.9), and each gateway served both routes before and after its
 restart. Again with workers = auto. Where 127.0.0.2 cannot be bound,
@@ -145,6 +147,30 @@ def stop_and_start(g, h, name):
     g.start()
 
 
+def upgrade_in_place(g, h, name):
+    """An upgrade's turn: SIGUSR2, and the gateway re-executes its binary
+    in the same process: the same pid, the same listening sockets, never
+    DOWN for haproxy; with workers, the old ones are replaced one at a
+    time."""
+    mark = len(g.lines())
+    pid = g.pid()
+    inodes = {route: gw.listener_inode(g.addr(route)) for route in ROUTES}
+    old_workers = len([1 for _, d in g.lines() if d.get("event") == "worker"]) - \
+        len([1 for _, d in g.lines() if d.get("event") == "worker_replaced"])
+    g.kill(signal.SIGUSR2)
+    gw.wait_for(lambda: events_since(g, mark, "upgrade"), 20,
+                lambda: "the upgrade:\n" + g.log())
+    up = events_since(g, mark, "upgrade")[0]
+    assert up["pid"] == str(pid) and g.proc.poll() is None, up
+    assert {route: gw.listener_inode(g.addr(route)) for route in ROUTES} == inodes
+    if old_workers:
+        gw.wait_for(lambda: len(events_since(g, mark, "worker_replaced")) == old_workers,
+                    20, lambda: "%d workers replaced:\n%s" % (old_workers, g.log()))
+    assert not events_since(g, mark, "upgrade_error"), g.log()
+    for _, be in ROUTES.values():
+        assert h.status(name, be) == "UP", (name, be, h.status(name, be))
+
+
 def cycle_under_load(g, h, name, action=stop_and_start):
     """One gateway's turn while the load runs: it serves both routes; then
     action(g, h, name) does to it what the turn is for (stop_and_start by
@@ -183,9 +209,10 @@ def check_nothing_lost(gateways, h, loads):
             assert sp["via"].startswith("127.0.0.1:"), sp
 
 
-def restart_two_of_three(workers, action=stop_and_start):
+def restart_two_of_three(workers, actions=(stop_and_start, upgrade_in_place)):
     """Three gateways behind the shipped haproxy config under load on both
-    frontends; the first and then the second gets its turn (action)."""
+    frontends; the first and then the second gets its turn (actions: a
+    rolling restart's, then an upgrade in place)."""
     t0 = time.monotonic()
     gateways = [gateway(host, workers) for host in HOSTS]
     with haproxy.HAProxy(servers(gateways), shipped=haproxy.SHIPPED) as h:
@@ -197,7 +224,7 @@ def restart_two_of_three(workers, action=stop_and_start):
                            lh.http_says(CLIENT.encode() + b"\n")),
         }
         with loads["raw"], loads["web"]:
-            for name, g in list(zip(NAMES, gateways))[:2]:
+            for name, g, action in zip(NAMES, gateways, actions):
                 cycle_under_load(g, h, name, action)
             # The third, never restarted, served all along.
             wait_served(gateways[2], 0, "at all")
@@ -207,7 +234,7 @@ def restart_two_of_three(workers, action=stop_and_start):
         g.kill(signal.SIGTERM)
     for g in gateways:
         g.close()
-    print("    3 gateways, workers = %s, 2 restarted: %d raw and %d http requests, "
+    print("    3 gateways, workers = %s, one restarted, one upgraded: %d raw and %d http requests, "
           "none failed, in %.1f s" % (workers, loads["raw"].count(), loads["web"].count(),
                                       time.monotonic() - t0))
 
