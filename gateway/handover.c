@@ -97,19 +97,15 @@ void handover_put_listener(struct handover_buf *b, const struct handed_listener 
 {
 	putf(b, "listen fd=%d family=%d passed=%d made=%d", l->fd, l->family,
 	    l->passed, l->made);
+	put_cstr(b, "route", l->route);
 	put_cstr(b, "text", l->text);
 	put_cstr(b, "path", l->path);
 	put(b, "\n", 1);
 }
 
-void handover_put_child(struct handover_buf *b, const struct handed_child *c)
+static void put_ci(struct handover_buf *b, const struct conn_info *ci)
 {
-	const struct conn_info *ci = &c->ci;
-
-	putf(b, "child pid=%d conn=%llu started=%llu errfd=%d worker=%d", (int)c->pid,
-	    ci->id, (unsigned long long)c->started, c->errfd, c->worker);
-	put_cstr(b, "route", c->route);
-	putf(b, " tcp=%d", ci->tcp);
+	putf(b, " conn=%llu tcp=%d", ci->id, ci->tcp);
 	put_cstr(b, "rip", ci->remote_ip);
 	putf(b, " rport=%u", ci->remote_port);
 	put_cstr(b, "lip", ci->local_ip);
@@ -119,6 +115,30 @@ void handover_put_child(struct handover_buf *b, const struct handed_child *c)
 	    (unsigned)ci->uid, (unsigned)ci->gid, (int)ci->pid);
 	put_cstr(b, "via", ci->via);
 	put_str(b, "peer", (const char *)&ci->peer, sizeof ci->peer);
+}
+
+void handover_put_child(struct handover_buf *b, const struct handed_child *c)
+{
+	putf(b, "child pid=%d started=%llu errfd=%d worker=%d", (int)c->pid,
+	    (unsigned long long)c->started, c->errfd, c->worker);
+	put_cstr(b, "route", c->route);
+	put_ci(b, &c->ci);
+	put(b, "\n", 1);
+}
+
+void handover_put_reading(struct handover_buf *b, const struct handed_reading *r)
+{
+	putf(b, "reading fd=%d family=%d stage=%d left=%llu born=%llu", r->fd,
+	    r->family, r->stage, (unsigned long long)r->left_ms,
+	    (unsigned long long)r->born);
+	put_cstr(b, "route", r->route);
+	put_cstr(b, "text", r->text);
+	put_str(b, "buf", r->buf ? r->buf : "", r->len);
+	putf(b, " tlvs=%d ssl=%d", r->have_tlvs, r->tlvs.ssl);
+	put_cstr(b, "authority", r->tlvs.authority);
+	put_cstr(b, "alpn", r->tlvs.alpn);
+	put_cstr(b, "unique", r->tlvs.unique_id);
+	put_ci(b, &r->ci);
 	put(b, "\n", 1);
 }
 
@@ -272,29 +292,20 @@ static int field_listen(struct handed_listener *l, const char *k, size_t kn,
 		return NUM(l->made, 1);
 	if (kn == 4 && !memcmp(k, "text", 4))
 		return STR(l->text);
+	if (kn == 5 && !memcmp(k, "route", 5))
+		return STR(l->route);
 	if (kn == 4 && !memcmp(k, "path", 4))
 		return STR(l->path);
 	return 0;
 }
 
-static int field_child(struct handed_child *c, const char *k, size_t kn,
+static int field_ci(struct conn_info *ci, const char *k, size_t kn,
     const char *v, size_t vn)
 {
-	struct conn_info *ci = &c->ci;
 	unsigned long long u;
 
-	if (kn == 3 && !memcmp(k, "pid", 3))
-		return NUM(c->pid, 1u << 30);
 	if (kn == 4 && !memcmp(k, "conn", 4))
 		return NUM(ci->id, ~0ULL);
-	if (kn == 7 && !memcmp(k, "started", 7))
-		return NUM(c->started, ~0ULL);
-	if (kn == 5 && !memcmp(k, "errfd", 5))
-		return fdnum(v, vn, &c->errfd);
-	if (kn == 6 && !memcmp(k, "worker", 6))
-		return fdnum(v, vn, &c->worker);
-	if (kn == 5 && !memcmp(k, "route", 5))
-		return STR(c->route);
 	if (kn == 3 && !memcmp(k, "tcp", 3))
 		return NUM(ci->tcp, 1);
 	if (kn == 3 && !memcmp(k, "rip", 3))
@@ -321,6 +332,66 @@ static int field_child(struct handed_child *c, const char *k, size_t kn,
 		return decode(v, vn, (char *)&ci->peer, sizeof ci->peer, 0) ==
 		    (long)sizeof ci->peer ? 0 : -1;
 	return 0;
+}
+
+static int field_child(struct handed_child *c, const char *k, size_t kn,
+    const char *v, size_t vn)
+{
+	unsigned long long u;
+
+	if (kn == 3 && !memcmp(k, "pid", 3))
+		return NUM(c->pid, 1u << 30);
+	if (kn == 7 && !memcmp(k, "started", 7))
+		return NUM(c->started, ~0ULL);
+	if (kn == 5 && !memcmp(k, "errfd", 5))
+		return fdnum(v, vn, &c->errfd);
+	if (kn == 6 && !memcmp(k, "worker", 6))
+		return fdnum(v, vn, &c->worker);
+	if (kn == 5 && !memcmp(k, "route", 5))
+		return STR(c->route);
+	return field_ci(&c->ci, k, kn, v, vn);
+}
+
+static int field_reading(struct handed_reading *r, const char *k, size_t kn,
+    const char *v, size_t vn)
+{
+	unsigned long long u;
+
+	if (kn == 2 && !memcmp(k, "fd", 2))
+		return fdnum(v, vn, &r->fd);
+	if (kn == 6 && !memcmp(k, "family", 6))
+		return NUM(r->family, 255);
+	if (kn == 5 && !memcmp(k, "stage", 5))
+		return NUM(r->stage, 7);
+	if (kn == 4 && !memcmp(k, "left", 4))
+		return NUM(r->left_ms, 1u << 30);
+	if (kn == 4 && !memcmp(k, "born", 4))
+		return NUM(r->born, ~0ULL);
+	if (kn == 4 && !memcmp(k, "text", 4))
+		return STR(r->text);
+	if (kn == 5 && !memcmp(k, "route", 5))
+		return STR(r->route);
+	if (kn == 3 && !memcmp(k, "buf", 3)) {
+		long n;
+		free(r->buf);
+		if (!(r->buf = malloc(vn + 1)))
+			return -1;
+		if ((n = decode(v, vn, r->buf, vn + 1, 0)) < 0)
+			return -1;
+		r->len = (size_t)n;
+		return 0;
+	}
+	if (kn == 4 && !memcmp(k, "tlvs", 4))
+		return NUM(r->have_tlvs, 1);
+	if (kn == 3 && !memcmp(k, "ssl", 3))
+		return NUM(r->tlvs.ssl, 1);
+	if (kn == 9 && !memcmp(k, "authority", 9))
+		return STR(r->tlvs.authority);
+	if (kn == 4 && !memcmp(k, "alpn", 4))
+		return STR(r->tlvs.alpn);
+	if (kn == 6 && !memcmp(k, "unique", 6))
+		return STR(r->tlvs.unique_id);
+	return field_ci(&r->ci, k, kn, v, vn);
 }
 
 static int field_worker(struct handed_worker *w, const char *k, size_t kn,
@@ -355,7 +426,7 @@ int handover_parse(const char *text, size_t len, struct handover *h,
 	while (line < end) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		const char *eol = nl ? nl : end, *p = line, *k;
-		enum { FROM, LISTEN, CHILD, WORKER, OTHER } kind;
+		enum { FROM, LISTEN, CHILD, WORKER, READING, OTHER } kind;
 		void *rec = NULL;
 
 		lineno++;
@@ -402,6 +473,15 @@ int handover_parse(const char *text, size_t len, struct handover *h,
 			rec = memset(&w[h->nworkers++], 0, sizeof *w);
 			((struct handed_worker *)rec)->fd = -1;
 			kind = WORKER;
+		} else if (p - k == 7 && !memcmp(k, "reading", 7)) {
+			struct handed_reading *r = grow(h->reading, h->nreading,
+			    sizeof *r);
+			if (!r)
+				goto nomem;
+			h->reading = r;
+			rec = memset(&r[h->nreading++], 0, sizeof *r);
+			((struct handed_reading *)rec)->fd = -1;
+			kind = READING;
 		} else {
 			kind = OTHER;   /* a record of a later version */
 		}
@@ -426,6 +506,8 @@ int handover_parse(const char *text, size_t len, struct handover *h,
 				r = field_listen(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
 			else if (kind == WORKER)
 				r = field_worker(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
+			else if (kind == READING)
+				r = field_reading(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
 			else
 				r = field_child(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
 			if (r < 0)
@@ -448,13 +530,17 @@ nomem:
 
 void handover_free(struct handover *h)
 {
+	for (size_t i = 0; i < h->nreading; i++)
+		free(h->reading[i].buf);
 	free(h->listeners);
 	free(h->children);
 	free(h->workers);
+	free(h->reading);
 	h->listeners = NULL;
 	h->children = NULL;
 	h->workers = NULL;
-	h->nlisteners = h->nchildren = h->nworkers = 0;
+	h->reading = NULL;
+	h->nlisteners = h->nchildren = h->nworkers = h->nreading = 0;
 }
 
 /* ---- the new image's handed descriptors ---- */
@@ -530,19 +616,24 @@ size_t handover_fds(int *fds, size_t max)
 	for (size_t i = 0; i < handed.nworkers; i++)
 		if (handed.workers[i].fd >= 0 && n++ < max)
 			fds[n - 1] = handed.workers[i].fd;
+	for (size_t i = 0; i < handed.nreading; i++)
+		if (handed.reading[i].fd >= 0 && n++ < max)
+			fds[n - 1] = handed.reading[i].fd;
 	if (handed.reply >= 0 && n++ < max)
 		fds[n - 1] = handed.reply;
 	return n;
 }
 
-int handover_take_listener(const char *text, int family,
+int handover_take_listener(const char *route, const char *text, int family,
     struct handed_listener **out)
 {
-	for (size_t i = 0; have_handed && i < handed.nlisteners; i++) {
-		struct handed_listener *l = &handed.listeners[i];
+	for (size_t i = 0; have_handed && i < 2 * handed.nlisteners; i++) {
+		struct handed_listener *l = &handed.listeners[i % handed.nlisteners];
 
+		/* First a socket of the same route, then of any. */
 		if (!l->taken && l->fd >= 0 && l->family == family &&
-		    strcmp(l->text, text) == 0) {
+		    strcmp(l->text, text) == 0 &&
+		    (i >= handed.nlisteners || strcmp(l->route, route) == 0)) {
 			l->taken = 1;
 			fcntl(l->fd, F_SETFD, FD_CLOEXEC);
 			*out = l;
@@ -581,6 +672,14 @@ void handover_close_unused(void)
 		if (!w->taken && w->fd >= 0) {
 			close(w->fd);
 			w->fd = -1;
+		}
+	}
+	for (size_t i = 0; i < handed.nreading; i++) {
+		struct handed_reading *r = &handed.reading[i];
+
+		if (!r->taken && r->fd >= 0) {
+			close(r->fd);
+			r->fd = -1;
 		}
 	}
 }

@@ -8,10 +8,14 @@
  *
  *   gatewayd-upgrade 1
  *   from version=0.1.0 started=NS last_conn=N reply=FD nofile=N nofile_max=N
- *   listen fd=N family=N passed=0|1 made=0|1 text=ADDR path=PATH
+ *   listen fd=N family=N passed=0|1 made=0|1 route=NAME text=ADDR path=PATH
  *   worker index=N pid=N fd=N
  *   child pid=N conn=N started=NS errfd=N worker=N route=NAME tcp=0|1
  *         rip= rport= lip= lport= ipc= cred=0|1 uid= gid= ppid= via= peer=HEX
+ *
+ *   reading fd=N family=N route=NAME text=ADDR stage=N left=MS born=NS buf=BYTES
+ *         tlvs=0|1 ssl= authority= alpn= unique= (and a child's conn=,
+ *         tcp= ... peer=)
  *
  * A child with worker= is a worker's: the main process counts it and
  * has a copy of its stderr pipe, and takes it over when that worker
@@ -28,6 +32,7 @@
 #include <sys/types.h>
 
 #include "env.h"
+#include "proxy.h"
 
 #define HANDOVER_ENV "GATEWAYD_UPGRADE"
 
@@ -36,6 +41,7 @@ struct handed_listener {
 	int family;
 	int passed;                     /* systemd's */
 	int made;                       /* the socket file is the gateway's */
+	char route[128];                /* the first route it was opened for */
 	char text[256];                 /* the listen = address, as written */
 	char path[110];                 /* the socket file, if made */
 	int taken;
@@ -58,6 +64,24 @@ struct handed_child {
 	int taken;
 };
 
+/* A connection still being read (pending.h's stage), on the listener
+ * for the address written text in family. */
+struct handed_reading {
+	int fd;
+	int family;
+	char route[128];                /* its listener's, as handed_listener */
+	char text[256];
+	int stage;
+	uint64_t left_ms;               /* until its reading times out */
+	uint64_t born;                  /* uv_hrtime() at accept */
+	char *buf;                      /* what was read of it so far */
+	size_t len;
+	int have_tlvs;
+	struct proxy_tlvs tlvs;
+	struct conn_info ci;
+	int taken;
+};
+
 struct handover {
 	char version[64];               /* of the image that wrote it */
 	uint64_t started;               /* the gateway's start, uv_hrtime() */
@@ -70,6 +94,8 @@ struct handover {
 	size_t nchildren;
 	struct handed_worker *workers;
 	size_t nworkers;
+	struct handed_reading *reading;
+	size_t nreading;
 };
 
 /* ---- writing (the old image) ---- */
@@ -86,6 +112,7 @@ void handover_put_from(struct handover_buf *b, const char *version,
 void handover_put_listener(struct handover_buf *b, const struct handed_listener *l);
 void handover_put_child(struct handover_buf *b, const struct handed_child *c);
 void handover_put_worker(struct handover_buf *b, const struct handed_worker *w);
+void handover_put_reading(struct handover_buf *b, const struct handed_reading *r);
 
 /* The text in a memfd (not close-on-exec), read from its start. The
  * descriptor, or a negative errno. */
@@ -110,8 +137,10 @@ struct handover *handover_get(void);
 size_t handover_fds(int *fds, size_t max);
 
 /* The listening socket handed over for the address written `text` in
- * family, or -ENOENT: the caller owns it now. */
-int handover_take_listener(const char *text, int family,
+ * family, opened for route (or, the route renamed, for another), or
+ * -ENOENT: the caller owns it now. Two routes may write the same text
+ * (port 0): the route tells their sockets apart. */
+int handover_take_listener(const char *route, const char *text, int family,
     struct handed_listener **l);
 
 /* Closes every handed descriptor nobody took (a listener the config no

@@ -236,7 +236,7 @@ struct listener *listener_open(const struct route *r,
 	}
 	l->backlog = r->backlog;
 	l->socket_mode = r->socket_mode;
-	if ((handed = handover_take_listener(a->text, a->family, &h)) >= 0) {
+	if ((handed = handover_take_listener(r->name, a->text, a->family, &h)) >= 0) {
 		open_handed(l, a, handed, h);
 		return l;
 	}

@@ -18,7 +18,7 @@
 #define PROXY_MS 5000           /* the SPEC's bound for a PROXY header */
 #define HEAD_MS 10000           /* and for an HTTP request head */
 
-enum stage { READ_PROXY, READ_HEAD, WAIT_SLOT };
+enum stage { READ_PROXY = PENDING_PROXY, READ_HEAD = PENDING_HEAD, WAIT_SLOT = PENDING_WAIT };
 
 struct pending {
 	uv_poll_t poll;
@@ -514,4 +514,83 @@ void pending_start(struct pending_set *set, struct listener *l, struct conn *c)
 	} else {
 		start_head(p);
 	}
+}
+
+/* ---- across an upgrade ---- */
+
+void pending_hand_each(struct pending_set *set, pending_hand_fn *fn, void *arg)
+{
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &set->list) {
+		struct pending *p = queue_data(q, struct pending, q);
+		uint64_t left = uv_is_active((uv_handle_t *)&p->timer) ?
+		    uv_timer_get_due_in(&p->timer) : 0;
+
+		if (!p->closing)
+			fn(arg, p->l, p->conn, (enum pending_stage)p->stage, p->buf,
+			    p->len, left);
+	}
+}
+
+void pending_resume(struct pending_set *set, struct listener *l, struct conn *c,
+    enum pending_stage stage, const char *buf, size_t len, uint64_t left_ms)
+{
+	struct pending *p = calloc(1, sizeof *p);
+
+	if (!p || (len && !(p->buf = malloc(len))) ||
+	    uv_poll_init(set->loop, &p->poll, c->fd) < 0) {
+		if (p)
+			free(p->buf);
+		free(p);
+		conn_event(c, "refuse", "busy");
+		conn_release(c);
+		return;
+	}
+	if (len)
+		memcpy(p->buf, buf, len);
+	p->len = p->cap = len;
+	p->set = set;
+	p->l = l;
+	p->conn = c;
+	p->poll.data = p;
+	uv_timer_init(set->loop, &p->timer);
+	p->timer.data = p;
+	queue_insert_tail(&set->list, &p->q);
+	l->pending++;
+	/* Counted by its source again, as when it came. */
+	if (stage != PENDING_PROXY && admit_reading_conn(set, l, &c->ci, &p->src,
+	    &p->counted) != NULL)
+		p->counted = 0;
+	if (stage == PENDING_PROXY) {
+		p->stage = READ_PROXY;
+		uv_poll_start(&p->poll, UV_READABLE, on_readable);
+		uv_timer_start(&p->timer, on_timeout, left_ms ? left_ms : 1, 0);
+		read_proxy(p);
+		return;
+	}
+	if (!(p->req = malloc(sizeof *p->req))) {
+		conn_event(c, "refuse", "busy");
+		pending_end(p, 1);
+		return;
+	}
+	if (stage == PENDING_HEAD) {
+		p->stage = READ_HEAD;
+		uv_poll_start(&p->poll, UV_READABLE, on_readable);
+		uv_timer_start(&p->timer, on_timeout, left_ms ? left_ms : 1, 0);
+		read_head(p);
+		return;
+	}
+	/* Waiting for a place: its head, read whole, is parsed again (a raw
+	 * route's connection has none). */
+	if (l->route->protocol == PROTO_RAW) {
+		free(p->req);
+		p->req = NULL;
+	} else if (http_parse_head(p->buf, p->len, p->req) <= 0) {
+		http_fail(p, 400);
+		return;
+	}
+	p->stage = WAIT_SLOT;
+	uv_poll_start(&p->poll, UV_DISCONNECT, on_readable);
+	try_start(p);
 }

@@ -77,4 +77,20 @@ void pending_each(struct pending_set *set, conn_visit_fn *fn, void *arg);
  * reason=why: 1, or 0 when it is not. */
 int pending_close(struct pending_set *set, uint64_t id, const char *why);
 
+/* Across an in-place upgrade: where a connection's reading stands (its
+ * stage, the bytes read so far, the time left before it times out). */
+enum pending_stage { PENDING_PROXY, PENDING_HEAD, PENDING_WAIT };
+
+typedef void pending_hand_fn(void *arg, const struct listener *l,
+    const struct conn *c, enum pending_stage stage, const char *buf,
+    size_t len, uint64_t left_ms);
+
+/* Tells fn of each connection being read or waiting for a place. */
+void pending_hand_each(struct pending_set *set, pending_hand_fn *fn, void *arg);
+
+/* Takes up a connection an image before an upgrade was reading on l (the
+ * caller's reference to c), where it stood. */
+void pending_resume(struct pending_set *set, struct listener *l, struct conn *c,
+    enum pending_stage stage, const char *buf, size_t len, uint64_t left_ms);
+
 #endif

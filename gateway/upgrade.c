@@ -169,16 +169,26 @@ static void visit_check(void *arg, const struct conn *c, pid_t pid,
 
 /* ---- what can be carried ---- */
 
-/* Every connection left is a running child's that the new image can
- * watch: a raw or nph route's, whose socket is the child's own. */
+static void count_reading(void *arg, const struct listener *l,
+    const struct conn *c, enum pending_stage stage, const char *buf,
+    size_t len, uint64_t left_ms)
+{
+	(void)l, (void)c, (void)stage, (void)buf, (void)len, (void)left_ms;
+	(*(unsigned *)arg)++;
+}
+
+/* Every connection left is one the new image can take up: a running
+ * child's of a raw or nph route (whose socket is the child's own), one
+ * with the workers, or one still being read or waiting for a place. */
 static int carriable(struct server *s, unsigned *alive)
 {
 	struct queue *q, *n;
 
 	*alive = 0;
-	if (!held_empty(&s->held) || !queue_empty(&s->reading.list) ||
-	    proc_in_flight() > 0 || (s->pool && !pool_carriable(s->pool, alive)))
+	if (!held_empty(&s->held) || proc_in_flight() > 0 ||
+	    (s->pool && !pool_carriable(s->pool, alive)))
 		return 0;
+	pending_hand_each(&s->reading, count_reading, alive);
 	queue_foreach(q, n, &s->children) {
 		struct child *c = queue_data(q, struct child, q);
 
@@ -200,6 +210,7 @@ static void put_listener(struct handover_buf *b, const struct listener *l,
 	if (l->fd < 0)
 		return;
 	snprintf(h.text, sizeof h.text, "%s", l->addr->text);
+	snprintf(h.route, sizeof h.route, "%s", l->route->name);
 	if (l->made_file)
 		snprintf(h.path, sizeof h.path, "%s", l->addr->ipc_path);
 	handover_put_listener(b, &h);
@@ -212,10 +223,39 @@ static size_t count_fds(struct server *s)
 {
 	struct queue *q, *n;
 	size_t count = s->nlisteners + 3 + 1 + (s->pool ? pool_fd_count(s->pool) : 0);
+	unsigned reading = 0;
+
+	pending_hand_each(&s->reading, count_reading, &reading);
+	count += reading;
 
 	queue_foreach(q, n, &s->children)
 		count++;
 	return count;
+}
+
+struct put_reading {
+	struct handover_buf *b;
+	int *fds;
+	size_t *nfds;
+};
+
+static void put_reading(void *arg, const struct listener *l,
+    const struct conn *c, enum pending_stage stage, const char *buf,
+    size_t len, uint64_t left_ms)
+{
+	struct put_reading *pr = arg;
+	struct handed_reading r = { .fd = c->fd, .family = l->addr->family,
+	    .stage = (int)stage, .left_ms = left_ms, .born = c->born,
+	    .buf = (char *)buf, .len = len, .ci = c->ci };
+
+	snprintf(r.text, sizeof r.text, "%s", l->addr->text);
+	snprintf(r.route, sizeof r.route, "%s", l->route->name);
+	if (c->tlvs) {
+		r.have_tlvs = 1;
+		r.tlvs = *c->tlvs;
+	}
+	handover_put_reading(pr->b, &r);
+	pr->fds[(*pr->nfds)++] = c->fd;
 }
 
 /* Writes the handover and execs: returns only when the exec failed, with
@@ -255,6 +295,8 @@ static void exec_new(struct server *s, int reply, char *why, size_t whylen)
 	}
 	if (s->pool)
 		pool_hand_over(s->pool, &b, fds, &nfds);
+	pending_hand_each(&s->reading, put_reading,
+	    &(struct put_reading){ &b, fds, &nfds });
 	if (reply >= 0)
 		fds[nfds++] = reply;
 	if ((memfd = handover_memfd(&b)) < 0) {
@@ -410,10 +452,44 @@ static int take_child(struct server *s, struct handed_child *h)
 	return err;
 }
 
+/* A connection the image before was reading, on the listener of the
+ * same address, where its reading stood. */
+static void take_reading(struct server *s, struct handed_reading *h)
+{
+	struct listener *l = NULL;
+	struct conn *c;
+
+	/* The listener of the same route first (two may have written the
+	 * same address: port 0), then of any. */
+	for (size_t i = 0; i < 2 * s->nlisteners && !l; i++) {
+		struct listener *x = s->listeners[i % s->nlisteners];
+
+		if (x->addr->family == h->family && strcmp(x->addr->text, h->text) == 0 &&
+		    (i >= s->nlisteners || strcmp(x->route->name, h->route) == 0))
+			l = x;
+	}
+	if (!l || !(c = conn_new(h->fd, &h->ci, s->config, l->route))) {
+		log_warnx("upgrade: connection %llu on %s: %s; closed", h->ci.id, h->text,
+		    l ? strerror(ENOMEM) : "the config no longer listens there");
+		close(h->fd);
+		h->taken = 1;
+		return;
+	}
+	h->taken = 1;
+	c->born = h->born;
+	if (h->have_tlvs)
+		conn_set_tlvs(c, &h->tlvs);
+	pending_resume(&s->reading, l, c, (enum pending_stage)h->stage, h->buf,
+	    h->len, h->left_ms);
+}
+
 void server_take_over(struct server *s, struct handover *h)
 {
 	unsigned taken = 0, lost = 0;
 	struct logline l;
+
+	for (size_t i = 0; i < h->nreading; i++)
+		take_reading(s, &h->reading[i]);
 
 	s->started = h->started;
 	s->last_conn = h->last_conn;
@@ -438,6 +514,7 @@ void server_take_over(struct server *s, struct handover *h)
 	log_int(&l, "pid", getpid());
 	log_uint(&l, "children", taken);
 	log_uint(&l, "workers", (unsigned)h->nworkers);
+	log_uint(&l, "reading", (unsigned)h->nreading);
 	log_end(&l);
 	if (h->reply >= 0) {
 		char line[256];

@@ -217,9 +217,9 @@ def test_route_gone_from_the_config_with_children_refuses():
 
 
 def test_upgrade_while_a_head_is_half_read():
-    """A PROXY header and an HTTP head half read when the upgrade comes:
-    the upgrade waits for them (accepting paused), each is answered, and
-    the upgrade goes through."""
+    """A PROXY header and an HTTP head half read, and a request waiting
+    for a place, when the upgrade comes: the new image takes each up where
+    it stood (what the old one had read of it included) and serves it."""
     cfg = """
 [gateway]
 control = unix:{dir}/ctl.sock
@@ -234,37 +234,56 @@ stderr = null
 
 [web]
 listen = 127.0.0.1:0
-protocol = cgi
+protocol = nph
 exec = {dir}/hello.cgi
+max_children = 1
+on_busy = wait
 stderr = null
 """
-    prog = b"#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nhi %s\\n' \"$REQUEST_METHOD\"\n"
-    g, exe = started(cfg, files={"hello.cgi": (prog, 0o755)})
+    # An nph program answers on the socket itself: nothing of its is
+    # relayed, so it is carried as it runs, holding its route's place.
+    prog = (b"#!/bin/sh\nprintf 'HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\n'\n"
+            b"[ \"$QUERY_STRING\" = hold ] && read x < \"$HOLD\"\n"
+            b"printf 'hi %s\\n' \"$QUERY_STRING\"\n")
+    g, exe = started(cfg.replace("stderr = null\n\"\"\"", ""),
+                     files={"hello.cgi": (prog, 0o755)})
     with g:
+        hold = os.path.join(g.dir, "hold")
+        os.mkfifo(hold)
+        with open(g.config, "a") as f:
+            f.write("env = HOLD=%s\n" % hold)
+        g.kill(signal.SIGHUP)
+        g.wait_event("reload")
+        # One request holds the web route's only place...
+        busy = socket.create_connection(g.addr("web"))
+        busy.sendall(b"GET /?hold HTTP/1.0\r\n\r\n")
+        g.wait_event("spawn", route="web")
+        # ...another waits for it, and two are half read.
+        waiting = socket.create_connection(g.addr("web"))
+        waiting.sendall(b"GET /?waited HTTP/1.0\r\n\r\n")
         p = socket.create_connection(g.addr("proxied"))
         p.sendall(b"PROXY TCP4 192.0.2.7 127.0.0.1 5555 ")
         h = socket.create_connection(g.addr("web"))
-        h.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n")
-        gw.wait_for(lambda: [c[5] for c in conns(g)] == ["reading", "reading"], 10,
-                    lambda: "two connections being read: %s" % conns(g))
+        h.sendall(b"GET /?half HTTP/1.0\r\nHost: x\r\n")
+        gw.wait_for(lambda: sorted(c[5] for c in conns(g)) ==
+                    ["reading", "reading", "running", "waiting"], 10,
+                    lambda: "two being read, one waiting: %s" % conns(g))
         g.kill(signal.SIGUSR2)
-        gw.wait_for(lambda: status(g)[0]["state"] == "upgrading", 10, "upgrading")
-        # Meanwhile a new client waits in the backlog.
-        n = socket.create_connection(g.addr("proxied"))
-        n.sendall(b"PROXY TCP4 192.0.2.9 127.0.0.1 5 80\r\n")
+        up = upgraded(g)
+        assert up["reading"] == "3" and up["children"] == "1", up
+        # The running one ends under the new image, and its place goes
+        # to the one waiting.
+        with open(hold, "w") as f:
+            f.write("go\n")
+        assert busy.makefile("rb").read().endswith(b"hi hold\n")
         p.sendall(b"80\r\n")
         h.sendall(b"\r\n")
         assert p.makefile("rb").read() == b"192.0.2.7\n"
         r = h.makefile("rb").read()
-        assert r.startswith(b"HTTP/1.1 200") and r.endswith(b"hi GET\n"), r
-        up = upgraded(g)
-        assert n.makefile("rb").read() == b"192.0.2.9\n"
-        # The waiting one was served by the new image.
-        late = g.events("spawn", peer="192.0.2.9:5")[0]
-        assert g.lines().index(next(x for x in g.lines() if x[1] is up)) < \
-            g.lines().index(next(x for x in g.lines() if x[1] is late))
-        assert gw.talk(g.addr("proxied"), b"PROXY TCP4 192.0.2.8 127.0.0.1 1 80\r\n") == b"192.0.2.8\n"
-        assert hh.get(g.addr("web"), "/").body == b"hi GET\n"
+        assert r.startswith(b"HTTP/1.1 200") and r.endswith(b"hi half\n"), r
+        r = waiting.makefile("rb").read()
+        assert r.startswith(b"HTTP/1.1 200") and r.endswith(b"hi waited\n"), r
+        assert not g.events("refuse") and not g.events("http_error"), g.log()
 
 
 def test_no_client_fails_under_load():
