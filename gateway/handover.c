@@ -147,6 +147,16 @@ void handover_put_worker(struct handover_buf *b, const struct handed_worker *w)
 	putf(b, "worker index=%u pid=%d fd=%d\n", w->index, (int)w->pid, w->fd);
 }
 
+void handover_put_metrics(struct handover_buf *b, unsigned size, uint64_t start_ms,
+    uint64_t reloads, uint64_t reload_errors, const char *data, size_t len)
+{
+	putf(b, "metrics size=%u start_ms=%llu reloads=%llu reload_errors=%llu", size,
+	    (unsigned long long)start_ms, (unsigned long long)reloads,
+	    (unsigned long long)reload_errors);
+	put_str(b, "data", data ? data : "", len);
+	put(b, "\n", 1);
+}
+
 int handover_memfd(const struct handover_buf *b)
 {
 	int fd;
@@ -408,6 +418,32 @@ static int field_worker(struct handed_worker *w, const char *k, size_t kn,
 	return 0;
 }
 
+static int field_metrics(struct handover *h, const char *k, size_t kn,
+    const char *v, size_t vn)
+{
+	unsigned long long u;
+
+	if (kn == 4 && !memcmp(k, "size", 4))
+		return NUM(h->metrics_size, 1u << 20);
+	if (kn == 8 && !memcmp(k, "start_ms", 8))
+		return NUM(h->metrics_start_ms, ~0ULL);
+	if (kn == 7 && !memcmp(k, "reloads", 7))
+		return NUM(h->reloads, ~0ULL);
+	if (kn == 13 && !memcmp(k, "reload_errors", 13))
+		return NUM(h->reload_errors, ~0ULL);
+	if (kn == 4 && !memcmp(k, "data", 4)) {
+		long n;
+		free(h->metrics);
+		h->metrics_len = 0;
+		if (!(h->metrics = malloc(vn + 1)))
+			return -1;
+		if ((n = decode(v, vn, h->metrics, vn + 1, 0)) < 0)
+			return -1;
+		h->metrics_len = (size_t)n;
+	}
+	return 0;
+}
+
 static void *grow(void *p, size_t n, size_t size)
 {
 	if (n >= (MAX_TEXT / size))
@@ -426,7 +462,7 @@ int handover_parse(const char *text, size_t len, struct handover *h,
 	while (line < end) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		const char *eol = nl ? nl : end, *p = line, *k;
-		enum { FROM, LISTEN, CHILD, WORKER, READING, OTHER } kind;
+		enum { FROM, LISTEN, CHILD, WORKER, READING, METRICS, OTHER } kind;
 		void *rec = NULL;
 
 		lineno++;
@@ -473,6 +509,9 @@ int handover_parse(const char *text, size_t len, struct handover *h,
 			rec = memset(&w[h->nworkers++], 0, sizeof *w);
 			((struct handed_worker *)rec)->fd = -1;
 			kind = WORKER;
+		} else if (p - k == 7 && !memcmp(k, "metrics", 7)) {
+			kind = METRICS;
+			rec = h;
 		} else if (p - k == 7 && !memcmp(k, "reading", 7)) {
 			struct handed_reading *r = grow(h->reading, h->nreading,
 			    sizeof *r);
@@ -508,6 +547,8 @@ int handover_parse(const char *text, size_t len, struct handover *h,
 				r = field_worker(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
 			else if (kind == READING)
 				r = field_reading(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
+			else if (kind == METRICS)
+				r = field_metrics(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
 			else
 				r = field_child(rec, key, (size_t)(eq - key), val, (size_t)(p - val));
 			if (r < 0)
@@ -536,6 +577,9 @@ void handover_free(struct handover *h)
 	free(h->children);
 	free(h->workers);
 	free(h->reading);
+	free(h->metrics);
+	h->metrics = NULL;
+	h->metrics_len = 0;
 	h->listeners = NULL;
 	h->children = NULL;
 	h->workers = NULL;

@@ -17,6 +17,8 @@
  *         tlvs=0|1 ssl= authority= alpn= unique= (and a child's conn=,
  *         tcp= ... peer=)
  *
+ *   metrics size=N start_ms=N reloads=N reload_errors=N data=BYTES
+ *
  * A child with worker= is a worker's: the main process counts it and
  * has a copy of its stderr pipe, and takes it over when that worker
  * ends.
@@ -96,6 +98,12 @@ struct handover {
 	size_t nworkers;
 	struct handed_reading *reading;
 	size_t nreading;
+	/* The counters (metrics_delta's records, of records sizeof(struct
+	 * stats_counts) = metrics_size in the image that wrote them). */
+	char *metrics;
+	size_t metrics_len;
+	unsigned metrics_size;
+	uint64_t metrics_start_ms, reloads, reload_errors;
 };
 
 /* ---- writing (the old image) ---- */
@@ -113,6 +121,8 @@ void handover_put_listener(struct handover_buf *b, const struct handed_listener 
 void handover_put_child(struct handover_buf *b, const struct handed_child *c);
 void handover_put_worker(struct handover_buf *b, const struct handed_worker *w);
 void handover_put_reading(struct handover_buf *b, const struct handed_reading *r);
+void handover_put_metrics(struct handover_buf *b, unsigned size, uint64_t start_ms,
+    uint64_t reloads, uint64_t reload_errors, const char *data, size_t len);
 
 /* The text in a memfd (not close-on-exec), read from its start. The
  * descriptor, or a negative errno. */

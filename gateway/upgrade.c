@@ -258,6 +258,20 @@ static void put_reading(void *arg, const struct listener *l,
 	pr->fds[(*pr->nfds)++] = c->fd;
 }
 
+/* The counters so far, for the new image to go on from. */
+static void put_metrics(struct server *s, struct handover_buf *b)
+{
+	char *data = NULL;
+	size_t len = 0;
+
+	if (metrics_delta(&s->metrics, &data, &len) < 0)
+		return;
+	handover_put_metrics(b, (unsigned)sizeof(struct stats_counts),
+	    (uint64_t)(s->metrics.start_time * 1000), s->metrics.reloads,
+	    s->metrics.reload_errors, data, len);
+	free(data);
+}
+
 /* Writes the handover and execs: returns only when the exec failed, with
  * everything as it was and why set. */
 static void exec_new(struct server *s, int reply, char *why, size_t whylen)
@@ -297,6 +311,7 @@ static void exec_new(struct server *s, int reply, char *why, size_t whylen)
 		pool_hand_over(s->pool, &b, fds, &nfds);
 	pending_hand_each(&s->reading, put_reading,
 	    &(struct put_reading){ &b, fds, &nfds });
+	put_metrics(s, &b);
 	if (reply >= 0)
 		fds[nfds++] = reply;
 	if ((memfd = handover_memfd(&b)) < 0) {
@@ -493,6 +508,14 @@ void server_take_over(struct server *s, struct handover *h)
 
 	s->started = h->started;
 	s->last_conn = h->last_conn;
+	/* The counters, if they are of this binary's shape. */
+	if (h->metrics_size == sizeof(struct stats_counts)) {
+		metrics_merge(&s->metrics, h->metrics, h->metrics_len);
+		s->metrics.reloads += h->reloads;
+		s->metrics.reload_errors += h->reload_errors;
+		if (h->metrics_start_ms)
+			s->metrics.start_time = (double)h->metrics_start_ms / 1000;
+	}
 	for (size_t i = 0; i < h->nchildren; i++) {
 		int err;
 

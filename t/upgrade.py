@@ -321,6 +321,31 @@ def test_no_client_fails_under_load():
         assert g.pid() == g.proc.pid and len(g.events("upgrade")) == 5
 
 
+def test_counters_go_on():
+    """The metrics endpoint's counters go on from the old image's: the
+    connections it accepted, its reloads, its start time."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import metrics as mt
+    cfg = CONFIG.replace("[gateway]\n", "[gateway]\nmetrics = 127.0.0.1:0\n")
+    g, exe = started(cfg)
+    with g:
+        for _ in range(3):
+            assert gw.talk(g.addr("echo")) == b"hello\n"
+        g.kill(signal.SIGHUP)
+        g.wait_event("reload")
+        mt.wait_value(g, "gatewayd_connections_accepted_total", 3, route="echo")
+        before = mt.parse(mt.scrape(g))
+        g.kill(signal.SIGUSR2)
+        upgraded(g)
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+        mt.wait_value(g, "gatewayd_connections_accepted_total", 4, route="echo")
+        after = mt.parse(mt.scrape(g))
+        assert mt.value(after, "gatewayd_reloads_total", result="ok") == 1
+        assert abs(mt.value(after, "gatewayd_start_time_seconds") -
+                   mt.value(before, "gatewayd_start_time_seconds")) < 0.002
+        mt.wait_value(g, "gatewayd_child_exits_total", 4, route="echo", outcome="success")
+
+
 def test_service_manager_hears_reloading_then_ready():
     """Under systemd (Type=notify): RELOADING=1 from the old image, then
     READY=1 from the new one, the same main pid."""
