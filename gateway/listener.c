@@ -502,6 +502,16 @@ void listener_close(struct listener *l)
 {
 	struct stat st;
 
+	/* A socket handed over by the image before, in a start that failed:
+	 * it goes back to that image as it is. */
+	if (handover_holds(l->fd)) {
+		if (l->watching) {
+			uv_close((uv_handle_t *)&l->poll, on_closed);
+			return;
+		}
+		listener_free(l);
+		return;
+	}
 	/* Only the file this listener made: never one that replaced it. */
 	if (l->made_file && lstat(l->addr->ipc_path, &st) == 0 &&
 	    st.st_dev == l->dev && st.st_ino == l->ino)

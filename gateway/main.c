@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 		return setup_main(argc, argv);
 	if ((err_no = activation_init()) < 0)
 		log_warnx("sockets passed by systemd: %s", strerror(-err_no));
-	if (handover_init(err, sizeof err) < 0)
+	if (handover_init(argv, err, sizeof err) < 0)
 		fatalx("upgrade: %s", err);
 	close_inherited(argc, argv);
 	if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0)
@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf("gatewayd %s\n", VERSION);
+			printf("gatewayd %s\nhandover %d\n", VERSION, HANDOVER_FORMAT);
 			return 0;
 		default:
 			usage(stderr);
@@ -235,9 +235,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gatewayd: %s: %s\n", file, strerror(errno));
 		return 1;
 	}
-	config = config_load(path, err, sizeof err);
+	/* Fallen back to after a failed upgrade: the config it ran. */
+	if ((handed = handover_get()) && handover_failed() && handed->config_fd >= 0) {
+		config = config_from_fd(path, handed->config_fd);
+		snprintf(err, sizeof err, "%s: the config before the upgrade: cannot be read", path);
+	} else {
+		config = config_load(path, err, sizeof err);
+	}
 	free(path);
 	if (!config) {
+		if (handed)
+			handover_fall_back(err);
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
@@ -252,7 +260,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_set_format(config->log_format);
 	/* After an upgrade, the limit the first image was started with. */
-	if ((handed = handover_get())) {
+	if (handed) {
 		base.rlim_cur = (rlim_t)handed->nofile_soft;
 		base.rlim_max = (rlim_t)handed->nofile_hard;
 	}
@@ -263,14 +271,18 @@ int main(int argc, char **argv)
 	log_attach(loop);
 	/* A failed start has closed its listeners (their socket files are
 	 * gone); the rest, workers included, ends with the process. */
-	if (server_start(&server, loop, config, err, sizeof err) < 0)
+	if (server_start(&server, loop, config, err, sizeof err) < 0) {
+		if (handed)
+			handover_fall_back(err);
 		fatalx("%s", err);
+	}
 	server.exe = self_path(exe, sizeof exe);
 	server.argv = argv;
 	activation_close_unused();
 	if (handed) {
 		sigset_t none;
 		server_take_over(&server, handed);
+		handover_commit();
 		handover_close_unused();
 		/* The image before blocked every signal for the exec: its
 		 * handlers are in place again. */

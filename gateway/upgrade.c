@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,12 +63,11 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Runs `exe -t -c config`, its output into out (what fits). 0 when it
- * accepts the config, else -1 with why set. */
-static int check_binary(const char *exe, const char *config, char *out,
-    size_t outlen, char *why, size_t whylen)
+/* Runs exe with argv, its output into out (what fits): its wait status,
+ * or -1 with why set when it could not run. */
+static int run_binary(const char *exe, char **argv, char *out, size_t outlen,
+    char *why, size_t whylen)
 {
-	char *argv[] = { (char *)exe, "-t", "-c", (char *)config, NULL };
 	posix_spawn_file_actions_t fa;
 	uint64_t until = now_ms() + CHECK_MS;
 	size_t len = 0;
@@ -116,6 +116,29 @@ static int check_binary(const char *exe, const char *config, char *out,
 	out[len] = '\0';
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	return status;
+}
+
+/* `exe -V` says which handover it reads; `exe -t -c config` that it
+ * accepts the config, its routes into out. 0, or -1 with why set. */
+static int check_binary(const char *exe, const char *config, char *out,
+    size_t outlen, char *why, size_t whylen)
+{
+	char *version[] = { (char *)exe, "-V", NULL };
+	char *check[] = { (char *)exe, "-t", "-c", (char *)config, NULL };
+	const char *h;
+	int status = run_binary(exe, version, out, outlen, why, whylen);
+
+	if (status == -1)
+		return -1;
+	if (!(h = strstr(out, "handover ")) || atoi(h + 9) != HANDOVER_FORMAT) {
+		out[strcspn(out, "\n")] = '\0';
+		snprintf(why, whylen, "%s (%.100s) cannot take over from this version: "
+		    "it reads no handover of format %d", exe, out, HANDOVER_FORMAT);
+		return -1;
+	}
+	if ((status = run_binary(exe, check, out, outlen, why, whylen)) == -1)
+		return -1;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	/* Its first line says why. */
@@ -274,23 +297,42 @@ static void put_metrics(struct server *s, struct handover_buf *b)
 
 /* Writes the handover and execs: returns only when the exec failed, with
  * everything as it was and why set. */
-static void exec_new(struct server *s, int reply, char *why, size_t whylen)
+/* text in a memfd (not close-on-exec), or -1. */
+static int text_memfd(const char *text, size_t len)
+{
+	int fd = memfd_create("gateway.ini", 0);
+
+	if (fd >= 0 && write(fd, text, len) != (ssize_t)len) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static int exec_new(struct server *s, int reply, char *why, size_t whylen)
 {
 	struct handover_buf b = { 0 };
 	struct listener *own[3] = { s->control.l, s->agent.l, s->metrics_http.l };
-	size_t nfds = 0, cap = count_fds(s);
-	int *fds = calloc(cap, sizeof *fds), memfd = -1;
+	size_t nfds = 0, cap = count_fds(s) + 2;
+	int *fds = calloc(cap, sizeof *fds), memfd = -1, back = -1, config_fd = -1;
 	struct queue *q, *n;
-	char num[32];
+	char num[48];
 	sigset_t all, old;
 	unsigned long long soft, hard;
 
 	if (!fds) {
 		snprintf(why, whylen, "%s", strerror(ENOMEM));
-		return;
+		return -1;
 	}
+	/* The way back, should the new binary fail after the exec: this
+	 * binary, and the config it runs. */
+	if ((back = open("/proc/self/exe", O_PATH)) >= 0)
+		fds[nfds++] = back;
+	if ((config_fd = text_memfd(s->config->text, s->config->textlen)) >= 0)
+		fds[nfds++] = config_fd;
 	spawn_base_nofile(&soft, &hard);
-	handover_put_from(&b, VERSION, s->started, s->last_conn, reply, soft, hard);
+	handover_put_from(&b, VERSION, s->started, s->last_conn, reply, config_fd,
+	    soft, hard);
 	for (size_t i = 0; i < s->nlisteners; i++)
 		put_listener(&b, s->listeners[i], fds, &nfds);
 	for (size_t i = 0; i < 3; i++)
@@ -300,7 +342,7 @@ static void exec_new(struct server *s, int reply, char *why, size_t whylen)
 	queue_foreach(q, n, &s->children) {
 		struct child *c = queue_data(q, struct child, q);
 		struct handed_child h = { .pid = c->pid, .started = c->started,
-		    .errfd = child_stderr_fd(c), .ci = c->conn->ci };
+		    .errfd = child_stderr_fd(c), .worker = -1, .ci = c->conn->ci };
 
 		snprintf(h.route, sizeof h.route, "%s", c->conn->route->name);
 		handover_put_child(&b, &h);
@@ -318,7 +360,7 @@ static void exec_new(struct server *s, int reply, char *why, size_t whylen)
 		snprintf(why, whylen, "handover: %s", strerror(-memfd));
 		goto out;
 	}
-	snprintf(num, sizeof num, "%d", memfd);
+	snprintf(num, sizeof num, "%d %d", memfd, back);
 	for (size_t i = 0; i < nfds; i++)
 		fcntl(fds[i], F_SETFD, 0);
 	setenv(HANDOVER_ENV, num, 1);
@@ -337,8 +379,13 @@ static void exec_new(struct server *s, int reply, char *why, size_t whylen)
 	close(memfd);
 	notify_reloaded("serving: %zu routes (upgrade failed)", s->config->nroutes);
 out:
+	if (back >= 0)
+		close(back);
+	if (config_fd >= 0)
+		close(config_fd);
 	free(b.data);
 	free(fds);
+	return -1;
 }
 
 static void upgrade_end(struct server *s, const char *why)
@@ -530,6 +577,28 @@ void server_take_over(struct server *s, struct handover *h)
 		} else {
 			taken++;
 		}
+	}
+	if (handover_failed()) {
+		/* Fallen back to: the new binary has said why (upgrade_error). */
+		log_begin(&l, "upgrade_undone");
+		log_str(&l, "version", VERSION);
+		log_str(&l, "error", handover_failed());
+		log_uint(&l, "children", taken);
+		log_end(&l);
+		if (h->reply >= 0) {
+			char line[512];
+			int len = snprintf(line, sizeof line, "error: %.400s\n", handover_failed());
+			ssize_t w;
+
+			fcntl(h->reply, F_SETFL, fcntl(h->reply, F_GETFL) & ~O_NONBLOCK);
+			do
+				w = write(h->reply, line, (size_t)len);
+			while (w < 0 && errno == EINTR);
+			close(h->reply);
+			h->reply = -1;
+		}
+		server_tell_status(s);
+		return;
 	}
 	log_begin(&l, "upgrade");
 	log_str(&l, "from", h->version);

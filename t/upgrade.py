@@ -58,6 +58,12 @@ def upgraded(g, n=1, timeout=20):
     return g.wait_event("upgrade", n, timeout=timeout)[-1]
 
 
+# A binary of another version: says so to -V, refuses any config.
+REFUSING = ("#!/bin/sh\n"
+            "[ \"$1\" = -V ] && printf 'gatewayd 9.9.9\\nhandover 1\\n' && exit 0\n"
+            "echo 'no such key: frobnicate' >&2\nexit 1\n")
+
+
 def replace_binary(exe, text=None):
     """Puts a new file at the binary's path, as a package upgrade does
     (a rename over it): a fresh copy, or a script of text."""
@@ -163,7 +169,7 @@ def test_binary_that_refuses_the_config_keeps_the_old_one():
     g, exe = started()
     with g:
         pid = g.pid()
-        replace_binary(exe, "#!/bin/sh\necho 'no such key: frobnicate' >&2\nexit 1\n")
+        replace_binary(exe, REFUSING)
         g.kill(signal.SIGUSR2)
         e = g.wait_event("upgrade_error")[0]
         assert "refuses the config" in e["error"] and "frobnicate" in e["error"], e
@@ -181,6 +187,57 @@ def test_binary_that_refuses_the_config_keeps_the_old_one():
         assert gw.talk(g.addr("echo")) == b"hello\n"
 
 
+def test_new_binary_failing_after_the_exec_falls_back():
+    """A new binary that passes its check but cannot go on after the exec
+    (here the config it reads names an address in use, which only
+    binding shows) goes back to the binary before, in the same process,
+    with the config that was running: the listeners, the children and
+    the control client's answer all carry through both execs."""
+    g, exe = started()
+    with g:
+        pid = g.pid()
+        inode = gw.listener_inode(g.addr("echo"))
+        s = g.connect("slow")
+        f = s.makefile("rb")
+        assert f.readline() == b"started\n"
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        with open(g.config, "a") as cf:
+            cf.write("\n[late]\nlisten = 127.0.0.1:%d\nexec = /bin/true\n"
+                     % taken.getsockname()[1])
+        replace_binary(exe)
+        rc, out, err = ctl(g, "upgrade")
+        assert rc == 1 and "address already in use" in err.lower(), (rc, out, err)
+        e = g.wait_event("upgrade_error")[0]
+        assert "in use" in e["error"], e
+        undone = g.wait_event("upgrade_undone")[0]
+        assert undone["children"] == "1", undone
+        assert g.pid() == pid and g.proc.poll() is None
+        assert gw.listener_inode(g.addr("echo")) == inode
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+        assert not [e for e in g.events("listen") if e["route"] == "late"]
+        s.sendall(b"x\n")
+        assert f.readline() == b"got x\n"
+        g.wait_event("exit", route="slow")
+        taken.close()
+
+
+def test_binary_of_another_handover_format_is_refused():
+    """A binary that reads another handover format (as -V says) is not
+    run: the old one serves on."""
+    g, exe = started()
+    with g:
+        replace_binary(exe, "#!/bin/sh\n[ \"$1\" = -V ] && "
+                       "printf 'gatewayd 9.9.9\\nhandover 2\\n' && exit 0\n"
+                       "exec %s \"$@\"\n" % gw.BIN)
+        g.kill(signal.SIGUSR2)
+        e = g.wait_event("upgrade_error")[0]
+        assert "9.9.9" in e["error"] and "format 1" in e["error"], e
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+        assert not g.events("upgrade")
+
+
 def test_gatewayctl_upgrade():
     g, exe = started()
     with g:
@@ -188,7 +245,7 @@ def test_gatewayctl_upgrade():
         assert out == ["upgraded from 0.1.0 to 0.1.0"] or \
             (len(out) == 1 and out[0].startswith("upgraded from ")), out
         upgraded(g)
-        replace_binary(exe, "#!/bin/sh\nexit 1\n")
+        replace_binary(exe, REFUSING)
         rc, out, err = ctl(g, "upgrade")
         assert rc == 1 and "refuses the config" in err, (rc, out, err)
         assert gw.talk(g.addr("echo")) == b"hello\n"

@@ -6,7 +6,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include "handover.h"
+#include "handover_text.h"
 #include "unit.h"
 
 static struct handover_buf written(void)
@@ -32,7 +32,7 @@ static struct handover_buf written(void)
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(5555);
 	inet_pton(AF_INET, "192.0.2.1", &sin->sin_addr);
-	handover_put_from(&b, "1.2.3", 99, 76, 12, 1024, 4096);
+	handover_put_from(&b, "1.2.3", 99, 76, 12, -1, 1024, 4096);
 	handover_put_listener(&b, &l);
 	handover_put_listener(&b, &u);
 	handover_put_child(&b, &c);
