@@ -397,6 +397,9 @@ def test_renamed_route_keeps_its_listeners():
         assert ev["opened"] == "0" and ev["closed"] == "0", ev
         assert (gw.listener_inode(tcp), gw.listener_inode(path)) == inodes
         assert gw.talk(tcp) == b"after\n" and gw.talk(path) == b"after\n"
+        # The child may answer before the gateway has written its spawn
+        # line: wait for the line.
+        g.wait_event("spawn", 2, route="after")
         spawns = g.events("spawn")
         assert [e["route"] for e in spawns[-2:]] == ["after", "after"], spawns
         # And back under the old name, in the same listeners still.
