@@ -295,6 +295,14 @@ static void on_refused(struct control_owner *o, const struct control_peer *who,
 	log_admin(who, NULL, line, "permission denied");
 }
 
+static void on_dropped(struct control_owner *o, struct control_answer *a)
+{
+	struct server *s = container_of(o, struct server, control_owner);
+
+	if (s->upgrade.answer == a)
+		s->upgrade.answer = NULL;
+}
+
 /* ---- the agent-check ---- */
 
 /* drain while the gateway drains, maint when every route is drained,
@@ -338,6 +346,7 @@ int server_open_admin(struct server *s, char *err, size_t errlen)
 
 	s->control_owner.command = on_command;
 	s->control_owner.refused = on_refused;
+	s->control_owner.dropped = on_dropped;
 	s->agent_owner.state = agent_state;
 	if (c->has_control) {
 		if (control_open(&s->control, s->loop, &s->control_owner, &c->control,

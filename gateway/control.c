@@ -111,6 +111,12 @@ static void client_close(struct client *cl)
 {
 	if (uv_is_closing((uv_handle_t *)&cl->pipe))
 		return;
+	/* An answer still to come has nobody to go to now. */
+	if (cl->answer.later) {
+		cl->answer.later = 0;
+		if (cl->ctl->owner->dropped)
+			cl->ctl->owner->dropped(cl->ctl->owner, &cl->answer);
+	}
 	uv_close((uv_handle_t *)&cl->pipe, on_closed);
 	uv_close((uv_handle_t *)&cl->timer, on_closed);
 }
@@ -164,8 +170,13 @@ static void client_command(struct client *cl)
 		cl->ctl->owner->command(cl->ctl->owner, &cl->who, cl->line, &cl->answer);
 		cl->answer.in_command = 0;
 	}
-	if (!cl->answer.later)
+	if (!cl->answer.later) {
 		client_answer(cl);
+	} else {
+		/* Nothing more is read from it meanwhile. */
+		cl->done = 1;
+		uv_read_stop((uv_stream_t *)&cl->pipe);
+	}
 }
 
 void control_answer_later(struct control_answer *a, unsigned ms)

@@ -64,6 +64,9 @@ struct control_owner {
 	 * sent this line: it is answered an error. */
 	void (*refused)(struct control_owner *o, const struct control_peer *who,
 	    const char *line);
+	/* An answer given later (control_answer_later) will not be: its
+	 * client is gone (its time is up, or the socket closes). */
+	void (*dropped)(struct control_owner *o, struct control_answer *a);
 };
 
 struct control {

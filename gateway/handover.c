@@ -127,10 +127,17 @@ int handover_init(char **argv, char *err, size_t errlen)
 		handover_fall_back(err);
 		return -1;
 	}
-	fcntl(memfd, F_SETFD, FD_CLOEXEC);
-	if (back >= 0)
-		fcntl(back, F_SETFD, FD_CLOEXEC);
 	have_handed = 1;
+	/* Kept open by close_inherited's list, and reaching no child of
+	 * this image's: a client's socket, a stderr pipe a later child held
+	 * would keep open. */
+	{
+		int fds[4096];
+		size_t n = handover_fds(fds, sizeof fds / sizeof *fds);
+
+		for (size_t i = 0; i < n && i < sizeof fds / sizeof *fds; i++)
+			fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+	}
 	return 1;
 }
 

@@ -121,8 +121,8 @@ static void put_ci(struct handover_buf *b, const struct conn_info *ci)
 
 void handover_put_child(struct handover_buf *b, const struct handed_child *c)
 {
-	putf(b, "child pid=%d started=%llu errfd=%d worker=%d", (int)c->pid,
-	    (unsigned long long)c->started, c->errfd, c->worker);
+	putf(b, "child pid=%d started=%llu errfd=%d worker=%d http=%d", (int)c->pid,
+	    (unsigned long long)c->started, c->errfd, c->worker, c->http);
 	put_cstr(b, "route", c->route);
 	put_ci(b, &c->ci);
 	put(b, "\n", 1);
@@ -241,11 +241,14 @@ static int number(const char *v, size_t n, unsigned long long max,
 	if (n == 0 || n > 20)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
+		unsigned long long d;
+
 		if (v[i] < '0' || v[i] > '9')
 			return -1;
-		if (x > (max - (unsigned long long)(v[i] - '0')) / 10)
+		d = (unsigned long long)(v[i] - '0');
+		if (d > max || x > (max - d) / 10)
 			return -1;
-		x = x * 10 + (unsigned long long)(v[i] - '0');
+		x = x * 10 + d;
 	}
 	*out = x;
 	return 0;
@@ -361,6 +364,8 @@ static int field_child(struct handed_child *c, const char *k, size_t kn,
 		return fdnum(v, vn, &c->errfd);
 	if (kn == 6 && !memcmp(k, "worker", 6))
 		return fdnum(v, vn, &c->worker);
+	if (kn == 4 && !memcmp(k, "http", 4))
+		return NUM(c->http, 1);
 	if (kn == 5 && !memcmp(k, "route", 5))
 		return STR(c->route);
 	return field_ci(&c->ci, k, kn, v, vn);

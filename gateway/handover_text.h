@@ -11,7 +11,7 @@
  *        nofile_max=N
  *   listen fd=N family=N passed=0|1 made=0|1 route=NAME text=ADDR path=PATH
  *   worker index=N pid=N fd=N
- *   child pid=N conn=N started=NS errfd=N worker=N route=NAME tcp=0|1
+ *   child pid=N conn=N started=NS errfd=N worker=N http=0|1 route=NAME tcp=0|1
  *         rip= rport= lip= lport= ipc= cred=0|1 uid= gid= ppid= via= peer=HEX
  *   reading fd=N family=N route=NAME text=ADDR stage=N left=MS born=NS buf=BYTES
  *         tlvs=0|1 ssl= authority= alpn= unique= (and a child's conn=,
@@ -58,6 +58,7 @@ struct handed_worker {
 struct handed_child {
 	pid_t pid;
 	int worker;                     /* the worker's index, or -1: ours */
+	int http;                       /* an HTTP route's: its worker may relay */
 	int errfd;                      /* stderr = log pipe's read end, or -1 */
 	uint64_t started;               /* uv_hrtime() at its spawn */
 	char route[128];

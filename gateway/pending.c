@@ -32,6 +32,7 @@ struct pending {
 	int counted;
 	size_t len, cap;
 	char *buf;                      /* what was consumed so far */
+	uint64_t left_ms;               /* taken up after an upgrade: its time */
 	int closing;
 	struct queue q;                 /* in set->list, oldest first */
 };
@@ -533,6 +534,42 @@ void pending_hand_each(struct pending_set *set, pending_hand_fn *fn, void *arg)
 	}
 }
 
+static void on_resumed(uv_timer_t *t)
+{
+	struct pending *p = t->data;
+
+	if (p->stage == READ_PROXY || p->stage == READ_HEAD) {
+		if (p->stage == READ_HEAD && !p->req && !(p->req = malloc(sizeof *p->req))) {
+			conn_event(p->conn, "refuse", "busy");
+			pending_end(p, 1);
+			return;
+		}
+		uv_poll_start(&p->poll, UV_READABLE, on_readable);
+		uv_timer_start(&p->timer, on_timeout, p->left_ms, 0);
+		if (p->stage == READ_PROXY)
+			read_proxy(p);
+		else
+			read_head(p);
+		p->set->hooks->changed(p->set);
+		return;
+	}
+	/* Waiting for a place: its head, read whole, is parsed again (a raw
+	 * route's connection has none). */
+	if (p->l->route->protocol != PROTO_RAW) {
+		if (!(p->req = malloc(sizeof *p->req))) {
+			conn_event(p->conn, "refuse", "busy");
+			pending_end(p, 1);
+			return;
+		}
+		if (http_parse_head(p->buf, p->len, p->req) <= 0) {
+			http_fail(p, 400);
+			return;
+		}
+	}
+	uv_poll_start(&p->poll, UV_DISCONNECT, on_readable);
+	try_start(p);
+}
+
 void pending_resume(struct pending_set *set, struct listener *l, struct conn *c,
     enum pending_stage stage, const char *buf, size_t len, uint64_t left_ms)
 {
@@ -554,6 +591,8 @@ void pending_resume(struct pending_set *set, struct listener *l, struct conn *c,
 	p->l = l;
 	p->conn = c;
 	p->poll.data = p;
+	p->left_ms = left_ms ? left_ms : 1;
+	p->stage = (enum stage)stage;
 	uv_timer_init(set->loop, &p->timer);
 	p->timer.data = p;
 	queue_insert_tail(&set->list, &p->q);
@@ -562,35 +601,7 @@ void pending_resume(struct pending_set *set, struct listener *l, struct conn *c,
 	if (stage != PENDING_PROXY && admit_reading_conn(set, l, &c->ci, &p->src,
 	    &p->counted) != NULL)
 		p->counted = 0;
-	if (stage == PENDING_PROXY) {
-		p->stage = READ_PROXY;
-		uv_poll_start(&p->poll, UV_READABLE, on_readable);
-		uv_timer_start(&p->timer, on_timeout, left_ms ? left_ms : 1, 0);
-		read_proxy(p);
-		return;
-	}
-	if (!(p->req = malloc(sizeof *p->req))) {
-		conn_event(c, "refuse", "busy");
-		pending_end(p, 1);
-		return;
-	}
-	if (stage == PENDING_HEAD) {
-		p->stage = READ_HEAD;
-		uv_poll_start(&p->poll, UV_READABLE, on_readable);
-		uv_timer_start(&p->timer, on_timeout, left_ms ? left_ms : 1, 0);
-		read_head(p);
-		return;
-	}
-	/* Waiting for a place: its head, read whole, is parsed again (a raw
-	 * route's connection has none). */
-	if (l->route->protocol == PROTO_RAW) {
-		free(p->req);
-		p->req = NULL;
-	} else if (http_parse_head(p->buf, p->len, p->req) <= 0) {
-		http_fail(p, 400);
-		return;
-	}
-	p->stage = WAIT_SLOT;
-	uv_poll_start(&p->poll, UV_DISCONNECT, on_readable);
-	try_start(p);
+	/* Nothing is read or started before the image has taken up all it
+	 * was handed (its children count first): from the loop. */
+	uv_timer_start(&p->timer, on_resumed, 0, 0);
 }

@@ -18,17 +18,10 @@
 #define RESTART_MS 1000         /* a worker that lived less waits this long */
 #define RETRY_MS 1000           /* and a connection no worker had room for */
 
+static void on_worker_readable(uv_poll_t *h, int status, int events);
+
 
 /* ---- remotes ---- */
-
-void pool_link_remote(struct pool *p, struct remote *r)
-{
-	struct remote **b = &p->bucket[r->msg.conn % BUCKETS];
-
-	r->hnext = *b;
-	*b = r;
-	queue_insert_tail(&p->remotes, &r->q);
-}
 
 static void unlink_remote(struct pool *p, struct remote *r)
 {
@@ -72,7 +65,7 @@ static int worker_spawn(struct pool *p, unsigned i)
 		return err;
 	p->w[i] = w;
 	w->poll.data = p;
-	uv_poll_start(&w->poll, UV_READABLE, pool_on_worker_readable);
+	uv_poll_start(&w->poll, UV_READABLE, on_worker_readable);
 	return send_config(p, w);
 }
 
@@ -282,7 +275,8 @@ static void on_report(struct pool *p, const struct ipc_msg *m,
 	}
 }
 
-static void read_reports(struct pool *p, struct worker *w)
+/* 0 at the end of the worker's socket, else 1. */
+static int read_reports(struct pool *p, struct worker *w)
 {
 	static char data[IPC_DATA_MAX];
 	struct ipc_msg m;
@@ -290,14 +284,16 @@ static void read_reports(struct pool *p, struct worker *w)
 
 	while ((n = ipc_recv(w->sock, &m, data, &fd)) > 0)
 		on_report(p, &m, data, fd);
+	return n != 0;
 }
 
-void pool_on_worker_readable(uv_poll_t *h, int status, int events)
+static void on_worker_readable(uv_poll_t *h, int status, int events)
 {
 	(void)status;
 	(void)events;
-	read_reports(h->data, container_of(h, struct worker, poll));
 	/* EOF: the worker is ending; its exit comes through SIGCHLD. */
+	if (!read_reports(h->data, container_of(h, struct worker, poll)))
+		uv_poll_stop(h);
 }
 
 /* ---- orphans: children of a worker that died ---- */
@@ -512,6 +508,12 @@ int pool_start(struct pool_owner *owner, struct config *c, struct handover *h,
 		snprintf(errbuf, errlen, "workers handed over: %s", strerror(-err));
 		return err;
 	}
+	/* The workers taken over are heard as the others. */
+	for (unsigned i = p->target; i < p->n; i++)
+		if (p->w[i]) {
+			p->w[i]->poll.data = p;
+			uv_poll_start(&p->w[i]->poll, UV_READABLE, on_worker_readable);
+		}
 	for (unsigned i = 0; i < p->target; i++)
 		if ((err = worker_spawn(p, i)) < 0) {
 			snprintf(errbuf, errlen, "worker %u: %s", i + 1, strerror(-err));

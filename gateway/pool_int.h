@@ -29,6 +29,7 @@ struct remote {
 	pid_t pid;                      /* once the worker has spawned it */
 	int waiting;                    /* sent back: no worker had room */
 	int errfd;                      /* its stderr = log pipe, or -1 */
+	int http;                       /* an old worker's, of an HTTP route then */
 	uint64_t started;               /* uv_hrtime() */
 	struct queue q;                 /* in the pool's remotes */
 	struct remote *hnext;           /* by connection id */
@@ -55,8 +56,15 @@ struct pool {
  * counts): freed, and out of the counts unless keep_counted. */
 void pool_remote_free(struct pool *p, struct remote *r, int keep_counted);
 
-void pool_link_remote(struct pool *p, struct remote *r);
-void pool_on_worker_readable(uv_poll_t *h, int status, int events);
+/* Lists the connection (by its id too). */
+static inline void pool_link_remote(struct pool *p, struct remote *r)
+{
+	struct remote **b = &p->bucket[r->msg.conn % BUCKETS];
+
+	r->hnext = *b;
+	*b = r;
+	queue_insert_tail(&p->remotes, &r->q);
+}
 
 /* pool_upgrade.c: the slots the workers handed over by the image before
  * an upgrade take (after the `target` new ones); taking them and their

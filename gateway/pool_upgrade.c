@@ -67,7 +67,8 @@ static void put(struct handover_buf *b, const struct conn *conn, pid_t pid,
     uint64_t started, int errfd, int worker, int *fds, size_t *nfds)
 {
 	struct handed_child h = { .pid = pid, .started = started,
-	    .errfd = errfd, .worker = worker, .ci = conn->ci };
+	    .errfd = errfd, .worker = worker, .ci = conn->ci,
+	    .http = conn->route->protocol != PROTO_RAW };
 
 	snprintf(h.route, sizeof h.route, "%s", conn->route->name);
 	handover_put_child(b, &h);
@@ -122,8 +123,7 @@ static int idle(struct pool *p, unsigned i)
 	queue_foreach(q, n, &p->remotes) {
 		struct remote *r = queue_data(q, struct remote, q);
 
-		if (r->worker == i && (r->pid <= 0 || r->conn->fd >= 0 ||
-		    r->conn->route->protocol != PROTO_RAW))
+		if (r->worker == i && (r->pid <= 0 || r->conn->fd >= 0 || r->http))
 			return 0;
 	}
 	return 1;
@@ -183,6 +183,7 @@ static struct remote *remote_of(struct pool *p, struct config *cfg,
 	r->started = h->started;
 	r->pid = h->pid;
 	r->worker = worker;
+	r->http = h->http;
 	r->msg.type = IPC_CONN;
 	r->msg.conn = h->ci.id;
 	r->msg.ci = h->ci;
@@ -206,9 +207,7 @@ int pool_take_over(struct pool *p, struct handover *h)
 			return -ENOMEM;
 		hw->taken = 1;
 		w->retiring = 1;
-		w->poll.data = p;
 		p->w[slot] = w;
-		uv_poll_start(&w->poll, UV_READABLE, pool_on_worker_readable);
 	}
 	for (size_t i = 0; i < h->nchildren; i++) {
 		struct handed_child *c = &h->children[i];

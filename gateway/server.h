@@ -7,6 +7,7 @@
 #define GATEWAY_SERVER_H
 
 #include <stdint.h>
+#include <signal.h>
 #include <time.h>
 #include <uv.h>
 
@@ -53,6 +54,9 @@ struct conn;
 struct server_upgrade {
 	int on;
 	uv_timer_t timer;               /* looks again at what is left */
+	uv_idle_t idle;                 /* the last round before the exec */
+	int blocked;                    /* every signal, mask keeps the old */
+	sigset_t mask;
 	uint64_t until;                 /* loop ms: gives up then */
 	struct control_answer *answer;  /* the control client's, or NULL */
 };

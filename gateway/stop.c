@@ -62,6 +62,7 @@ void server_finish(struct server *s)
 	uv_close((uv_handle_t *)&s->retry_timer, NULL);
 	uv_close((uv_handle_t *)&s->drain_timer, NULL);
 	uv_close((uv_handle_t *)&s->upgrade.timer, NULL);
+	uv_close((uv_handle_t *)&s->upgrade.idle, NULL);
 	server_close_admin(s);
 	for (size_t i = 0; i < sizeof s->sig / sizeof *s->sig; i++)
 		uv_close((uv_handle_t *)&s->sig[i], NULL);
@@ -194,6 +195,7 @@ void server_start_handles(struct server *s)
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 
 	uv_timer_init(s->loop, &s->upgrade.timer);
+	uv_idle_init(s->loop, &s->upgrade.idle);
 	uv_timer_init(s->loop, &s->retry_timer);
 	uv_timer_init(s->loop, &s->stop_timer);
 	uv_timer_init(s->loop, &s->drain_timer);

@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "admit.h"
 #include "child.h"
 #include "handover.h"
+#include "linger.h"
 #include "log.h"
 #include "notify.h"
 #include "util.h"
@@ -317,7 +319,6 @@ static int exec_new(struct server *s, int reply, char *why, size_t whylen)
 	int *fds = calloc(cap, sizeof *fds), memfd = -1, back = -1, config_fd = -1;
 	struct queue *q, *n;
 	char num[48];
-	sigset_t all, old;
 	unsigned long long soft, hard;
 
 	if (!fds) {
@@ -366,13 +367,11 @@ static int exec_new(struct server *s, int reply, char *why, size_t whylen)
 	setenv(HANDOVER_ENV, num, 1);
 	notify_reloading();
 	log_flush();
-	/* No signal may end the process between the images: what comes is
-	 * taken by the new one once its handlers are in place. */
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
+	/* Every signal is blocked (try_exec): none may end the process
+	 * between the images, and what comes is taken by the new one once
+	 * its handlers are in place. */
 	execve(s->exe, s->argv, environ);
 	snprintf(why, whylen, "%s: %s", s->exe, strerror(errno));
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	unsetenv(HANDOVER_ENV);
 	for (size_t i = 0; i < nfds; i++)
 		fcntl(fds[i], F_SETFD, FD_CLOEXEC);
@@ -388,12 +387,16 @@ out:
 	return -1;
 }
 
+static void unblock(struct server_upgrade *u);
+
 static void upgrade_end(struct server *s, const char *why)
 {
 	struct server_upgrade *u = &s->upgrade;
 
 	u->on = 0;
+	unblock(u);
 	uv_timer_stop(&u->timer);
+	uv_idle_stop(&u->idle);
 	if (why)
 		upgrade_log_error(why);
 	if (u->answer) {
@@ -406,14 +409,27 @@ static void upgrade_end(struct server *s, const char *why)
 }
 
 static void on_tick(uv_timer_t *t);
+static void on_last_look(uv_idle_t *h);
 
+static void unblock(struct server_upgrade *u)
+{
+	if (u->blocked)
+		sigprocmask(SIG_SETMASK, &u->mask, NULL);
+	u->blocked = 0;
+}
+
+/* Once everything left can be carried, every signal is blocked and the
+ * loop goes round once more (on_last_look), so that a signal that came
+ * just before (a stop, a worker's end) is dealt with by this image;
+ * whatever comes after stays pending across the exec for the new one. */
 static void try_exec(struct server *s)
 {
 	struct server_upgrade *u = &s->upgrade;
 	char why[512];
 	unsigned alive;
+	sigset_t all;
 
-	if (s->stopping) {
+	if (server_draining(s)) {
 		upgrade_end(s, "the gateway is stopping");
 		return;
 	}
@@ -427,13 +443,36 @@ static void try_exec(struct server *s)
 		upgrade_end(s, why);
 		return;
 	}
+	if (!u->blocked) {
+		sigfillset(&all);
+		sigprocmask(SIG_SETMASK, &all, &u->mask);
+		u->blocked = 1;
+		uv_idle_start(&u->idle, on_last_look);
+		return;
+	}
 	exec_new(s, u->answer ? control_answer_fd(u->answer) : -1, why, sizeof why);
+	unblock(u);
 	upgrade_end(s, why);
 }
 
 static void on_tick(uv_timer_t *t)
 {
 	try_exec(container_of(t, struct server, upgrade.timer));
+}
+
+static void on_last_look(uv_idle_t *h)
+{
+	struct server *s = container_of(h, struct server, upgrade.idle);
+	unsigned alive;
+
+	uv_idle_stop(h);
+	/* What the last round brought may have to finish first. */
+	if (!server_draining(s) && !carriable(s, &alive)) {
+		unblock(&s->upgrade);
+		try_exec(s);
+		return;
+	}
+	try_exec(s);
 }
 
 void server_upgrade(struct server *s, struct control_answer *a)
@@ -545,13 +584,40 @@ static void take_reading(struct server *s, struct handed_reading *h)
 	    h->len, h->left_ms);
 }
 
+/* The control client that asked for the upgrade, if one did: its answer,
+ * then a close that reads what else it sent first (a close with bytes
+ * unread would reset the answer away). */
+static void reply(struct server *s, struct handover *h, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void reply(struct server *s, struct handover *h, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	ssize_t w;
+	int len;
+
+	if (h->reply < 0)
+		return;
+	va_start(ap, fmt);
+	len = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		len = 0;
+	if ((size_t)len >= sizeof line)
+		len = sizeof line - 1;
+	fcntl(h->reply, F_SETFL, fcntl(h->reply, F_GETFL) & ~O_NONBLOCK);
+	do
+		w = write(h->reply, line, (size_t)len);
+	while (w < 0 && errno == EINTR);
+	linger_close(s->loop, h->reply);
+	h->reply = -1;
+}
+
 void server_take_over(struct server *s, struct handover *h)
 {
 	unsigned taken = 0, lost = 0;
 	struct logline l;
-
-	for (size_t i = 0; i < h->nreading; i++)
-		take_reading(s, &h->reading[i]);
 
 	s->started = h->started;
 	s->last_conn = h->last_conn;
@@ -569,7 +635,6 @@ void server_take_over(struct server *s, struct handover *h)
 		if (h->children[i].taken)
 			continue;       /* a worker's, which the pool has */
 		err = take_child(s, &h->children[i]);
-
 		if (err < 0) {
 			log_warnx("upgrade: child %d of [%s]: %s", (int)h->children[i].pid,
 			    h->children[i].route, strerror(-err));
@@ -578,6 +643,9 @@ void server_take_over(struct server *s, struct handover *h)
 			taken++;
 		}
 	}
+	/* After the children, which count toward the places these wait for. */
+	for (size_t i = 0; i < h->nreading; i++)
+		take_reading(s, &h->reading[i]);
 	if (handover_failed()) {
 		/* Fallen back to: the new binary has said why (upgrade_error). */
 		log_begin(&l, "upgrade_undone");
@@ -585,18 +653,7 @@ void server_take_over(struct server *s, struct handover *h)
 		log_str(&l, "error", handover_failed());
 		log_uint(&l, "children", taken);
 		log_end(&l);
-		if (h->reply >= 0) {
-			char line[512];
-			int len = snprintf(line, sizeof line, "error: %.400s\n", handover_failed());
-			ssize_t w;
-
-			fcntl(h->reply, F_SETFL, fcntl(h->reply, F_GETFL) & ~O_NONBLOCK);
-			do
-				w = write(h->reply, line, (size_t)len);
-			while (w < 0 && errno == EINTR);
-			close(h->reply);
-			h->reply = -1;
-		}
+		reply(s, h, "error: %.400s\n", handover_failed());
 		server_tell_status(s);
 		return;
 	}
@@ -608,19 +665,10 @@ void server_take_over(struct server *s, struct handover *h)
 	log_uint(&l, "workers", (unsigned)h->nworkers);
 	log_uint(&l, "reading", (unsigned)h->nreading);
 	log_end(&l);
-	if (h->reply >= 0) {
-		char line[256];
-		int len = snprintf(line, sizeof line, "upgraded from %s to %s\n%s\n",
-		    h->version, VERSION, lost ? "error: some children could not be "
-		    "taken over (see the log)" : "ok");
-		ssize_t w;
-
-		fcntl(h->reply, F_SETFL, fcntl(h->reply, F_GETFL) & ~O_NONBLOCK);
-		do
-			w = write(h->reply, line, (size_t)len);
-		while (w < 0 && errno == EINTR);
-		close(h->reply);
-		h->reply = -1;
-	}
+	if (lost)
+		reply(s, h, "upgraded from %s to %s\nerror: some children could not be "
+		    "taken over (see the log)\n", h->version, VERSION);
+	else
+		reply(s, h, "upgraded from %s to %s\nok\n", h->version, VERSION);
 	server_tell_status(s);
 }

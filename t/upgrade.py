@@ -144,6 +144,48 @@ def test_no_descriptor_left_behind():
             set(after.values()), (before, after)
 
 
+def test_carried_descriptors_reach_no_later_child():
+    """What the new image was handed (a running child's stderr pipe, a
+    connection being read) is its own: a child it starts later gets fds
+    0-2 alone, and the carried connection ends when its child does."""
+    cfg = CONFIG + """
+[fds]
+listen = 127.0.0.1:0
+exec = /bin/sh
+args = -c 'ls /proc/$$/fd | paste -sd " "; sleep 30'
+stderr = null
+
+[proxied]
+listen = 127.0.0.1:0
+exec = /bin/echo
+args = proxied
+proxy_protocol = v1
+proxy_from = 127.0.0.1
+stderr = null
+"""
+    g, exe = started(cfg)
+    with g:
+        s = g.connect("slow")
+        f = s.makefile("rb")
+        assert f.readline() == b"started\n"
+        p = socket.create_connection(g.addr("proxied"))
+        p.sendall(b"PROXY TCP4 192.0.2.7 127.0.0.1 5555 ")
+        gw.wait_for(lambda: len(conns(g)) == 2, 10, lambda: str(conns(g)))
+        g.kill(signal.SIGUSR2)
+        upgraded(g)
+        late = g.connect("fds")
+        lf = late.makefile("rb")
+        assert lf.readline().split() == [b"0", b"1", b"2"]
+        p.sendall(b"80\r\n")
+        # Its child has ended: the end comes although the later child,
+        # which lives on, was started after it was carried.
+        p.settimeout(10)
+        assert p.makefile("rb").read() == b"proxied\n"
+        s.sendall(b"x\n")
+        assert f.readline() == b"got x\n"
+        late.close()
+
+
 def test_timeout_fires_after_the_upgrade():
     cfg = """
 [sleepy]
@@ -328,6 +370,12 @@ stderr = null
         g.kill(signal.SIGUSR2)
         up = upgraded(g)
         assert up["reading"] == "3" and up["children"] == "1", up
+        # The one carried still holds the only place: the one waiting
+        # waits on (not started before the carried child counted).
+        gw.wait_for(lambda: sorted(c[5] for c in conns(g)) ==
+                    ["reading", "reading", "running", "waiting"], 10,
+                    lambda: "the same states after: %s" % conns(g))
+        assert len(g.events("spawn", route="web")) == 1, g.log()
         # The running one ends under the new image, and its place goes
         # to the one waiting.
         with open(hold, "w") as f:
@@ -401,6 +449,81 @@ def test_counters_go_on():
         assert abs(mt.value(after, "gatewayd_start_time_seconds") -
                    mt.value(before, "gatewayd_start_time_seconds")) < 0.002
         mt.wait_value(g, "gatewayd_child_exits_total", 4, route="echo", outcome="success")
+
+
+CGI_HELD = """
+[gateway]
+control = unix:{dir}/ctl.sock
+{extra}
+
+[echo]
+listen = 127.0.0.1:0
+exec = /bin/echo
+args = hello
+stderr = null
+
+[web]
+listen = 127.0.0.1:0
+protocol = cgi
+exec = {dir}/held.cgi
+stderr = null
+"""
+HELD = b"#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nfirst\\n'\nread x < ./go\necho second\n"
+
+
+def held_cgi(extra=""):
+    """A gateway relaying a cgi response that goes on once ./go is
+    written: what an upgrade waits for."""
+    g = gw.Gateway(CGI_HELD.replace("{extra}", extra), start=False,
+                   files={"held.cgi": (HELD, 0o755)})
+    os.mkfifo(os.path.join(g.dir, "go"))
+    with open(g.config, "a") as f:
+        f.write("cwd = %s\n" % g.dir)
+    exe = os.path.join(g.dir, "gatewayd")
+    shutil.copy2(gw.BIN, exe)
+    g.start(binary=exe)
+    h = socket.create_connection(g.addr("web"))
+    h.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    hf = h.makefile("rb")
+    while hf.readline() != b"first\n":
+        pass
+    return g, h, hf
+
+
+def test_control_client_waits_for_its_answer():
+    """gatewayctl's upgrade waits while a cgi response is relayed; what
+    else its client sends meanwhile is not read, and the answer comes
+    from the new image."""
+    g, h, hf = held_cgi()
+    with g:
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(os.path.join(g.dir, "ctl.sock"))
+        c.sendall(b"upgrade\n" + b"x" * 600)
+        gw.wait_for(lambda: status(g)[0]["state"] == "upgrading", 10, "upgrading")
+        with open(os.path.join(g.dir, "go"), "w") as f:
+            f.write("x\n")
+        assert hf.read() == b"second\n"
+        c.settimeout(20)
+        answer = c.makefile("rb").read()
+        assert answer.startswith(b"upgraded from ") and answer.endswith(b"ok\n"), answer
+        upgraded(g)
+
+
+def test_stop_during_the_wait_wins():
+    """SIGTERM while the upgrade waits (with drain_delay): the upgrade
+    gives way, and the gateway drains and stops as asked."""
+    g, h, hf = held_cgi("drain_delay = 1")
+    with g:
+        g.kill(signal.SIGUSR2)
+        gw.wait_for(lambda: status(g)[0]["state"] == "upgrading", 10, "upgrading")
+        g.kill(signal.SIGTERM)
+        e = g.wait_event("upgrade_error")[0]
+        assert "stopping" in e["error"], e
+        with open(os.path.join(g.dir, "go"), "w") as f:
+            f.write("x\n")
+        assert hf.read() == b"second\n"
+        assert g.wait_exit(20) == 0
+        assert not g.events("upgrade")
 
 
 def test_service_manager_hears_reloading_then_ready():

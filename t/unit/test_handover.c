@@ -125,6 +125,10 @@ START_TEST(malformed_is_refused)
 	refused("gatewayd-upgrade 1\nchild route=%4\n", "line 2");
 	refused("gatewayd-upgrade 1\nchild route=%zz\n", "line 2");
 	refused("gatewayd-upgrade 1\nchild peer=00\n", "line 2");
+	/* One digit over a small bound is over it too. */
+	refused("gatewayd-upgrade 1\nreading stage=9\n", "line 2");
+	refused("gatewayd-upgrade 1\nlisten passed=7\n", "line 2");
+	refused("gatewayd-upgrade 1\nchild tcp=5\n", "line 2");
 }
 END_TEST
 
