@@ -76,7 +76,8 @@ void server_finish_when_done(struct server *s);
 /* The child joins the server's list and counts. */
 void server_child_started(struct server *s, struct child *c);
 
-/* upgrade.c: re-executes the gateway's binary in place (SIGUSR2, or the
+/* upgrade.c (the old image) and takeover.c (the new): re-executes the
+ * gateway's binary in place (SIGUSR2, or the
  * control socket's `upgrade`, whose answer a is given once the outcome
  * is known: by the new image when it succeeds). */
 void server_upgrade(struct server *s, struct control_answer *a);
