@@ -526,6 +526,41 @@ def test_stop_during_the_wait_wins():
         assert not g.events("upgrade")
 
 
+def set_workers(g, n):
+    with open(g.config) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^workers = .*\n", "", text)
+    with open(g.config, "w") as f:
+        f.write(text.replace("[gateway]\n", "[gateway]\nworkers = %d\n" % n))
+
+
+def test_workers_key_takes_effect():
+    """workers, which a reload cannot change, changes with an upgrade:
+    from none to two, the running child carried into the main process's
+    care; then back to none, the two replaced and not started again."""
+    g, exe = started()
+    with g:
+        s = g.connect("slow")
+        f = s.makefile("rb")
+        assert f.readline() == b"started\n"
+        set_workers(g, 2)
+        g.kill(signal.SIGUSR2)
+        upgraded(g)
+        g.wait_event("worker", 2)
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+        set_workers(g, 1)
+        g.kill(signal.SIGUSR2)
+        upgraded(g, 2)
+        g.wait_event("worker_replaced", 2)
+        assert len(g.events("worker")) == 2, g.events("worker")
+        for _ in range(3):
+            assert gw.talk(g.addr("echo")) == b"hello\n"
+        s.sendall(b"x\n")
+        assert f.readline() == b"got x\n"
+        ex = g.wait_event("exit", route="slow")[0]
+        assert ex["status"] == "0", ex
+
+
 def test_service_manager_hears_reloading_then_ready():
     """Under systemd (Type=notify): RELOADING=1 from the old image, then
     READY=1 from the new one, the same main pid."""
