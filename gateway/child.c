@@ -1,7 +1,8 @@
 /* One connection's child. The accepted socket becomes its fds 0 and 1
  * (spawn.c starts it), a pipe read here its fd 2 when stderr = log; the
  * gateway's copy of the socket is closed as soon as the child has its
- * own. Its timeout, and the one kill path by which the gateway ends a
+ * own. On a pty route the child's stdio is a terminal instead (pty.c),
+ * and the socket stays with the gateway, which relays. Its timeout, and the one kill path by which the gateway ends a
  * child for any reason, are here too; so is the same watch over a child
  * the main process took over from a worker that died. */
 #include "child.h"
@@ -91,6 +92,19 @@ static void on_proc_closed(struct proc *p)
 static void on_errlog_closed(struct errlog *e)
 {
 	handle_done(container_of(e, struct child, err));
+}
+
+static void on_pty_closed(struct pty *p)
+{
+	handle_done(container_of(p, struct child, pty));
+}
+
+static void on_pty_client_gone(struct pty *p)
+{
+	struct child *c = container_of(p, struct child, pty);
+
+	if (c->alive)
+		child_give_up(c, "client_gone");
 }
 
 /* ---- timeout, and the kill path ---- */
@@ -232,6 +246,7 @@ static void on_child_exit(struct proc *p, int64_t status, int sig,
 		stats_exit(c->conn->route->stats, &o);
 	}
 	c->alive = 0;
+	pty_child_exited(&c->pty);
 	if (c->on_end)
 		c->on_end(c->on_end_arg);
 	if (c->ending && !c->killed)
@@ -244,10 +259,11 @@ static void on_child_exit(struct proc *p, int64_t status, int sig,
 
 int child_needs_gateway(const struct child *c)
 {
-	/* Its stderr lines, a cgi response relayed, or a request body fed
-	 * (on_end: the feeder) all go through the gateway. */
+	/* Its stderr lines, a cgi response relayed, a request body fed
+	 * (on_end: the feeder), or a terminal all go through the gateway. */
 	return c->conn->route->stderr_mode == STDERR_LOG ||
-	    c->conn->route->protocol == PROTO_CGI || c->on_end;
+	    c->conn->route->protocol == PROTO_CGI || c->on_end ||
+	    c->conn->route->pty != PTY_NONE;
 }
 
 void child_detach(struct child *c)
@@ -263,6 +279,7 @@ void child_release(struct child *c)
 {
 	errlog_drain(&c->err);
 	errlog_close(&c->err);
+	pty_close(&c->pty);
 }
 
 /* ---- taken over from a worker that died ---- */
@@ -361,8 +378,12 @@ static int stderr_open(struct child *c, uv_loop_t *loop)
 	return fds[1];
 }
 
-static int stderr_fd(struct child *c, uv_loop_t *loop)
+/* On a pty route stderr is the terminal (slave) unless the route says
+ * otherwise. */
+static int stderr_fd(struct child *c, uv_loop_t *loop, int slave)
 {
+	if (slave >= 0 && !c->conn->route->stderr_line)
+		return slave;
 	switch (c->conn->route->stderr_mode) {
 	case STDERR_LOG:
 		return stderr_open(c, loop);
@@ -414,7 +435,7 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	struct spawn_req req = { .route = r };
 	struct child *c = calloc(1, sizeof *c);
 	const char *stage = NULL;
-	int err, errfd;
+	int err, errfd, master = -1, slave = -1;
 
 	if (hs && hs->exec) {
 		req.exec = hs->exec;
@@ -437,7 +458,12 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	conn->child = c;
 	c->proc.on_exit = on_child_exit;
 	c->proc.on_close = on_proc_closed;
-	errfd = stderr_fd(c, loop);
+	if (r->pty != PTY_NONE && (err = pty_open(r, &master, &slave)) < 0) {
+		strv_free(&env);
+		free(req.argv);
+		goto failed;
+	}
+	errfd = stderr_fd(c, loop, slave);
 	if (errfd < -1) {
 		err = errfd;
 		strv_free(&env);
@@ -447,6 +473,8 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	req.env = env.v;
 	req.fd_in = r->stdin_mode == STDIN_SOCKET ? fd : -1;
 	req.fd_out = fd;
+	if (slave >= 0)
+		req.fd_in = req.fd_out = slave;
 	if (hs && hs->stdin_null)
 		req.fd_in = -1;
 	if (hs && hs->stdin_fd >= 0)
@@ -460,17 +488,30 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 	req.wait = hs != NULL;
 	c->started = uv_hrtime();
 	err = proc_spawn(loop, &c->proc, &req, &stage);
-	if (r->stderr_mode == STDERR_LOG)
+	if (errfd != slave && r->stderr_mode == STDERR_LOG)
 		close(errfd);
+	if (slave >= 0)
+		close(slave);
 	strv_free(&env);
 	free(req.argv);
 	if (err < 0)
 		goto failed;
-	/* The child has its own copy now: ours goes at once. */
-	close(conn_take_fd(conn));
 	c->pid = c->proc.pid;
 	c->alive = 1;
 	c->handles++;
+	/* The child has its own copy now: ours goes at once, or to the
+	 * relay of its terminal (which, short of memory, hangs up). */
+	if (master < 0) {
+		close(conn_take_fd(conn));
+	} else {
+		c->handles++;
+		if (pty_start(&c->pty, loop, conn_take_fd(conn), master,
+		    on_pty_client_gone, on_pty_closed) < 0) {
+			c->handles--;
+			child_end(c, "busy", c->kill_grace);
+		}
+		master = -1;
+	}
 	if (c->err.open)
 		errlog_start(&c->err, conn, c->pid);
 	if (r->timeout > 0)
@@ -480,6 +521,8 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 
 failed:
 	*errp = err;
+	if (master >= 0)
+		close(master);
 	/* Short of the gateway's own resources, before anything ran: the
 	 * caller keeps the client and tries again later. */
 	if (!stage && child_shortage(err)) {

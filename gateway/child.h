@@ -8,6 +8,7 @@
 
 #include "conn.h"
 #include "errlog.h"
+#include "pty.h"
 #include "queue.h"
 #include "spawn.h"
 
@@ -28,6 +29,7 @@ struct child_owner {
 struct child {
 	struct proc proc;
 	struct errlog err;              /* stderr = log */
+	struct pty pty;                 /* a pty route's terminal and relay */
 	uv_timer_t timer;               /* timeout, then the kill path */
 	uv_loop_t *loop;
 	struct child_owner *owner;

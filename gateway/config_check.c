@@ -24,6 +24,21 @@ static void check_http_proxy(struct route *r, struct config_error *e)
 		config_fail(e, r->line, "%s", strerror(ENOMEM));
 }
 
+/* A terminal is for a program the client talks to directly: a cgi or
+ * nph program talks HTTP through the gateway. */
+static void check_pty(struct route *r, struct config_error *e)
+{
+	if (r->pty != PTY_NONE && r->protocol != PROTO_RAW)
+		config_fail(e, r->pty_line,
+		    "route [%s]: pty is for protocol = raw, not cgi or nph", r->name);
+	else if (r->pty != PTY_NONE && r->stdin_mode == STDIN_NULL)
+		config_fail(e, r->pty_line,
+		    "route [%s]: pty with stdin = null: the terminal is the program's stdin", r->name);
+	if (r->pty_size_line && r->pty == PTY_NONE)
+		config_fail(e, r->pty_size_line,
+		    "route [%s]: pty_size is for pty = raw or terminal", r->name);
+}
+
 static void check_listen(struct route *r, struct config_error *e)
 {
 	for (size_t i = 0; i < r->nlisten; i++) {
@@ -110,6 +125,7 @@ static void check_route(struct route *r, int checked, struct config_error *e)
 		}
 	check_listen(r, e);
 	check_http_proxy(r, e);
+	check_pty(r, e);
 	make_argv(r);
 }
 

@@ -187,6 +187,35 @@ static void route_request_body(struct key_line *l)
 static void route_stderr(struct key_line *l)
 {
 	l->r->stderr_mode = (enum stderr_mode)l->choice;
+	l->r->stderr_line = l->line;
+}
+
+static void route_pty(struct key_line *l)
+{
+	l->r->pty = (enum pty_mode)l->choice;
+	l->r->pty_line = l->line;
+}
+
+/* COLSxROWS, each from 1 to 65535 (a struct winsize's fields). */
+static void route_pty_size(struct key_line *l)
+{
+	const char *v = l->text, *x = strchr(v, 'x');
+	char cols[16];
+	long c, r;
+
+	if (!x || (size_t)(x - v) >= sizeof cols || strspn(v, "0123456789") != (size_t)(x - v) ||
+	    strspn(x + 1, "0123456789") != strlen(x + 1))
+		goto bad;
+	memcpy(cols, v, (size_t)(x - v));
+	cols[x - v] = '\0';
+	if (value_number(cols, 1, 65535, &c) < 0 || value_number(x + 1, 1, 65535, &r) < 0)
+		goto bad;
+	l->r->pty_cols = (unsigned short)c;
+	l->r->pty_rows = (unsigned short)r;
+	l->r->pty_size_line = l->line;
+	return;
+bad:
+	key_bad(l, "pty_size: expected COLSxROWS such as 80x24, each from 1 to 65535, not '%s'", v);
 }
 
 static void route_protocol(struct key_line *l)
@@ -333,6 +362,9 @@ static const struct key keys[] = {
 	    { "null", STDERR_NULL })),
 	KEY(R, "protocol", VAL_CHOICE, ONCE, route_protocol,
 	    CHOICES({ "raw", PROTO_RAW }, { "cgi", PROTO_CGI }, { "nph", PROTO_NPH })),
+	KEY(R, "pty", VAL_CHOICE, ONCE, route_pty,
+	    CHOICES({ "none", PTY_NONE }, { "raw", PTY_RAW }, { "terminal", PTY_TERMINAL })),
+	KEY(R, "pty_size", VAL_TEXT, ONCE, route_pty_size),
 	KEY(R, "path", VAL_TEXT, ONCE, route_path),
 	KEY(R, "request_body", VAL_CHOICE, ONCE, route_request_body,
 	    CHOICES({ "pipe", BODY_PIPE }, { "socket", BODY_SOCKET })),

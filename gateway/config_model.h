@@ -23,6 +23,7 @@ enum on_busy { BUSY_WAIT, BUSY_REFUSE };
 enum on_shutdown { SHUTDOWN_WAIT, SHUTDOWN_DETACH };
 enum protocol { PROTO_RAW, PROTO_CGI, PROTO_NPH };
 enum request_body { BODY_PIPE, BODY_SOCKET };
+enum pty_mode { PTY_NONE, PTY_RAW, PTY_TERMINAL };
 
 /* rlimit_nofile (first), rlimit_nproc, rlimit_as, rlimit_cpu, rlimit_core */
 #define ROUTE_RLIMITS 5
@@ -44,6 +45,12 @@ struct route {
 	struct strv pass_env;           /* NAME */
 	enum stdin_mode stdin_mode;
 	enum stderr_mode stderr_mode;
+	int stderr_line;                /* where it was set, 0: not set (on a
+	                                 * pty route stderr is then the pty) */
+	enum pty_mode pty;              /* raw routes: stdio on a pseudo-terminal */
+	int pty_line;                   /* where it was set, 0: not set */
+	unsigned short pty_cols, pty_rows; /* its window size */
+	int pty_size_line;
 	enum request_body request_body; /* cgi, nph: how stdin carries a body */
 	int request_body_line;          /* where it was set, 0: not set */
 	int backlog;

@@ -165,6 +165,8 @@ static void section_begin(struct parser *p, const char *name, size_t n)
 	p->cur->backlog = 1024;
 	p->cur->socket_mode = -1;
 	p->cur->umask = -1;
+	p->cur->pty_cols = 80;
+	p->cur->pty_rows = 24;
 	p->cur->max_pending = 256;
 	p->skip_section = 0;
 }

@@ -124,6 +124,11 @@ int env_build(const struct route *r, const struct conn_info *ci,
 		goto nomem;
 	if (!set_by_route(r, parent, "PATH") && push(out, "PATH", DEFAULT_PATH) < 0)
 		goto nomem;
+	/* A terminal that claims no abilities, unless the route knows the
+	 * client's. */
+	if (r->pty != PTY_NONE && !set_by_route(r, parent, "TERM") &&
+	    push(out, "TERM", "dumb") < 0)
+		goto nomem;
 	for (size_t i = 0; i < r->pass_env.n; i++) {
 		const char *v = lookup(parent, r->pass_env.v[i]);
 		if (v && !named_before(&r->pass_env, i) &&

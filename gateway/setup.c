@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@ extern char **environ;
 
 int setup_needed(const struct route *r)
 {
-	if (r->set_uid || r->set_gid || r->umask >= 0)
+	if (r->pty != PTY_NONE || r->set_uid || r->set_gid || r->umask >= 0)
 		return 1;
 	for (int i = 0; i < ROUTE_RLIMITS; i++)
 		if (r->rlimit[i].set)
@@ -46,6 +47,8 @@ int setup_argv(const struct route *r, const char *exec, char *const *argv,
 
 	e |= strv_pushdup(out, self);
 	e |= strv_pushdup(out, SETUP_ARG);
+	if (r->pty != PTY_NONE)
+		e |= strv_pushdup(out, "t");
 	for (int i = 0; i < ROUTE_RLIMITS; i++)
 		if (r->rlimit[i].set)
 			e |= pushf(out, "r%d=%llu:%llu", route_rlimit_resource[i],
@@ -114,7 +117,12 @@ int setup_main(int argc, char **argv)
 		_exit(127);
 	for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		const char *a = argv[i];
-		if (a[0] == 'r') {
+		if (a[0] == 't') {
+			/* The new session (uv_spawn's setsid) takes its
+			 * terminal, fd 0. */
+			if (ioctl(0, TIOCSCTTY, 0) < 0)
+				die("TIOCSCTTY");
+		} else if (a[0] == 'r') {
 			int res;
 			unsigned long long cur, max;
 			struct rlimit rl;

@@ -1,6 +1,7 @@
 /* The setup step: the gateway re-executed between uv_spawn and the
  * route's program, to do what uv_spawn cannot (PLATFORM.md): rlimits,
- * umask, supplementary groups, and chdir after the ids are dropped. Like
+ * umask, supplementary groups, and chdir after the ids are dropped;
+ * and on a pty route the terminal on fd 0 made the controlling one. Like
  * s6's chain-loading programs it does its one job and execs the next. */
 #ifndef GATEWAY_SETUP_H
 #define GATEWAY_SETUP_H

@@ -19,8 +19,9 @@
  * safe work, all through raw system calls that never touch errno (it
  * shares the loop's thread-local storage too; glibc's set*id wrappers
  * would signal every thread of the gateway; sanitizer interceptors would
- * touch the gateway's state), in the SPEC's order: stdio, new session,
- * signal dispositions, rlimits, umask, groups, gid, uid, chdir (as the new
+ * touch the gateway's state), in the SPEC's order: stdio, new session
+ * (with, on a pty route, fd 0 as its controlling terminal), signal
+ * dispositions, rlimits, umask, groups, gid, uid, chdir (as the new
  * user), signal mask, execve. Every signal is blocked around the clone so
  * that no handler of the gateway's runs in the child. A failure is
  * written into the launch block before the child exits, and read once the
@@ -37,6 +38,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -163,6 +165,7 @@ struct launch {
 	int fd[3];
 	int own[3];                     /* slots holding fd[], or -1 */
 	int shared;                     /* the child unshares the table */
+	int ctty;                       /* fd 0 becomes its controlling terminal */
 	unsigned share_below;
 	int umask;
 	int set_uid, set_gid, set_groups;
@@ -354,6 +357,7 @@ static struct launch *launch_new(const struct spawn_req *req)
 	l->fd[1] = req->fd_out >= 0 ? req->fd_out : devnull;
 	l->fd[2] = req->fd_err >= 0 ? req->fd_err : devnull;
 	l->own[0] = l->own[1] = l->own[2] = -1;
+	l->ctty = r->pty != PTY_NONE;
 	l->umask = r->umask;
 	l->set_uid = r->set_uid;
 	l->set_gid = r->set_gid;
@@ -419,6 +423,9 @@ __attribute__((no_sanitize_address)) static int child_main(void *arg)
 		if ((r = child_dup(l->fd[i], i)) < 0)
 			child_fail(l, "dup2", r);
 	CALL(l, "setsid", SYS_setsid, 0, 0, 0, 0);
+	/* Only a session leader without one can take a terminal. */
+	if (l->ctty)
+		CALL(l, "TIOCSCTTY", SYS_ioctl, 0, TIOCSCTTY, 0, 0);
 	for (int sig = 1; sig < 65; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			kcall(SYS_rt_sigaction, sig, (long)&dfl, 0, sizeof none);

@@ -4,7 +4,8 @@
  * UV_PROCESS_DETACHED gives the child its own session; libuv resets
  * signal dispositions and the mask in the child, and makes its fds 0-2
  * blocking again. What it cannot do (rlimits, umask, supplementary
- * groups, and chdir after dropping ids) goes through the setup step.
+ * groups, chdir after dropping ids, and a pty route's controlling
+ * terminal) goes through the setup step.
  *
  * libuv reaps its children itself, in its SIGCHLD callback, just before
  * it calls on_exit: the gateway cannot keep one unreaped while it still
@@ -143,7 +144,7 @@ static void set_stream(uv_stdio_container_t *c, union sock_stream *s, int fd)
 static int setup_wait(int fd, const char **stage)
 {
 	static const char *const stages[] = {
-		"setrlimit", "setgroups", "setgid", "setuid", "chdir", "execve",
+		"TIOCSCTTY", "setrlimit", "setgroups", "setgid", "setuid", "chdir", "execve",
 	};
 	char buf[128], name[64];
 	size_t n = 0;
