@@ -99,7 +99,7 @@ int child_adopt(struct child *c, uv_loop_t *loop, struct child_owner *owner,
     pid_t pid, struct conn *conn, uint64_t started, double kill_grace, int errfd);
 
 /* Whether the child still needs the gateway once it stops: its stderr
- * lines, a cgi response or a request body go through it. */
+ * lines, a cgi response, a request body or its terminal go through it. */
 int child_needs_gateway(const struct child *c);
 
 /* Stops watching a running child, which carries on by itself. */

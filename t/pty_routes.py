@@ -5,6 +5,7 @@ terminal echoes and turns ^C into SIGINT, a half-close ends the child's
 input, and everything else a route has (user, timeout, workers) holds,
 with no descriptor or pty left behind."""
 import os
+import signal
 import socket
 import sys
 import threading
@@ -303,6 +304,45 @@ pty = raw
             assert recv_until(s, b"\n") == b"%d\n" % (2 * i)
             s.close()
         g.wait_event("exit", 4, route="awk", timeout=20)
+
+
+def test_reload_keeps_a_live_terminal():
+    with gateway() as g:
+        s = g.connect("awk")
+        s.sendall(b"1\n")
+        recv_until(s, b"2\n")
+        n = len(g.events("reload"))
+        g.kill(signal.SIGHUP)
+        g.wait_event("reload", n + 1)
+        s.sendall(b"2\n")
+        assert recv_until(s, b"4\n") == b"4\n"
+        t = g.connect("awk")
+        t.sendall(b"3\n")
+        assert recv_until(t, b"6\n") == b"6\n"
+        s.close()
+        t.close()
+
+
+def test_stop_ends_a_live_terminal():
+    config = """
+[gateway]
+shutdown_grace = 0.5
+kill_grace = 1
+
+[cat]
+listen = 127.0.0.1:0
+exec = /bin/cat
+pty = raw
+"""
+    with gateway(config, {}) as g:
+        s = g.connect("cat", timeout=30)
+        s.sendall(b"x\n")
+        recv_until(s, b"x\n")
+        g.kill(signal.SIGTERM)
+        assert recv_all(s) == b""
+        assert g.wait_exit() == 0
+        ex = g.events("exit", route="cat")[0]
+        assert ex.get("signal") == "TERM" and ex.get("reason") == "shutdown", ex
 
 
 def test_pty_on_an_http_route_is_a_config_error():
