@@ -13,11 +13,14 @@
  *     (and is then EOF itself when there is none), the second is EOF
  *     for whoever reads next. EOF is a thing of canonical mode only: in
  *     raw mode every byte is data, so the line discipline is switched to
- *     canonical mode first, once the child has read every byte the
- *     client sent (a poll of the slave finds nothing; until then it is
- *     looked at again, less and less often), so that no byte of theirs
- *     is ever taken for an editing character. A child blocked in read()
- *     then reads 0, end of file. The output goes on meanwhile;
+ *     canonical mode first, once every byte the client sent is inside it
+ *     (it holds less than it can: nothing waits outside to be read in
+ *     the new mode, where it could be taken for an editing character;
+ *     until then it is looked at again, less and less often). A read
+ *     begun in raw mode waits for a byte whatever the mode becomes, so
+ *     the terminal's foreground group is stopped, given the EOF
+ *     characters, and continued: a read it was blocked in starts again,
+ *     in canonical mode, and returns 0. The output goes on meanwhile;
  *   the child exits: what it wrote is read (a read that finds nothing
  *     waits for the bytes still in the kernel's flip buffer first) and
  *     sent, then the connection ends. So does EIO on the master: nobody
@@ -30,10 +33,10 @@
 #include "pty.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
