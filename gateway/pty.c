@@ -11,16 +11,18 @@
  *     master, the terminal ends the child's input with the EOF character
  *     (^D), written twice: the first passes on a line left unfinished
  *     (and is then EOF itself when there is none), the second is EOF
- *     for whoever reads next. EOF is a thing of canonical mode only: in
- *     raw mode every byte is data, so the line discipline is switched to
- *     canonical mode first, once every byte the client sent is inside it
- *     (it holds less than it can: nothing waits outside to be read in
- *     the new mode, where it could be taken for an editing character;
- *     until then it is looked at again, less and less often). A read
- *     begun in raw mode waits for a byte whatever the mode becomes, so
- *     the terminal's foreground group is stopped, given the EOF
- *     characters, and continued: a read it was blocked in starts again,
- *     in canonical mode, and returns 0. The output goes on meanwhile;
+ *     for whoever reads next. EOF is a thing of canonical mode only, and
+ *     in raw mode every byte is data. There, the terminal's foreground
+ *     group (its reader) is stopped; what it has not read yet is taken
+ *     back from the slave; the line discipline is switched to canonical
+ *     mode (no echo); those bytes go back in, each quoted with the
+ *     literal-next character so that none is taken for an editing or
+ *     signal character, in lines passed on by the EOF character; then
+ *     the two EOF characters; and the group goes on. A read it was
+ *     blocked in, begun in raw mode, would wait for a byte whatever the
+ *     mode became: stopped and continued, it starts again, in canonical
+ *     mode, and returns what was left, then 0. The output goes on
+ *     meanwhile;
  *   the child exits: what it wrote is read (a read that finds nothing
  *     waits for the bytes still in the kernel's flip buffer first) and
  *     sent, then the connection ends. So does EIO on the master: nobody
@@ -34,7 +36,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,13 +49,9 @@
 #include "util.h"
 
 #define PTY_BUF (16 * 1024)     /* each way */
-#define EOF_LOOK_FIRST_MS 5     /* at a child still reading what the client sent */
-#define EOF_LOOK_MAX_MS 200
+#define EOF_LINE 2048           /* bytes given back in one canonical line */
 #define STOP_LOOK_MS 2          /* at a reader stopped to restart its read */
-#define STOP_MAX_MS 500         /* continued by then, stopped or not */
-/* What n_tty holds at most (N_TTY_BUF_SIZE - 1): short of it, nothing
- * waits outside. */
-#define LDISC_FULL 4095
+#define STOP_MAX_MS 5000        /* continued by then, stopped or not */
 
 /* ---- the pair ---- */
 
@@ -140,7 +137,9 @@ static void closed_one(uv_handle_t *h)
 
 	if (--p->open == 0) {
 		free(p->buf);
-		p->buf = NULL;
+		free(p->tail);
+		free(p->taken);
+		p->buf = p->tail = p->taken = NULL;
 		p->on_closed(p);
 	}
 }
@@ -156,7 +155,9 @@ static void pty_end(struct pty *p)
 	uv_close((uv_handle_t *)&p->eoftimer, closed_one);
 	linger_close(p->loop, p->sock);
 	close(p->master);
-	p->sock = p->master = -1;
+	if (p->peer >= 0)
+		close(p->peer);
+	p->sock = p->master = p->peer = -1;
 }
 
 static void client_gone(struct pty *p)
@@ -195,7 +196,7 @@ static void watch(struct pty *p)
 		return;
 	}
 	if (p->client_eof && !p->in_len && !p->input_ended && !p->input_dead &&
-	    !p->eof_waiting && !p->child_gone)
+	    !p->child_gone)
 		end_input(p);
 	if (!p->client_eof && !p->in_len && !p->input_dead && !p->child_gone)
 		se |= UV_READABLE;
@@ -207,32 +208,6 @@ static void watch(struct pty *p)
 		me |= UV_READABLE;
 	poll_set(&p->sockpoll, se, on_sock);
 	poll_set(&p->masterpoll, me, on_master);
-}
-
-/* How many of the bytes the client sent the line discipline holds
- * unread, once a poll of the slave has moved in those still on their way
- * (on a descriptor of our own, closed at once); -1 when that cannot be
- * known. */
-static int input_unread(const struct pty *p)
-{
-	struct pollfd pfd = { .events = POLLIN };
-	int n = -1;
-
-	pfd.fd = ioctl(p->master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (pfd.fd < 0)
-		return -1;
-	if (poll(&pfd, 1, 0) < 0 || ioctl(pfd.fd, TIOCINQ, &n) < 0)
-		n = -1;
-	close(pfd.fd);
-	return n;
-}
-
-static void on_eof_timer(uv_timer_t *t)
-{
-	struct pty *p = t->data;
-
-	p->eof_waiting = 0;
-	watch(p);
 }
 
 /* Whether the stopped group's leader has stopped (or is gone). */
@@ -265,34 +240,109 @@ static void resume_group(struct pty *p)
 static void queue_eof(struct pty *p, cc_t veof)
 {
 	p->buf[0] = p->buf[1] = (char)veof;
+	p->in = p->buf;
 	p->in_off = 0;
 	p->in_len = 2;
 }
 
-/* Once the reader has stopped, the EOF characters go in, and it goes on:
- * a read it was blocked in starts again in canonical mode and takes them
- * for EOF. Written before it stopped, they could be taken by that read,
- * which waits for a byte and would skip them. */
+/* Takes back what the child has not read yet from the slave (on a
+ * descriptor of our own, kept until the end: the close of a slave by any
+ * but its last holder but one makes the kernel take the slave for
+ * closed, EIO on the master), into p->taken. A read that finds nothing
+ * has first moved in the bytes still on their way (the kernel's flip
+ * buffer), so once it finds nothing, nothing is left anywhere; but a
+ * non-blocking read also finds nothing while another reader is inside
+ * one, which the count of bytes waiting tells. 1 when all is taken (or
+ * nothing can be), 0 when it must be tried again. */
+static int take_unread(struct pty *p)
+{
+	char *grown;
+	ssize_t n;
+	int waiting = 0;
+
+	if (p->peer < 0)
+		p->peer = ioctl(p->master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (p->peer < 0)
+		return 1;
+	for (;;) {
+		if (p->taken_cap - p->taken_len < 4096) {
+			if (!(grown = realloc(p->taken, p->taken_cap + 16384)))
+				return 1;
+			p->taken = grown;
+			p->taken_cap += 16384;
+		}
+		n = read(p->peer, p->taken + p->taken_len, p->taken_cap - p->taken_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		p->taken_len += (size_t)n;
+	}
+	return !(n < 0 && errno == EAGAIN && ioctl(p->peer, TIOCINQ, &waiting) == 0 &&
+	    waiting > 0);
+}
+
+/* Raw mode: the child's input ends in canonical mode (the top of this
+ * file says why), its group stopped meanwhile. The bytes it has not read
+ * go back in, each behind the literal-next character (^V) so that none
+ * is taken for an editing or signal character, in lines ended by the EOF
+ * character, which passes a line on as it is: never longer than the line
+ * discipline holds. Then the EOF characters. */
+static void end_raw_input(struct pty *p)
+{
+	struct termios t;
+	size_t len = p->taken_len, o = 0;
+	char *q;
+
+	if (tcgetattr(p->master, &t) < 0 ||
+	    !(q = malloc(2 * len + len / EOF_LINE + 3)))
+		return;
+	t.c_lflag |= ICANON | IEXTEN;
+	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | EXTPROC);
+	t.c_iflag &= ~(tcflag_t)(ISTRIP | IUCLC | IXON);
+	t.c_cc[VLNEXT] = 026;
+	t.c_cc[VEOF] = 004;
+	t.c_cc[VEOL] = t.c_cc[VEOL2] = _POSIX_VDISABLE;
+	tcsetattr(p->master, TCSANOW, &t);
+	for (size_t i = 0; i < len; i++) {
+		q[o++] = 026;
+		q[o++] = p->taken[i];
+		if ((i + 1) % EOF_LINE == 0 || i + 1 == len)
+			q[o++] = 004;
+	}
+	q[o++] = 004;
+	q[o++] = 004;
+	free(p->taken);
+	p->taken = NULL;
+	p->taken_len = p->taken_cap = 0;
+	p->tail = p->in = q;
+	p->in_off = 0;
+	p->in_len = o;
+}
+
+/* Once the reader has stopped (or has been given STOP_MAX_MS), its input
+ * ends, and it goes on: a read it was blocked in, begun in raw mode,
+ * starts again in canonical mode. */
 static void on_stop_timer(uv_timer_t *t)
 {
 	struct pty *p = t->data;
 
 	p->stop_ms += STOP_LOOK_MS;
-	if (!group_stopped(p->stopped) && p->stop_ms < STOP_MAX_MS) {
+	if ((!group_stopped(p->stopped) || !take_unread(p)) && p->stop_ms < STOP_MAX_MS) {
 		uv_timer_start(&p->eoftimer, on_stop_timer, STOP_LOOK_MS, 0);
 		return;
 	}
-	queue_eof(p, p->veof);
+	end_raw_input(p);
 	write_master(p);
 	resume_group(p);
 	watch(p);
 }
 
-/* A read begun in raw mode waits for a byte whatever the mode becomes
- * meanwhile: the reader, the terminal's foreground group, is stopped and
- * continued, which restarts a read it was blocked in, now in canonical
- * mode. 0, or -1 when there is no group to stop. */
-static int restart_reader(struct pty *p, cc_t veof)
+/* The terminal's foreground group, the child's input's reader, stopped
+ * before its input is ended: then it reads nothing meanwhile, and a read
+ * it was blocked in is restarted when it goes on. 0, or -1 when there is
+ * no group to stop. */
+static int stop_reader(struct pty *p)
 {
 	pid_t pg;
 
@@ -300,7 +350,6 @@ static int restart_reader(struct pty *p, cc_t veof)
 		return -1;
 	p->stopped = pg;
 	p->stop_ms = 0;
-	p->veof = veof;
 	uv_timer_start(&p->eoftimer, on_stop_timer, STOP_LOOK_MS, 0);
 	return 0;
 }
@@ -310,42 +359,26 @@ static int restart_reader(struct pty *p, cc_t veof)
 static void end_input(struct pty *p)
 {
 	struct termios t;
-	int raw;
 
-	if (tcgetattr(p->master, &t) < 0) {
-		p->input_ended = 1;
-		return;
-	}
-	raw = !(t.c_lflag & ICANON);
-	if (raw) {
-		/* The line discipline full: bytes may still wait outside it,
-		 * which canonical mode would read as editing characters. */
-		if (input_unread(p) >= LDISC_FULL) {
-			p->eof_ms = p->eof_ms ? p->eof_ms * 2 : EOF_LOOK_FIRST_MS;
-			if (p->eof_ms > EOF_LOOK_MAX_MS)
-				p->eof_ms = EOF_LOOK_MAX_MS;
-			p->eof_waiting = 1;
-			uv_timer_start(&p->eoftimer, on_eof_timer, p->eof_ms, 0);
-			return;
-		}
-		/* What it holds is passed on as a line, as it is. */
-		t.c_lflag |= ICANON;
-		if (t.c_cc[VEOF] == _POSIX_VDISABLE)
-			t.c_cc[VEOF] = 004;
-		tcsetattr(p->master, TCSANOW, &t);
-	}
 	p->input_ended = 1;
-	if (raw && restart_reader(p, t.c_cc[VEOF]) == 0)
+	if (tcgetattr(p->master, &t) < 0)
 		return;
-	if (t.c_cc[VEOF] != _POSIX_VDISABLE)
-		queue_eof(p, t.c_cc[VEOF]);
+	if (t.c_lflag & ICANON) {
+		if (t.c_cc[VEOF] != _POSIX_VDISABLE)
+			queue_eof(p, t.c_cc[VEOF]);
+		return;
+	}
+	if (stop_reader(p) < 0) {
+		take_unread(p);
+		end_raw_input(p);
+	}
 }
 
 /* Client to terminal. */
 static void write_master(struct pty *p)
 {
 	while (p->in_off < p->in_len) {
-		ssize_t n = write(p->master, p->buf + p->in_off, p->in_len - p->in_off);
+		ssize_t n = write(p->master, p->in + p->in_off, p->in_len - p->in_off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -359,6 +392,9 @@ static void write_master(struct pty *p)
 		p->in_off += (size_t)n;
 	}
 	p->in_off = p->in_len = 0;
+	free(p->tail);
+	p->tail = NULL;
+	p->in = p->buf;
 }
 
 static void read_sock(struct pty *p)
@@ -366,6 +402,7 @@ static void read_sock(struct pty *p)
 	ssize_t n = recv(p->sock, p->buf, PTY_BUF, MSG_DONTWAIT);
 
 	if (n > 0) {
+		p->in = p->buf;
 		p->in_off = 0;
 		p->in_len = (size_t)n;
 		write_master(p);
@@ -445,6 +482,8 @@ int pty_start(struct pty *p, uv_loop_t *loop, int sock, int master,
 	p->loop = loop;
 	p->sock = sock;
 	p->master = master;
+	p->peer = -1;
+	p->in = p->buf;
 	p->on_gone = on_gone;
 	p->on_closed = on_closed;
 	uv_poll_init(loop, &p->sockpoll, sock);

@@ -14,22 +14,24 @@
 struct pty {
 	uv_poll_t sockpoll;             /* the client's socket */
 	uv_poll_t masterpoll;           /* the master side */
-	uv_timer_t eoftimer;            /* the next look at a child still reading */
+	uv_timer_t eoftimer;            /* the next look at a reader being stopped */
 	uv_loop_t *loop;
 	int sock, master;               /* ours; -1 once the relay has ended */
+	int peer;                       /* the slave, once its unread bytes are taken back */
 	int open;                       /* handles not yet closed; 0: never started */
 	int client_eof;                 /* the client sent its last byte */
 	int input_ended;                /* and the terminal was told */
-	int eof_waiting;                /* for the child to read the rest first */
-	unsigned eof_ms;
-	pid_t stopped;                  /* a group stopped to restart its read */
-	unsigned char veof;             /* the EOF character it gets then */
+	pid_t stopped;                  /* a group stopped while its input ends */
 	unsigned stop_ms;
 	int input_dead;                 /* the terminal takes no more input */
 	int child_gone;                 /* the child exited: drain, then end */
 	int drained;                    /* nothing left to read after that */
 	int slave_closed;               /* EIO: nobody holds the slave any more */
 	char *buf;                      /* client to terminal, then terminal to client */
+	char *in;                       /* what goes to the terminal: buf, or tail */
+	char *tail;                     /* the end of its input, in canonical mode */
+	char *taken;                    /* what it had not read when its input ended */
+	size_t taken_len, taken_cap;
 	size_t in_len, in_off, out_len, out_off;
 	void (*on_gone)(struct pty *);  /* the client has gone: its child is of no use */
 	void (*on_closed)(struct pty *);
