@@ -58,7 +58,7 @@ struct handed_worker {
 struct handed_child {
 	pid_t pid;
 	int worker;                     /* the worker's index, or -1: ours */
-	int http;                       /* an HTTP route's: its worker may relay */
+	int http;                       /* an HTTP or pty route's: its worker relays */
 	int errfd;                      /* stderr = log pipe's read end, or -1 */
 	uint64_t started;               /* uv_hrtime() at its spawn */
 	char route[128];

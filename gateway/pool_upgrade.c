@@ -68,7 +68,7 @@ static void put(struct handover_buf *b, const struct conn *conn, pid_t pid,
 {
 	struct handed_child h = { .pid = pid, .started = started,
 	    .errfd = errfd, .worker = worker, .ci = conn->ci,
-	    .http = conn->route->protocol != PROTO_RAW };
+	    .http = conn->route->protocol != PROTO_RAW || conn->route->pty != PTY_NONE };
 
 	snprintf(h.route, sizeof h.route, "%s", conn->route->name);
 	handover_put_child(b, &h);

@@ -214,7 +214,8 @@ static int carriable(struct server *s, unsigned *alive)
 	queue_foreach(q, n, &s->children) {
 		struct child *c = queue_data(q, struct child, q);
 
-		if (!c->alive || c->on_end || c->conn->route->protocol == PROTO_CGI)
+		if (!c->alive || c->on_end || c->conn->route->protocol == PROTO_CGI ||
+		    c->conn->route->pty != PTY_NONE)
 			return 0;
 		(*alive)++;
 	}

@@ -509,6 +509,46 @@ def test_control_client_waits_for_its_answer():
         upgraded(g)
 
 
+def test_terminal_session_is_let_finish():
+    """A pty route's terminal is relayed by the gateway: the upgrade
+    waits for the session to end (accepting paused), then goes on."""
+    cfg = """
+[gateway]
+control = unix:{dir}/ctl.sock
+
+[term]
+listen = 127.0.0.1:0
+exec = /bin/cat
+pty = raw
+stderr = null
+
+[echo]
+listen = 127.0.0.1:0
+exec = /bin/echo
+args = hello
+stderr = null
+"""
+    g, exe = started(cfg)
+    with g:
+        t = g.connect("term")
+        t.sendall(b"ping\n")
+        got = b""
+        while b"ping\n" not in got:
+            got += t.recv(100)
+        g.kill(signal.SIGUSR2)
+        gw.wait_for(lambda: status(g)[0]["state"] == "upgrading", 10, "upgrading")
+        t.sendall(b"pong\n")
+        got = b""
+        while b"pong\n" not in got:
+            got += t.recv(100)
+        t.shutdown(socket.SHUT_WR)
+        t.settimeout(10)
+        while t.recv(100):
+            pass
+        upgraded(g)
+        assert gw.talk(g.addr("echo")) == b"hello\n"
+
+
 def test_stop_during_the_wait_wins():
     """SIGTERM while the upgrade waits (with drain_delay): the upgrade
     gives way, and the gateway drains and stops as asked."""
