@@ -429,7 +429,7 @@ static int watched(struct pool *p, pid_t pid)
 {
 	struct queue *q, *n;
 
-	if (orphans_has(&p->orphans, pid))
+	if (orphans_has(&p->orphans, pid) || p->owner->watches(p->owner, pid))
 		return 1;
 	queue_foreach(q, n, &p->remotes)
 		if (queue_data(q, struct remote, q)->pid == pid)

@@ -36,6 +36,9 @@ struct pool_owner {
 	void (*changed)(struct pool_owner *o);
 	/* What a worker counted (metrics_delta's records). */
 	void (*stats)(struct pool_owner *o, const char *data, size_t len);
+	/* Whether pid is a child the owner watches itself (one it started,
+	 * or took over in an upgrade): not to be reaped here. */
+	int (*watches)(struct pool_owner *o, pid_t pid);
 };
 
 struct handover;

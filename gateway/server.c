@@ -463,6 +463,17 @@ static void pool_slot_free(struct pool_owner *o, struct slot *sl)
 	server_slot_free(of_pool(o), sl);
 }
 
+static int pool_watches(struct pool_owner *o, pid_t pid)
+{
+	struct server *s = of_pool(o);
+	struct queue *q, *n;
+
+	queue_foreach(q, n, &s->children)
+		if (queue_data(q, struct child, q)->pid == pid)
+			return 1;
+	return 0;
+}
+
 static void pool_stats(struct pool_owner *o, const char *data, size_t len)
 {
 	metrics_merge(&container_of(o, struct server, pool_owner)->metrics, data, len);
@@ -492,6 +503,7 @@ void server_init(struct server *s, uv_loop_t *loop)
 	s->pool_owner.slot_free = pool_slot_free;
 	s->pool_owner.changed = pool_changed;
 	s->pool_owner.stats = pool_stats;
+	s->pool_owner.watches = pool_watches;
 }
 
 int server_start(struct server *s, uv_loop_t *loop, struct config *c,
