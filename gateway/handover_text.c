@@ -9,11 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "http.h"
 
 #define QUOTE_(x) #x
 #define QUOTE(x) QUOTE_(x)
@@ -190,17 +188,6 @@ int handover_memfd(const struct handover_buf *b)
 
 /* ---- parsing ---- */
 
-static int unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes value (n bytes) into out (cap bytes, NUL-terminated when it
  * fits one): the decoded length, or -1 if malformed or too long. */
 static long decode(const char *v, size_t n, char *out, size_t cap, int nul)
@@ -214,8 +201,8 @@ static long decode(const char *v, size_t n, char *out, size_t cap, int nul)
 			int h, l;
 			if (i + 2 >= n)
 				return -1;
-			h = unhex(v[i + 1]);
-			l = unhex(v[i + 2]);
+			h = http_hexval((unsigned char)v[i + 1]);
+			l = http_hexval((unsigned char)v[i + 2]);
 			if (h < 0 || l < 0)
 				return -1;
 			c = h * 16 + l;
