@@ -580,6 +580,11 @@ void pool_close(struct pool *p)
 	uv_close((uv_handle_t *)&p->renew, NULL);
 }
 
+void pool_child_reaped(struct pool *p)
+{
+	reap(p);
+}
+
 void pool_free(struct pool *p)
 {
 	if (!p)

@@ -102,6 +102,10 @@ void pool_each(struct pool *p, conn_visit_fn *fn, void *arg);
  * 1, or 0 when no worker has it. */
 int pool_kill(struct pool *p, uint64_t id, double grace);
 
+/* A child the owner watched itself has been reaped: a reaping pass that
+ * stopped at it goes on. */
+void pool_child_reaped(struct pool *p);
+
 /* Frees the pool once the loop has ended. */
 void pool_free(struct pool *p);
 

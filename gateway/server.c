@@ -432,8 +432,14 @@ static void child_exited(struct child_owner *o, struct child *c)
 
 static void child_freed(struct child_owner *o, struct child *c)
 {
-	server_child_forget(container_of(o, struct server, child_owner), c);
+	struct server *s = container_of(o, struct server, child_owner);
+
+	server_child_forget(s, c);
 	free(c);
+	/* Only after an upgrade does a main process with workers watch
+	 * children of its own. */
+	if (s->pool && !s->role)
+		pool_child_reaped(s->pool);
 }
 
 /* ---- what the pool of workers needs ---- */
