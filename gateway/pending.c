@@ -538,36 +538,30 @@ static void on_resumed(uv_timer_t *t)
 {
 	struct pending *p = t->data;
 
-	if (p->stage == READ_PROXY || p->stage == READ_HEAD) {
-		if (p->stage == READ_HEAD && !p->req && !(p->req = malloc(sizeof *p->req))) {
-			conn_event(p->conn, "refuse", "busy");
-			pending_end(p, 1);
-			return;
-		}
-		uv_poll_start(&p->poll, UV_READABLE, on_readable);
-		uv_timer_start(&p->timer, on_timeout, p->left_ms, 0);
-		if (p->stage == READ_PROXY)
-			read_proxy(p);
-		else
-			read_head(p);
-		p->set->hooks->changed(p->set);
+	/* An HTTP request's head is parsed into req (again, when it was read
+	 * whole and waits for a place). */
+	if (p->stage != READ_PROXY && p->l->route->protocol != PROTO_RAW &&
+	    !(p->req = malloc(sizeof *p->req))) {
+		conn_event(p->conn, "refuse", "busy");
+		pending_end(p, 1);
 		return;
 	}
-	/* Waiting for a place: its head, read whole, is parsed again (a raw
-	 * route's connection has none). */
-	if (p->l->route->protocol != PROTO_RAW) {
-		if (!(p->req = malloc(sizeof *p->req))) {
-			conn_event(p->conn, "refuse", "busy");
-			pending_end(p, 1);
-			return;
-		}
-		if (http_parse_head(p->buf, p->len, p->req) <= 0) {
+	if (p->stage == WAIT_SLOT) {
+		if (p->req && http_parse_head(p->buf, p->len, p->req) <= 0) {
 			http_fail(p, 400);
 			return;
 		}
+		uv_poll_start(&p->poll, UV_DISCONNECT, on_readable);
+		try_start(p);
+		return;
 	}
-	uv_poll_start(&p->poll, UV_DISCONNECT, on_readable);
-	try_start(p);
+	uv_poll_start(&p->poll, UV_READABLE, on_readable);
+	uv_timer_start(&p->timer, on_timeout, p->left_ms, 0);
+	if (p->stage == READ_PROXY)
+		read_proxy(p);
+	else
+		read_head(p);
+	p->set->hooks->changed(p->set);
 }
 
 void pending_resume(struct pending_set *set, struct listener *l, struct conn *c,
