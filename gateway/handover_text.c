@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "http.h"
+#include "util.h"
 
 #define QUOTE_(x) #x
 #define QUOTE(x) QUOTE_(x)
@@ -159,31 +159,9 @@ void handover_put_metrics(struct handover_buf *b, unsigned size, uint64_t start_
 
 int handover_memfd(const struct handover_buf *b)
 {
-	int fd;
-	size_t off = 0;
-
 	if (b->failed)
 		return -ENOMEM;
-	if ((fd = memfd_create("gatewayd-upgrade", 0)) < 0)
-		return -errno;
-	while (off < b->len) {
-		ssize_t n = write(fd, b->data + off, b->len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-			close(fd);
-			return -e;
-		}
-		off += (size_t)n;
-	}
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
+	return memfd_text("gatewayd-upgrade", b->data ? b->data : "", b->len, 0);
 }
 
 /* ---- parsing ---- */

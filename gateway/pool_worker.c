@@ -92,15 +92,10 @@ int worker_send_config(struct worker *w, const struct config *c,
     uint32_t generation)
 {
 	struct ipc_msg m = { .type = IPC_CONFIG, .generation = generation };
-	int fd = memfd_create("gateway.ini", MFD_CLOEXEC), err;
+	int fd = memfd_text("gateway.ini", c->text, c->textlen, MFD_CLOEXEC), err;
 
 	if (fd < 0)
-		return -errno;
-	if (write(fd, c->text, c->textlen) != (ssize_t)c->textlen) {
-		err = errno ? -errno : -EIO;
-		close(fd);
-		return err;
-	}
+		return fd;
 	err = ipc_send(w->sock, &m, NULL, fd);
 	close(fd);
 	return err;

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -297,18 +296,6 @@ static void put_metrics(struct server *s, struct handover_buf *b)
 
 /* Writes the handover and execs: returns only when the exec failed, with
  * everything as it was and why set. */
-/* text in a memfd (not close-on-exec), or -1. */
-static int text_memfd(const char *text, size_t len)
-{
-	int fd = memfd_create("gateway.ini", 0);
-
-	if (fd >= 0 && write(fd, text, len) != (ssize_t)len) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 static int exec_new(struct server *s, int reply, char *why, size_t whylen)
 {
 	struct handover_buf b = { 0 };
@@ -327,7 +314,8 @@ static int exec_new(struct server *s, int reply, char *why, size_t whylen)
 	 * binary, and the config it runs. */
 	if ((back = open("/proc/self/exe", O_PATH)) >= 0)
 		fds[nfds++] = back;
-	if ((config_fd = text_memfd(s->config->text, s->config->textlen)) >= 0)
+	if ((config_fd = memfd_text("gateway.ini", s->config->text,
+	    s->config->textlen, 0)) >= 0)
 		fds[nfds++] = config_fd;
 	spawn_base_nofile(&soft, &hard);
 	handover_put_from(&b, VERSION, s->started, s->last_conn, reply, config_fd,

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -122,3 +123,30 @@ int fd_write_some(int fd, int sock, const char *buf, size_t *off, size_t *len)
 	return 1;
 }
 
+
+int memfd_text(const char *name, const char *data, size_t len, unsigned flags)
+{
+	size_t off = 0;
+	int fd = memfd_create(name, flags), e;
+
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? errno : EIO;
+			close(fd);
+			return -e;
+		}
+		off += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}

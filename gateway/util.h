@@ -34,6 +34,11 @@ int sock_peek_state(int fd);
  * Returns 0 or -errno. */
 int fds_close_inherited(const int *keep, size_t nkeep);
 
+/* A memfd named name holding len bytes of data, read from its start;
+ * close-on-exec or not (flags: MFD_CLOEXEC or 0). The descriptor, or a
+ * negative errno. */
+int memfd_text(const char *name, const char *data, size_t len, unsigned flags);
+
 /* The directory of an absolute path ("/" for "/x"), malloc'd; NULL on
  * ENOMEM. */
 char *path_dir(const char *path);
