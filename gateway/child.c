@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "errlog.h"
+#include "pty.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -67,6 +68,13 @@ int child_stderr_fd(const struct child *c)
 	return errlog_fd(&c->err);
 }
 
+/* A terminal's relay, made only for the children of pty routes: most
+ * children go without its handles. */
+struct child_pty {
+	struct pty pty;
+	struct child *child;
+};
+
 static void handle_done(struct child *c)
 {
 	struct conn *conn = c->conn;
@@ -75,6 +83,8 @@ static void handle_done(struct child *c)
 		return;
 	if (conn->child == c)
 		conn->child = NULL;
+	free(c->pty);
+	c->pty = NULL;
 	c->owner->freed(c->owner, c);
 	conn_release(conn);
 }
@@ -96,12 +106,12 @@ static void on_errlog_closed(struct errlog *e)
 
 static void on_pty_closed(struct pty *p)
 {
-	handle_done(container_of(p, struct child, pty));
+	handle_done(container_of(p, struct child_pty, pty)->child);
 }
 
 static void on_pty_client_gone(struct pty *p)
 {
-	struct child *c = container_of(p, struct child, pty);
+	struct child *c = container_of(p, struct child_pty, pty)->child;
 
 	if (c->alive)
 		child_give_up(c, "client_gone");
@@ -246,7 +256,8 @@ static void on_child_exit(struct proc *p, int64_t status, int sig,
 		stats_exit(c->conn->route->stats, &o);
 	}
 	c->alive = 0;
-	pty_child_exited(&c->pty);
+	if (c->pty)
+		pty_child_exited(&c->pty->pty);
 	if (c->on_end)
 		c->on_end(c->on_end_arg);
 	if (c->ending && !c->killed)
@@ -279,7 +290,8 @@ void child_release(struct child *c)
 {
 	errlog_drain(&c->err);
 	errlog_close(&c->err);
-	pty_close(&c->pty);
+	if (c->pty)
+		pty_close(&c->pty->pty);
 }
 
 /* ---- taken over from a worker that died ---- */
@@ -505,8 +517,14 @@ struct child *child_spawn(uv_loop_t *loop, struct child_owner *owner,
 		close(conn_take_fd(conn));
 	} else {
 		c->handles++;
-		if (pty_start(&c->pty, loop, conn_take_fd(conn), master,
+		if ((c->pty = calloc(1, sizeof *c->pty)))
+			c->pty->child = c;
+		if (!c->pty || pty_start(&c->pty->pty, loop, conn_take_fd(conn), master,
 		    on_pty_client_gone, on_pty_closed) < 0) {
+			if (!c->pty) {
+				close(master);
+				close(conn_take_fd(conn));
+			}
 			c->handles--;
 			child_end(c, "busy", c->kill_grace);
 		}

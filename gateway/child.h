@@ -8,11 +8,11 @@
 
 #include "conn.h"
 #include "errlog.h"
-#include "pty.h"
 #include "queue.h"
 #include "spawn.h"
 
 struct child;
+struct child_pty;
 
 /* Who is told of a child's end: the server for the children it spawns,
  * the pool for those it took over from a worker that died. An owner
@@ -29,7 +29,7 @@ struct child_owner {
 struct child {
 	struct proc proc;
 	struct errlog err;              /* stderr = log */
-	struct pty pty;                 /* a pty route's terminal and relay */
+	struct child_pty *pty;          /* a pty route's terminal and relay, or NULL */
 	uv_timer_t timer;               /* timeout, then the kill path */
 	uv_loop_t *loop;
 	struct child_owner *owner;
