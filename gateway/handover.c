@@ -64,18 +64,24 @@ static char *read_text(int fd, size_t *len, char *err, size_t errlen)
 	}
 }
 
-static void keep_open(int fd)
+/* Every handed descriptor close-on-exec, or not. */
+static void handed_cloexec(int on)
 {
-	if (fd >= 0)
-		fcntl(fd, F_SETFD, 0);
+	size_t n = handover_fds(NULL, 0);
+	int *fds = n ? malloc(n * sizeof *fds) : NULL;
+
+	if (!fds)
+		return;
+	handover_fds(fds, n);
+	for (size_t i = 0; i < n; i++)
+		fcntl(fds[i], F_SETFD, on ? FD_CLOEXEC : 0);
+	free(fds);
 }
 
 void handover_fall_back(const char *why)
 {
 	struct logline l;
 	char num[48];
-	int fds[4096];
-	size_t n;
 
 	if (failed[0] || back < 0 || memfd < 0)
 		return;
@@ -85,10 +91,8 @@ void handover_fall_back(const char *why)
 	log_str(&l, "then", "back to the binary before");
 	log_end(&l);
 	/* Whatever was taken of it is still open: it goes back too. */
-	n = handover_fds(fds, sizeof fds / sizeof *fds);
-	for (size_t i = 0; i < n && i < sizeof fds / sizeof *fds; i++)
-		keep_open(fds[i]);
-	keep_open(memfd);
+	handed_cloexec(0);
+	fcntl(memfd, F_SETFD, 0);
 	snprintf(num, sizeof num, "%d -1", memfd);
 	setenv(HANDOVER_ENV, num, 1);
 	setenv(HANDOVER_FAILED_ENV, why[0] ? why : "failed", 1);
@@ -131,13 +135,7 @@ int handover_init(char **argv, char *err, size_t errlen)
 	/* Kept open by close_inherited's list, and reaching no child of
 	 * this image's: a client's socket, a stderr pipe a later child held
 	 * would keep open. */
-	{
-		int fds[4096];
-		size_t n = handover_fds(fds, sizeof fds / sizeof *fds);
-
-		for (size_t i = 0; i < n && i < sizeof fds / sizeof *fds; i++)
-			fcntl(fds[i], F_SETFD, FD_CLOEXEC);
-	}
+	handed_cloexec(1);
 	return 1;
 }
 
