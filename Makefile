@@ -66,7 +66,7 @@ $(B)/gatewayctl: ctl/gatewayctl.c Makefile
 	$(CC) -D_GNU_SOURCE -DCONTROL_PATH='"$(CONTROL_PATH)"' $(CPPFLAGS) -std=c11 $(WARN) $(CFLAGS) \
 		$(SAN) $(LDFLAGS) -o $@ ctl/gatewayctl.c
 
-$(B)/t/%: t/unit/%.c $(LIBOBJS) t/unit/unit.h
+$(B)/t/%: t/unit/%.c $(LIBOBJS) $(wildcard t/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Igateway $(shell pkg-config --cflags check) \
 		-o $@ $< $(LIBOBJS) $(LIBS) $(TEST_LIBS)
