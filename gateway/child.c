@@ -268,13 +268,18 @@ static void on_child_exit(struct proc *p, int64_t status, int sig,
 		c->owner->exited(c->owner, c);
 }
 
+int child_relayed(const struct child *c)
+{
+	/* A cgi response relayed, a request body fed (on_end: the
+	 * feeder), or a terminal. */
+	return c->conn->route->protocol == PROTO_CGI || c->on_end ||
+	    c->conn->route->pty != PTY_NONE;
+}
+
 int child_needs_gateway(const struct child *c)
 {
-	/* Its stderr lines, a cgi response relayed, a request body fed
-	 * (on_end: the feeder), or a terminal all go through the gateway. */
-	return c->conn->route->stderr_mode == STDERR_LOG ||
-	    c->conn->route->protocol == PROTO_CGI || c->on_end ||
-	    c->conn->route->pty != PTY_NONE;
+	/* Its stderr lines too go through the gateway. */
+	return c->conn->route->stderr_mode == STDERR_LOG || child_relayed(c);
 }
 
 void child_detach(struct child *c)

@@ -98,8 +98,12 @@ void child_give_up(struct child *c, const char *reason);
 int child_adopt(struct child *c, uv_loop_t *loop, struct child_owner *owner,
     pid_t pid, struct conn *conn, uint64_t started, double kill_grace, int errfd);
 
+/* Whether the gateway relays between the child and its client: a cgi
+ * response, a request body, a terminal. */
+int child_relayed(const struct child *c);
+
 /* Whether the child still needs the gateway once it stops: its stderr
- * lines, a cgi response, a request body or its terminal go through it. */
+ * lines, or what child_relayed says. */
 int child_needs_gateway(const struct child *c);
 
 /* Stops watching a running child, which carries on by itself. */

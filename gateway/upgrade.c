@@ -213,8 +213,7 @@ static int carriable(struct server *s, unsigned *alive)
 	queue_foreach(q, n, &s->children) {
 		struct child *c = queue_data(q, struct child, q);
 
-		if (!c->alive || c->on_end || c->conn->route->protocol == PROTO_CGI ||
-		    c->conn->route->pty != PTY_NONE)
+		if (!c->alive || child_relayed(c))
 			return 0;
 		(*alive)++;
 	}
@@ -299,7 +298,12 @@ static void put_metrics(struct server *s, struct handover_buf *b)
 static int exec_new(struct server *s, int reply, char *why, size_t whylen)
 {
 	struct handover_buf b = { 0 };
-	struct listener *own[3] = { s->control.l, s->agent.l, s->metrics_http.l };
+	/* The gateway's own sockets, those open. */
+	struct listener *own[3] = {
+		s->control.open ? s->control.l : NULL,
+		s->agent.open ? s->agent.l : NULL,
+		s->metrics_open ? s->metrics_http.l : NULL,
+	};
 	size_t nfds = 0, cap = count_fds(s) + 2;
 	int *fds = calloc(cap, sizeof *fds), memfd = -1, back = -1, config_fd = -1;
 	struct queue *q, *n;
@@ -323,8 +327,7 @@ static int exec_new(struct server *s, int reply, char *why, size_t whylen)
 	for (size_t i = 0; i < s->nlisteners; i++)
 		put_listener(&b, s->listeners[i], fds, &nfds);
 	for (size_t i = 0; i < 3; i++)
-		if (own[i] && ((i == 0 && s->control.open) || (i == 1 && s->agent.open) ||
-		    (i == 2 && s->metrics_open)))
+		if (own[i])
 			put_listener(&b, own[i], fds, &nfds);
 	queue_foreach(q, n, &s->children) {
 		struct child *c = queue_data(q, struct child, q);
